@@ -1,0 +1,1 @@
+"""Real networks (torch): (η, S) grids, Hessian spectra, gradient noise, Nudged SGD."""

@@ -1,0 +1,1 @@
+"""Numba particle ensembles of the SGD SDE and of true minibatch SGD."""

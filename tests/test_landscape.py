@@ -1,0 +1,55 @@
+"""Landscape: parsing, symbolic derivatives against finite differences, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from threefactors.errors import InputError
+from threefactors.theory.landscape import Landscape
+
+
+def test_gradient_and_hessian_match_finite_differences() -> None:
+    land = Landscape.from_string("(x**2-1)**2 + 2*y^2 + 0.5*x*y + a*exp(-x*y)", params={"a": 0.7})
+    rng = np.random.default_rng(0)
+    theta = rng.normal(size=(5, 2))
+    h = 1e-6
+    eye = np.eye(2)
+    fd_grad = np.stack(
+        [(land.loss_at(theta + h * e) - land.loss_at(theta - h * e)) / (2 * h) for e in eye], -1
+    )
+    # central differences: error O(h^2 L''') + O(eps L / h) ~ 1e-9 here
+    np.testing.assert_allclose(land.gradient_at(theta), fd_grad, rtol=1e-6, atol=1e-7)
+    fd_hess = np.stack(
+        [
+            (land.gradient_at(theta + h * e) - land.gradient_at(theta - h * e)) / (2 * h)
+            for e in eye
+        ],
+        -2,
+    )
+    np.testing.assert_allclose(land.hessian_at(theta), fd_hess, rtol=1e-5, atol=1e-6)
+
+
+def test_coordinates_are_ordered_naturally_and_parameters_substituted() -> None:
+    assert Landscape.from_string("x10 + x2**2 + x1").coord_names == ("x1", "x2", "x10")
+    land = Landscape.from_string("(x**2-1)**2 + a*x", params={"a": 0.3})
+    assert land.coord_names == ("x",)
+    assert land.gradient_at(np.zeros(1))[0] == pytest.approx(0.3)
+    assert land.with_params(a=0.0).gradient_at(np.zeros(1))[0] == 0.0
+    assert land.key != land.with_params(a=0.0).key
+
+
+@pytest.mark.parametrize(
+    ("text", "coords", "fragment"),
+    [
+        ("(x**2", None, "cannot parse"),
+        ("x + eta", None, "reserved"),
+        ("3", None, "no coordinate"),
+        ("x + a", ["x"], "unknown symbol a"),
+        ("", None, "empty"),
+    ],
+)
+def test_bad_loss_names_the_parameter(text: str, coords: list[str] | None, fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment) as info:
+        Landscape.from_string(text, coords=coords)
+    assert info.value.parameter == "loss"

@@ -1,0 +1,1 @@
+"""Symbolic theory of SGD (sympy): SDE, Fokker–Planck, stationary laws, minima, escape."""

@@ -1,0 +1,5 @@
+import sys
+
+from threefactors.cli import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""The ``threefactors`` command line.
+
+Each view registers its own subcommands (``theory/cli.py``, ``simulate/cli.py``,
+``empirical/cli.py``) through a ``register(subparsers)`` function that imports only argparse
+at module level, so start-up stays fast; heavy imports happen inside the handlers.
+Every computing subcommand takes ``--json`` and prints one JSON document on stdout.
+Bad input (:class:`~threefactors.errors.InputError` or an argparse error) prints one line
+on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from threefactors.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line naming the problem (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def emit(result: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
+    """Print ``result`` as one JSON document, or as human text made by ``text``."""
+    if as_json:
+        from threefactors.jsonio import dumps
+
+        print(dumps(result))
+    else:
+        print(text(result))
+
+
+def build_parser() -> OneLineParser:
+    from threefactors import __version__
+    from threefactors.empirical import cli as empirical_cli
+    from threefactors.simulate import cli as simulate_cli
+    from threefactors.theory import cli as theory_cli
+
+    parser = OneLineParser(
+        prog="threefactors",
+        description="How learning rate, batch size and gradient noise decide the minima SGD "
+        "finds: derive it (theory), watch it (simulate), test it on networks (empirical).",
+    )
+    parser.add_argument("--version", action="version", version=f"threefactors {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in (theory_cli, simulate_cli, empirical_cli):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        code = args.func(args)
+    except InputError as err:
+        print(f"threefactors {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"threefactors {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Input errors that name the parameter and the value at fault.
+
+Every layer (Python API and CLI) raises :class:`InputError` for bad input; the CLI turns it
+into one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InputError(ValueError):
+    """Bad input: ``parameter`` had ``value``, which is wrong because ``reason``."""
+
+    def __init__(self, parameter: str, value: Any, reason: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{parameter}={value!r}: {reason}")
+
+
+def require(condition: bool, parameter: str, value: Any, reason: str) -> None:
+    """Raise :class:`InputError` unless ``condition`` holds."""
+    if not condition:
+        raise InputError(parameter, value, reason)
+
+
+def check_positive(parameter: str, value: float) -> float:
+    """``value`` > 0 (learning rate, time step, temperature)."""
+    require(value == value and value > 0, parameter, value, "must be > 0")
+    return value
+
+
+def check_batch(batch_size: int, examples: int | None = None, parameter: str = "batch") -> int:
+    """1 ≤ S (≤ N when the number of examples N is finite)."""
+    require(
+        int(batch_size) == batch_size and batch_size >= 1,
+        parameter,
+        batch_size,
+        "batch size must be an integer ≥ 1",
+    )
+    if examples is not None:
+        require(
+            batch_size <= examples,
+            parameter,
+            batch_size,
+            f"batch size must not exceed the number of examples ({examples})",
+        )
+    return int(batch_size)
+
+
+def check_sigma(sigma: float, parameter: str = "sigma") -> float:
+    """σ ≥ 0."""
+    require(sigma == sigma and sigma >= 0, parameter, sigma, "must be ≥ 0")
+    return sigma

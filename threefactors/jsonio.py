@@ -1,0 +1,61 @@
+"""JSON output: numpy/sympy values to plain JSON, and crash-safe atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy arrays/scalars, dataclasses, tuples and sympy numbers to JSON types.
+
+    Non-finite floats become ``None`` (JSON has no NaN); callers report divergence
+    explicitly instead of relying on NaN.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, str):  # numpy array / scalar, torch
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    try:  # sympy numbers and anything else float-like
+        value = float(obj)
+    except (TypeError, ValueError):
+        return str(obj)
+    return value if math.isfinite(value) else None
+
+
+def dumps(obj: Any, indent: int | None = 2) -> str:
+    """One JSON document."""
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one.
+
+    Write to a temporary file in the same folder, fsync, then ``os.replace`` (atomic on
+    POSIX): a process killed mid-write never leaves a truncated record.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
