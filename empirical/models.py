@@ -1,0 +1,129 @@
+"""Networks, built with a seeded initialisation that leaves torch's global RNG untouched.
+
+- ``mlp``: Flatten → [Linear(width) → ReLU] × depth → Linear(classes). With the defaults
+  (width 256, depth 2) on MNIST-1D this is the paper's 40-256-256-10 MLP.
+- ``deep-mlp``: the same with depth 6 (a deep ReLU MLP).
+- ``cnn``: two convolutions (16 and 32 channels, stride 2) → global average pool → Linear;
+  1-D or 2-D convolutions following the input's shape.
+- ``resnet20`` / ``resnet32``: He et al.'s CIFAR ResNets (3 stages of 3 / 5 basic blocks,
+  16-32-64 channels) *without BatchNorm*: each residual branch is multiplied by a learnable
+  scalar initialised to 0 (SkipInit, De & Smith 2020), which makes them trainable without
+  normalisation. Curvature under BatchNorm depends on train/eval mode, so none is used.
+- ``vgg11``: VGG-11 convolutions (64-M-128-M-256-256-M-512-512-M-512-512-M) without
+  BatchNorm, pooling skipped once the map is 1 pixel wide, then Linear(512, classes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from threefactors.errors import InputError, require
+
+MODELS = ("mlp", "deep-mlp", "cnn", "resnet20", "resnet32", "vgg11")
+_IMAGE_ONLY = ("resnet20", "resnet32", "vgg11")
+
+
+def mlp(input_dim: int, num_classes: int, width: int, depth: int) -> nn.Sequential:
+    """Fully connected ReLU network with ``depth`` hidden layers of ``width`` units."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    fan_in = input_dim
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, num_classes))
+    return nn.Sequential(*layers)
+
+
+def cnn(input_shape: tuple[int, ...], num_classes: int, width: int = 16) -> nn.Sequential:
+    """Two stride-2 convolutions (``width``, 2·``width`` channels), global pool, Linear."""
+    channels, spatial = input_shape[0], len(input_shape) - 1
+    conv = {1: nn.Conv1d, 2: nn.Conv2d}[spatial]
+    pool = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d}[spatial]
+    return nn.Sequential(
+        conv(channels, width, 5, stride=2, padding=2),
+        nn.ReLU(),
+        conv(width, 2 * width, 3, stride=2, padding=1),
+        nn.ReLU(),
+        pool(1),
+        nn.Flatten(),
+        nn.Linear(2 * width, num_classes),
+    )
+
+
+class _Block(nn.Module):
+    """x ↦ relu(shortcut(x) + α · conv(relu(conv(x)))), α a learnable scalar, α₀ = 0."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.alpha = nn.Parameter(torch.zeros(()))
+        self.shortcut: nn.Module = (
+            nn.Identity() if stride == 1 and c_in == c_out else nn.Conv2d(c_in, c_out, 1, stride)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch = self.conv2(torch.relu(self.conv1(x)))
+        return torch.relu(self.shortcut(x) + self.alpha * branch)
+
+
+def resnet(input_shape: tuple[int, ...], num_classes: int, blocks: int) -> nn.Sequential:
+    """CIFAR ResNet-(6·blocks+2) without BatchNorm (SkipInit residual scaling)."""
+    layers: list[nn.Module] = [nn.Conv2d(input_shape[0], 16, 3, padding=1), nn.ReLU()]
+    c_in = 16
+    for stage, c_out in enumerate((16, 32, 64)):
+        for b in range(blocks):
+            layers.append(_Block(c_in, c_out, 2 if stage > 0 and b == 0 else 1))
+            c_in = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def vgg11(input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
+    """VGG-11 without BatchNorm; max-pooling stops once the map is one pixel wide."""
+    layers: list[nn.Module] = []
+    c_in, size = input_shape[0], min(input_shape[1:])
+    for item in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+        if item == "M":
+            if size > 1:
+                layers.append(nn.MaxPool2d(2))
+                size //= 2
+            continue
+        layers += [nn.Conv2d(c_in, int(item), 3, padding=1), nn.ReLU()]
+        c_in = int(item)
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def build(
+    name: str,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    width: int = 256,
+    depth: int = 2,
+    seed: int = 0,
+) -> nn.Module:
+    """Model ``name`` for inputs of ``input_shape`` (channel first), initialised from ``seed``.
+
+    Initialisation draws from torch's default generator inside ``fork_rng``, so the global
+    RNG state is the same before and after, and the same seed gives the same weights.
+    """
+    require(name in MODELS, "model", name, f"unknown; choose one of {', '.join(MODELS)}")
+    require(width >= 1, "width", width, "must be ≥ 1")
+    require(depth >= 1, "depth", depth, "must be ≥ 1")
+    if name in _IMAGE_ONLY and len(input_shape) != 3:
+        raise InputError("model", name, f"needs image inputs (C, H, W), got shape {input_shape}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if name in ("mlp", "deep-mlp"):
+            dim = math.prod(input_shape)
+            return mlp(dim, num_classes, width, depth if name == "mlp" else max(depth, 6))
+        if name == "cnn":
+            return cnn(input_shape, num_classes)
+        if name == "vgg11":
+            return vgg11(input_shape, num_classes)
+        return resnet(input_shape, num_classes, blocks={"resnet20": 3, "resnet32": 5}[name])

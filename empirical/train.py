@@ -1,0 +1,449 @@
+"""The training loop: SGD (or Nudged SGD) on a data set held on the device, with schedules,
+divergence detection, measurements at matched training progress, and checkpoints.
+
+One epoch at schedule value (η_e, S_e) draws a permutation of the N training examples from a
+seeded ``torch.Generator`` and takes ⌊N/S_e⌋ steps on consecutive slices of it (the last
+incomplete batch is dropped, so every step averages exactly S_e examples and the gradient
+noise is C/S_e, THEORY.md). The step is plain SGD θ ← θ − η_e g_S (momentum optional, off by
+default as in the theory) or Nudged SGD (:mod:`threefactors.empirical.nsgd`).
+
+There is no host synchronisation inside the step loop: divergence is tracked by an
+on-device flag (the first step whose minibatch loss is non-finite or exceeds
+``divergence_ratio`` × the initial training loss) that is read every ``check_every`` steps
+and at the end of the epoch; a diverged run stops there with ``diverged: true`` and its step.
+
+Matched progress: after each epoch the full training set is evaluated; at the first epoch
+whose train accuracy reaches each threshold the curvature and noise of the training loss are
+measured on a fixed subset (``curvature.measure``: λ_max, top-k, Tr H, Tr C, |g|²), and the
+run stops at ``stop_at_accuracy`` unless ``continue_after_threshold``. Curvature is also
+measured every ``measure_every`` epochs and at the end of the run.
+
+Same seed → same numbers whatever torch's thread count: CPU runs execute with one intra-op
+thread (matrix-product reductions split across threads round differently), and the
+measurement seeds are functions of (seed, epoch), so a run resumed from a checkpoint
+reproduces an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from threefactors.empirical import data as datasets
+from threefactors.empirical import models
+from threefactors.empirical.nsgd import Nudge
+from threefactors.empirical.records import CURVATURE, METRICS
+from threefactors.empirical.schedules import Schedule
+from threefactors.errors import check_batch, check_positive, require
+from threefactors.provenance import provenance
+
+OPTIMIZERS = ("sgd", "nsgd")
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run's numbers (its hash names the run in a grid)."""
+
+    dataset: str = "mnist1d"
+    model: str = "mlp"
+    width: int = 256
+    depth: int = 2
+    lr: float = 0.1
+    batch: int = 64
+    epochs: int = 50
+    seed: int = 0
+    schedule: str = "constant"
+    cycle_factor: float = 5.0
+    cycle_epochs: int = 4
+    momentum: float = 0.0
+    optimizer: str = "sgd"
+    nsgd_gamma: float = 1.0
+    nsgd_k: int = 5
+    random_labels: float = 0.0
+    n_train: int | None = None
+    n_test: int | None = None
+    data_seed: int = 0
+    stop_at_accuracy: float = 0.95
+    continue_after_threshold: bool = False
+    thresholds: tuple[float, ...] = (0.95, 0.99)
+    measure: bool = True
+    measure_every: int = 0
+    measure_size: int = 2000
+    lanczos_steps: int = 25
+    top_k: int = 5
+    trace_probes: int = 10
+    noise: bool = True
+    divergence_ratio: float = 100.0
+    check_every: int = 50
+
+    def schedule_of(self) -> Schedule:
+        return Schedule(self.schedule, self.lr, self.batch, self.cycle_factor, self.cycle_epochs)
+
+
+@dataclasses.dataclass
+class Run:
+    """A finished run: its JSON-able record and the trained model (at the end of the run)."""
+
+    record: dict[str, Any]
+    model: nn.Module
+
+
+def validate(config: TrainConfig, n_train: int | None = None) -> None:
+    """Raise InputError naming the first bad field (S is checked against N when given)."""
+    check_positive("lr", config.lr)
+    check_batch(config.batch)
+    schedule = config.schedule_of()
+    if n_train is not None:
+        check_batch(schedule.max_batch_size(), n_train, "batch")
+    require(config.epochs >= 1, "epochs", config.epochs, "must be ≥ 1")
+    require(config.optimizer in OPTIMIZERS, "optimizer", config.optimizer, "use sgd or nsgd")
+    require(0 <= config.momentum < 1, "momentum", config.momentum, "must be in [0, 1)")
+    require(
+        0 <= config.random_labels < 1,
+        "random-labels",
+        config.random_labels,
+        "fraction must be in [0, 1)",
+    )
+    require(
+        0 < config.stop_at_accuracy <= 1,
+        "stop-at-accuracy",
+        config.stop_at_accuracy,
+        "must be in (0, 1]",
+    )
+    for t in config.thresholds:
+        require(0 < t <= 1, "thresholds", t, "must be in (0, 1]")
+    for name in ("measure_size", "lanczos_steps", "top_k", "check_every"):
+        require(getattr(config, name) >= 1, name, getattr(config, name), "must be ≥ 1")
+    require(config.measure_every >= 0, "measure_every", config.measure_every, "must be ≥ 0")
+    if config.optimizer == "nsgd":
+        Nudge(config.nsgd_gamma, config.nsgd_k)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when a CUDA device is present, else ``cpu``."""
+    require(device in ("auto", "cpu", "cuda"), "device", device, "use cpu, cuda or auto")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    require(device == "cpu" or torch.cuda.is_available(), "device", device, "no CUDA device")
+    return device
+
+
+@contextlib.contextmanager
+def deterministic(device: str) -> Iterator[None]:
+    """One intra-op thread on CPU; deterministic kernels on CUDA. Restores the settings."""
+    threads = torch.get_num_threads()
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    else:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(was_deterministic)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(
+    name: str, n_test: int | None, data_dir: str | None, download: bool, device: str
+) -> datasets.Dataset:
+    return datasets.load(name, n_test=n_test, data_dir=data_dir, download=download, device=device)
+
+
+def prepare_data(
+    config: TrainConfig, device: str, data_dir: str | None = None, download: bool = False
+) -> datasets.Dataset:
+    """The run's data: loaded, subset to ``n_train`` and with random labels, all seeded."""
+    data = _load(config.dataset, config.n_test, data_dir, download, device)
+    if config.n_train is not None:
+        data = datasets.subset(data, config.n_train, config.data_seed)
+    return datasets.randomize_labels(data, config.random_labels, config.data_seed)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, chunk: int = 4096
+) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy, accuracy, and the per-example correctness mask on (inputs, targets)."""
+    total, correct = 0.0, []
+    with _eval_mode(model):
+        for start in range(0, len(targets), chunk):
+            out = model(inputs[start : start + chunk])
+            y = targets[start : start + chunk]
+            total += float(F.cross_entropy(out, y, reduction="sum"))
+            correct.append(out.argmax(dim=1) == y)
+    hits = torch.cat(correct)
+    return total / len(targets), float(hits.float().mean()), hits
+
+
+def _evaluation(model: nn.Module, data: datasets.Dataset) -> dict[str, float]:
+    train_loss, train_acc, hits = evaluate(model, data.x_train, data.y_train)
+    test_loss, test_acc, _ = evaluate(model, data.x_test, data.y_test)
+    out = dict(
+        train_loss=train_loss,
+        train_accuracy=train_acc,
+        test_loss=test_loss,
+        test_accuracy=test_acc,
+    )
+    if bool(data.corrupted.any()):  # memorization: accuracy on the randomised labels
+        out["train_accuracy_corrupted"] = float(hits[data.corrupted].float().mean())
+        out["train_accuracy_clean"] = float(hits[~data.corrupted].float().mean())
+    return out
+
+
+def measurement_seed(seed: int, epoch: int) -> int:
+    """The seed of the measurement at ``epoch``: a function of (seed, epoch) only."""
+    return (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _measure(
+    model: nn.Module, subset: tuple[torch.Tensor, torch.Tensor], config: TrainConfig, epoch: int
+) -> dict[str, Any]:
+    """Curvature and noise of the training loss on the measurement subset (eval mode)."""
+    from threefactors.empirical import curvature
+
+    with _eval_mode(model):
+        result = curvature.measure(
+            model,
+            F.cross_entropy,
+            *subset,
+            k=config.top_k,
+            lanczos_steps=config.lanczos_steps,
+            trace_probes=config.trace_probes,
+            noise=config.noise,
+            seed=measurement_seed(config.seed, epoch),
+        )
+    result = dict(result)
+    result["measure_seconds"] = result.pop("seconds", None)
+    return result
+
+
+def _top_eigenvectors(
+    model: nn.Module, subset: tuple[torch.Tensor, torch.Tensor], config: TrainConfig, epoch: int
+) -> torch.Tensor:
+    from threefactors.empirical import curvature
+
+    with _eval_mode(model):
+        pairs = curvature.top_eigenvectors(
+            model,
+            F.cross_entropy,
+            *subset,
+            config.nsgd_k,
+            config.lanczos_steps,
+            measurement_seed(config.seed, epoch),
+        )
+    return pairs.eigenvectors.to(dtype=next(model.parameters()).dtype)
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """torch.save to a temporary file, then an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
+    keys = ("epoch", *METRICS, *CURVATURE)
+    if entry is None:
+        return dict.fromkeys(keys)
+    return {**dict.fromkeys(keys), **entry}
+
+
+def train(
+    config: TrainConfig,
+    *,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    download: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: float = 30.0,
+    on_epoch: EpochCallback | None = None,
+) -> Run:
+    """Train one run; its record (see :mod:`threefactors.empirical.records`) and model.
+
+    With ``checkpoint`` set, the state (model, optimizer, generator, epoch, history) is saved
+    there atomically at most every ``checkpoint_every`` seconds (at the end of an epoch), and
+    a run finding a checkpoint resumes from it. ``on_epoch`` receives each history entry.
+    """
+    device = resolve_device(device)
+    validate(config)
+    with deterministic(device):
+        return _train(config, device, data_dir, download, checkpoint, checkpoint_every, on_epoch)
+
+
+def _train(
+    config: TrainConfig,
+    device: str,
+    data_dir: str | None,
+    download: bool,
+    checkpoint: str | os.PathLike[str] | None,
+    checkpoint_every: float,
+    on_epoch: EpochCallback | None,
+) -> Run:
+    started = time.perf_counter()
+    data = prepare_data(config, device, data_dir, download)
+    validate(config, data.n_train)
+    subset = datasets.measurement_subset(data, config.measure_size)
+    model = models.build(
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        width=config.width,
+        depth=config.depth,
+        seed=config.seed,
+    ).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    nudge = Nudge(config.nsgd_gamma, config.nsgd_k) if config.optimizer == "nsgd" else None
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    schedule = config.schedule_of()
+    levels = sorted({*config.thresholds, config.stop_at_accuracy})
+
+    state: dict[str, Any] = {"epoch": 0, "history": [], "at": {}, "seconds": 0.0, "step": 0}
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        saved = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        generator.set_state(saved["generator"].to("cpu"))
+        state = saved["state"]
+    elapsed_before = state["seconds"]
+
+    def seconds() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def record_epoch(entry: dict[str, Any], final: bool) -> bool:
+        """Add measurements and thresholds to ``entry``; True when the run should stop."""
+        epoch = entry["epoch"]
+        crossed = [t for t in levels if str(t) not in state["at"] and entry["train_accuracy"] >= t]
+        stop = config.stop_at_accuracy in crossed and not config.continue_after_threshold
+        periodic = config.measure_every > 0 and epoch % config.measure_every == 0
+        if config.measure and (crossed or periodic or final or stop):
+            entry.update(_measure(model, subset, config, epoch))
+        for t in crossed:
+            state["at"][str(t)] = entry
+        entry["seconds"] = seconds()
+        state["history"].append(entry)
+        if on_epoch is not None:
+            on_epoch(entry)
+        return stop
+
+    diverged_step: int | None = None
+    if not state["history"]:
+        initial = {"epoch": 0, "lr": None, "batch": None, "steps": 0, **_evaluation(model, data)}
+        record_epoch(initial, final=False)
+    limit = config.divergence_ratio * max(state["history"][0]["train_loss"], 1e-12)
+    stopped = str(config.stop_at_accuracy) in state["at"] and not config.continue_after_threshold
+    model.train()
+    while not stopped and state["epoch"] < config.epochs and diverged_step is None:
+        epoch = state["epoch"] + 1
+        eta, batch = schedule.at(epoch - 1)
+        for group in optimizer.param_groups:
+            group["lr"] = eta
+        if nudge is not None:
+            nudge.set_basis(_top_eigenvectors(model, subset, config, epoch - 1))
+        diverged_step = _epoch(model, optimizer, nudge, data, generator, batch, limit, config)
+        steps = data.n_train // batch
+        if diverged_step is not None:
+            diverged_step += state["step"]
+            break
+        state["step"] += steps
+        state["epoch"] = epoch
+        entry = {"epoch": epoch, "lr": eta, "batch": batch, "steps": state["step"]}
+        entry.update(_evaluation(model, data))
+        stopped = record_epoch(entry, final=epoch == config.epochs)
+        if ckpt is not None and (seconds() - state.get("saved_at", -math.inf) >= checkpoint_every):
+            state["saved_at"] = seconds()
+            state["seconds"] = seconds()
+            _save_checkpoint(
+                ckpt,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(),
+                    "state": state,
+                },
+            )
+
+    at_stop = state["at"].get(str(config.stop_at_accuracy))
+    reached = at_stop is not None
+    final = None if diverged_step is not None else state["history"][-1]
+    top = at_stop if reached else final
+    record: dict[str, Any] = {"config": dataclasses.asdict(config)}
+    record.update({k: v for k, v in _summary(top).items() if k != "epoch"})
+    record.update(
+        epoch=_summary(top)["epoch"],
+        diverged=diverged_step is not None,
+        diverged_step=diverged_step,
+        reached_threshold=reached,
+        thresholds={str(t): state["at"].get(str(t)) for t in levels},
+        final=final,
+        history=state["history"],
+        eta_over_s=config.lr / config.batch,
+        n_params=sum(p.numel() for p in model.parameters()),
+        seconds=seconds(),
+        provenance=provenance(dataclasses.asdict(config), config.seed, device),
+    )
+    return Run(record, model)
+
+
+def _epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    nudge: Nudge | None,
+    data: datasets.Dataset,
+    generator: torch.Generator,
+    batch: int,
+    limit: float,
+    config: TrainConfig,
+) -> int | None:
+    """One epoch of ⌊N/S⌋ steps; the 0-based step (within the epoch) of divergence, or None.
+
+    The divergence flag lives on the device: ``first_bad`` keeps the first step whose loss
+    is not < ``limit`` (NaN fails the comparison), read every ``check_every`` steps.
+    """
+    n = data.n_train
+    device = data.x_train.device
+    order = torch.randperm(n, generator=generator, device=device)
+    counter = torch.zeros((), dtype=torch.int64, device=device)
+    first_bad = torch.full((), -1, dtype=torch.int64, device=device)
+    steps = n // batch
+    for i in range(steps):
+        index = order[i * batch : (i + 1) * batch]
+        loss = F.cross_entropy(model(data.x_train[index]), data.y_train[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if nudge is not None:
+            nudge.apply(model)
+        optimizer.step()
+        bad = ~(loss.detach() < limit)
+        first_bad = torch.where(bad & (first_bad < 0), counter, first_bad)
+        counter += 1
+        if (i + 1) % config.check_every == 0 and int(first_bad) >= 0:
+            break
+    bad_step = int(first_bad)
+    return bad_step if bad_step >= 0 else None
