@@ -1,0 +1,86 @@
+"""A network's loss as a function of one flat parameter vector θ ∈ R^d.
+
+Every curvature and noise estimator in this package works on flat vectors: the Hessian is a
+d × d operator, eigenvectors are d-vectors, Nudged SGD projects flat gradients. This module
+is the single place where a ``torch.nn.Module``'s named parameters are flattened and
+unflattened (in the order of ``model.named_parameters()``), and where the loss
+
+    L(θ) = loss_fn(f(x; θ), y)        (mean loss over the examples given)
+
+becomes a pure function of θ through ``torch.func.functional_call`` (buffers stay fixed at
+their current values; the model runs in whatever train/eval mode it is in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from threefactors.errors import require
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def mode_of(model: nn.Module) -> str:
+    """``"train"`` or ``"eval"``: the mode a measurement on ``model`` is taken in."""
+    return "train" if model.training else "eval"
+
+
+def num_params(model: nn.Module) -> int:
+    """d, the number of scalar parameters (shared parameters counted once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def flat_params(model: nn.Module) -> Tensor:
+    """θ: a detached 1-D copy of all parameters, in ``named_parameters()`` order."""
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+
+
+def set_flat_params(model: nn.Module, flat: Tensor) -> None:
+    """Write the flat vector ``flat`` (length d) into the model's parameters, in place."""
+    d = num_params(model)
+    require(flat.dim() == 1 and flat.numel() == d, "flat", tuple(flat.shape), f"expected ({d},)")
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            n = p.numel()
+            p.copy_(flat[offset : offset + n].view_as(p))
+            offset += n
+
+
+def unflatten(model: nn.Module, flat: Tensor) -> dict[str, Tensor]:
+    """The parameter dict {name: view of ``flat``} that ``functional_call`` takes.
+
+    Views keep ``flat`` in the autograd graph, so gradients and tangents w.r.t. the flat
+    vector flow through.
+    """
+    named = list(model.named_parameters())
+    pieces = torch.split(flat, [p.numel() for _, p in named])
+    return {name: piece.view(p.shape) for (name, p), piece in zip(named, pieces, strict=True)}
+
+
+def forward(model: nn.Module, flat: Tensor, inputs: Tensor) -> Tensor:
+    """f(x; θ): the model's outputs at parameters ``flat`` (buffers as they are)."""
+    state = {**dict(model.named_buffers()), **unflatten(model, flat)}
+    return torch.func.functional_call(model, state, (inputs,))
+
+
+def make_loss(
+    model: nn.Module, loss_fn: LossFn, inputs: Tensor, targets: Tensor
+) -> Callable[[Tensor], Tensor]:
+    """θ ↦ L(θ) = loss_fn(f(inputs; θ), targets), a pure function of the flat vector θ."""
+
+    def loss(flat: Tensor) -> Tensor:
+        return loss_fn(forward(model, flat, inputs), targets)
+
+    return loss
+
+
+def example_chunks(n_examples: int, chunk_size: int | None) -> list[slice]:
+    """Contiguous slices covering ``range(n_examples)``, each at most ``chunk_size`` long."""
+    if chunk_size is None or chunk_size >= n_examples:
+        return [slice(0, n_examples)]
+    require(chunk_size >= 1, "chunk_size", chunk_size, "must be ≥ 1")
+    return [slice(i, min(i + chunk_size, n_examples)) for i in range(0, n_examples, chunk_size)]

@@ -1,0 +1,69 @@
+"""The one-call curvature summary against dense oracles on a tiny network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from threefactors.empirical.curvature import measure, top_eigenvectors
+from threefactors.empirical.functional import flat_params
+from threefactors.empirical.hessian import HessianOperator
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 24), nn.Tanh(), nn.Linear(24, 5)).double()
+    x = torch.randn(300, 8, dtype=torch.float64)
+    y = torch.randint(0, 5, (300,))
+    dense = HessianOperator(model, F.cross_entropy, x, y).dense()
+    return model, x, y, dense
+
+
+def test_measure_agrees_with_dense_hessian(problem):
+    model, x, y, dense = problem
+    before = flat_params(model)
+    result = measure(model, F.cross_entropy, x, y, k=3, lanczos_steps=40, trace_probes=40)
+    exact = torch.linalg.eigvalsh(dense).flip(0)[:3]
+    assert torch.allclose(
+        torch.tensor(result["top_eigenvalues"], dtype=torch.float64), exact, rtol=1e-4
+    )
+    assert result["lambda_max"] == result["top_eigenvalues"][0]
+    assert result["condition_top_k"] == pytest.approx(float(exact[0] / exact[2]), rel=1e-4)
+    # Hutchinson: within 4 of its own standard error of the exact trace.
+    assert abs(result["hessian_trace"] - float(dense.trace())) <= 4 * result["hessian_trace_stderr"]
+    assert result["n_matvecs"] == 40 + 40 and result["mode"] == "train"
+    assert 0 < result["noise_top_k_fraction"] < 1
+    assert result["noise_scale"] == pytest.approx(
+        result["grad_noise_trace"] / result["grad_norm_sq"]
+    )
+    json.dumps(result)  # JSON-able as it is
+    assert torch.equal(flat_params(model), before) and model.training
+
+
+def test_measure_without_noise_or_trace(problem):
+    model, x, y, _ = problem
+    result = measure(
+        model, F.cross_entropy, x, y, k=2, lanczos_steps=10, trace_probes=0, noise=False
+    )
+    assert result["hessian_trace"] is None and result["grad_noise_trace"] is None
+    assert result["n_matvecs"] == 10
+
+
+def test_top_eigenvectors_are_hessian_eigenvectors(problem):
+    model, x, y, dense = problem
+    pairs = top_eigenvectors(model, F.cross_entropy, x, y, k=2, steps=40, seed=1)
+    residual = dense @ pairs.eigenvectors - pairs.eigenvectors * pairs.eigenvalues
+    assert float(residual.norm()) < 1e-8
