@@ -1,0 +1,62 @@
+"""Critical points: polynomial roots and multi-start Newton, checked against independent routes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from threefactors.errors import InputError
+from threefactors.theory.critical import critical_points, flow_to_minima, saddle_connections
+from threefactors.theory.landscape import Landscape
+from threefactors.theory.landscapes import two_minima_2d
+
+
+def test_numeric_route_matches_reduced_polynomial_roots() -> None:
+    # L = (x²−1)² + a x + k y²/2 + c x y: ∂_y L = 0 gives y = −c x / k, and then
+    # ∂_x L = 4x(x²−1) + a − c² x / k = 0 is a cubic whose roots are every critical x.
+    a, k, c = 0.3, 4.0, 0.5
+    land = Landscape.from_string(f"(x**2-1)**2 + {a}*x + {k / 2}*y**2 + {c}*x*y")
+    cp = critical_points(land)
+    assert cp.method == "multi-start Newton"
+    found = sorted(p.x[0] for p in (*cp.minima, *cp.saddles, *cp.others))
+    cubic = np.sort(np.roots([4.0, 0.0, -4.0 - c**2 / k, a]).real)
+    np.testing.assert_allclose(found, cubic, atol=1e-10)
+    for p in (*cp.minima, *cp.saddles):
+        assert p.x[1] == pytest.approx(-c * p.x[0] / k, abs=1e-10)
+        np.testing.assert_allclose(np.linalg.eigvalsh(land.hessian_at(p.x)), p.hessian_eigenvalues)
+    assert [len(cp.minima), len(cp.saddles)] == [2, 1]
+
+
+def test_polynomial_route_matches_numeric_route_on_the_same_loss() -> None:
+    text = "(x**2-1)**2 + 0.3*x"
+    exact = critical_points(Landscape.from_string(text))
+    assert exact.method == "polynomial roots"
+    # exp(0*x)=1 hides nothing but makes the loss non-polynomial for sympy: numeric route
+    numeric = critical_points(Landscape.from_string(text + " + 1e-300*exp(x)", box=[(-2, 2)]))
+    assert numeric.method == "multi-start Newton"
+    for a, b in zip(exact.minima + exact.saddles, numeric.minima + numeric.saddles, strict=True):
+        assert a.x[0] == pytest.approx(b.x[0], abs=1e-10)
+        assert a.hessian_eigenvalues[0] == pytest.approx(b.hessian_eigenvalues[0], rel=1e-9)
+
+
+def test_minima_sorted_by_first_then_second_coordinate() -> None:
+    cp = critical_points(Landscape.from_string("(x**2-1)**2 + (y**2-1)**2", box=[(-2, 2)] * 2))
+    xs = [tuple(np.round(m.x, 9)) for m in cp.minima]
+    assert xs == sorted(xs) and len(xs) == 4
+    assert len(cp.saddles) == 4 and len(cp.others) == 1  # the maximum at the origin
+
+
+@pytest.mark.parametrize("text", ["x**3", "-x**2", "-(x**2) - y**2"])
+def test_no_minimum_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError, match="no minimum") as info:
+        critical_points(Landscape.from_string(text))
+    assert info.value.parameter == "loss"
+
+
+def test_basins_and_saddle_connections() -> None:
+    land = two_minima_2d(coupling=0.5)
+    cp = critical_points(land)
+    assert saddle_connections(land, cp) == [(0, 1)]
+    # gradient flow from near each minimum stays in its basin
+    near = np.array([m.x + 0.05 for m in cp.minima])
+    assert list(flow_to_minima(land, near, cp)) == [0, 1]

@@ -1,0 +1,237 @@
+"""Critical points of a landscape: minima and index-1 saddles, with Hessian eigenvalues.
+
+Two routes:
+- 1-D polynomial loss: every real root of the polynomial L'(x) (companion-matrix
+  eigenvalues, then Newton-polished to machine precision) — complete, no box needed;
+- otherwise: multi-start Newton on ∇L(θ) = 0 with the Hessian as Jacobian, started from a
+  grid (d ≤ 2) or a scrambled Sobol set (d ≥ 3) over the box, deduplicated.
+Each point is classified by the eigenvalues of ∇²L: index = number of negative eigenvalues
+(0: minimum, 1: index-1 saddle; in 1-D a maximum). Points with an eigenvalue within
+1e-9·max|eigenvalue| of zero are degenerate and kept apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from scipy.stats import qmc
+
+from threefactors.errors import InputError
+from threefactors.theory.landscape import Landscape
+
+_DEGENERATE = 1e-9
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A point with ∇L = 0: position x (shape (d,)), L(x), eigenvalues of ∇²L(x), index."""
+
+    x: np.ndarray
+    loss: float
+    hessian_eigenvalues: np.ndarray
+    index: int
+
+    @property
+    def log_det_hessian(self) -> float:
+        """log |det ∇²L(x)|."""
+        return float(np.sum(np.log(np.abs(self.hessian_eigenvalues))))
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    """Minima and index-1 saddles, each sorted by first coordinate, then second, …
+
+    ``others`` holds higher-index and degenerate points; ``method`` says which route found
+    them ("polynomial roots" or "multi-start Newton"); ``box`` the region searched.
+    """
+
+    minima: list[CriticalPoint]
+    saddles: list[CriticalPoint]
+    others: list[CriticalPoint] = field(default_factory=list)
+    method: str = ""
+    box: tuple[tuple[float, float], ...] = ()
+
+
+def _polynomial_slope(landscape: Landscape) -> np.ndarray | None:
+    """Coefficients (high → low) of L'(x) when d = 1 and L is a polynomial, else None."""
+    if landscape.dim != 1:
+        return None
+    try:
+        poly = sp.Poly(sp.expand(landscape.gradient[0]), landscape.coords[0])
+        coeffs = np.array([float(c) for c in poly.all_coeffs()])
+    except (sp.PolynomialError, TypeError, ValueError):
+        return None
+    return coeffs if np.all(np.isfinite(coeffs)) else None
+
+
+def default_box(landscape: Landscape) -> tuple[tuple[float, float], ...]:
+    """The landscape's own box, else one around the real roots of L' (1-D polynomial), else
+    [−3, 3] per coordinate."""
+    if landscape.box is not None:
+        return landscape.box
+    slope = _polynomial_slope(landscape)
+    if slope is not None and slope.size > 1:
+        roots = np.roots(np.trim_zeros(slope, "f"))
+        real = roots.real[np.abs(roots.imag) <= 1e-7 * (1 + np.abs(roots))]
+        if real.size:
+            lo, hi = float(real.min()), float(real.max())
+            pad = max(1.0, 0.5 * (hi - lo))
+            return ((lo - pad, hi + pad),)
+    return tuple((-3.0, 3.0) for _ in range(landscape.dim))
+
+
+def _starts(box: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """Starting points: 400 (d = 1) or 30×30 (d = 2) grid points, else 2^(6+d) Sobol points."""
+    d = len(box)
+    lo = np.array([b[0] for b in box])
+    hi = np.array([b[1] for b in box])
+    if d <= 2:
+        axes = [np.linspace(a, b, 400 if d == 1 else 30) for a, b in box]
+        return np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=-1)
+    unit = qmc.Sobol(d, scramble=True, seed=0).random_base2(6 + min(d, 8))
+    return lo + unit * (hi - lo)
+
+
+def _newton(landscape: Landscape, theta: np.ndarray, box_size: np.ndarray) -> np.ndarray:
+    """Damped Newton on ∇L = 0 for all rows at once (steps clipped to ¼ of the box)."""
+    for _ in range(80):
+        grad = landscape.gradient_at(theta)
+        step = np.einsum("nij,nj->ni", np.linalg.pinv(landscape.hessian_at(theta)), grad)
+        step = np.clip(np.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0), -box_size, box_size)
+        theta = theta - step
+        if np.all(np.abs(step) <= 1e-13 * (1 + np.abs(theta))):
+            break
+    return theta
+
+
+def _classify(landscape: Landscape, points: np.ndarray) -> list[CriticalPoint]:
+    out = []
+    for x in points:
+        eig = np.linalg.eigvalsh(landscape.hessian_at(x))
+        scale = max(float(np.max(np.abs(eig))), 1e-300)
+        index = int(np.sum(eig < 0)) if np.all(np.abs(eig) > _DEGENERATE * scale) else -1
+        out.append(CriticalPoint(x.copy(), float(landscape.loss_at(x)), eig, index))
+    return out
+
+
+def _dedupe(points: np.ndarray, tol: float) -> np.ndarray:
+    kept: list[np.ndarray] = []
+    for p in points:
+        if all(np.max(np.abs(p - q)) > tol for q in kept):
+            kept.append(p)
+    return np.array(kept).reshape(-1, points.shape[-1])
+
+
+def critical_points(landscape: Landscape) -> CriticalPoints:
+    """All minima and index-1 saddles of L (1-D polynomial: all of ℝ; else: inside the box).
+
+    Raises InputError("loss", ..., "no minimum") when L has no minimum there.
+    """
+    box = default_box(landscape)
+    slope = _polynomial_slope(landscape)
+    lo = np.array([b[0] for b in box])
+    hi = np.array([b[1] for b in box])
+    if slope is not None and np.trim_zeros(slope, "f").size > 1:
+        roots = np.roots(np.trim_zeros(slope, "f"))
+        tol = 1e-6 * (1 + np.abs(roots))
+        candidates = roots.real[np.abs(roots.imag) <= tol][:, None]
+        points = _newton(landscape, candidates, np.full(1, np.inf))
+        method = "polynomial roots"
+    else:
+        points = _newton(landscape, _starts(box), (hi - lo) / 4)
+        margin = 1e-6 * (hi - lo)
+        inside = np.all((points >= lo - margin) & (points <= hi + margin), axis=1)
+        points = points[inside & np.all(np.isfinite(points), axis=1)]
+        method = "multi-start Newton"
+    if points.size:
+        grad = np.abs(landscape.gradient_at(points)).max(axis=1)
+        hess = np.abs(landscape.hessian_at(points)).max(axis=(1, 2))
+        points = points[grad <= 1e-8 * (1 + hess * (1 + np.abs(points).max(axis=1)))]
+    points = _dedupe(points, 1e-7 * float(np.max(hi - lo)))
+    order = np.lexsort(points.T[::-1]) if points.size else np.array([], dtype=int)
+    found = _classify(landscape, points[order])
+    minima = [p for p in found if p.index == 0]
+    if not minima:
+        raise InputError("loss", str(landscape.loss), f"no minimum (searched {method} in {box})")
+    return CriticalPoints(
+        minima=minima,
+        saddles=[p for p in found if p.index == 1],
+        others=[p for p in found if p.index not in (0, 1)],
+        method=method,
+        box=box,
+    )
+
+
+def flow_to_minima(
+    landscape: Landscape,
+    points: np.ndarray,
+    critical: CriticalPoints,
+    max_steps: int = 5000,
+) -> np.ndarray:
+    """Which minimum gradient flow dθ/dt = −∇L carries each point to (its basin).
+
+    Returns, per row of ``points`` (shape (n, d)), the index into ``critical.minima``.
+    Explicit steps dt = 0.9/‖∇²L(θ)‖_F (stable since ‖·‖_F ≥ λ_max); a point is assigned
+    once it lies within a quarter of the distance from a minimum to the nearest other
+    critical point. Points that leave the box far behind get −1; points stalled on a basin
+    boundary (∇L ≈ 0 away from every minimum, or still moving after ``max_steps``) go to the
+    nearest minimum: a set of measure zero, or of O(step) width along the boundary.
+    """
+    minima = np.array([m.x for m in critical.minima])
+    every = np.array([p.x for p in (*critical.minima, *critical.saddles, *critical.others)])
+    radius = np.empty(len(minima))
+    for k, m in enumerate(minima):
+        dist = np.linalg.norm(every - m, axis=1)
+        dist = dist[dist > 0]
+        radius[k] = 0.25 * (dist.min() if dist.size else np.inf)
+    box = np.array(critical.box)
+    span = box[:, 1] - box[:, 0]
+    far_lo, far_hi = box[:, 0] - 10 * span, box[:, 1] + 10 * span
+    theta = np.array(points, dtype=float).reshape(-1, landscape.dim)
+    label = np.full(len(theta), -2)
+    active = np.arange(len(theta))
+    for _ in range(max_steps):
+        if active.size == 0:
+            break
+        x = theta[active]
+        dist = np.linalg.norm(x[:, None, :] - minima[None, :, :], axis=-1)
+        nearest = dist.argmin(axis=1)
+        arrived = dist[np.arange(len(x)), nearest] <= radius[nearest]
+        gone = np.any((x < far_lo) | (x > far_hi) | ~np.isfinite(x), axis=1)
+        label[active[arrived]] = nearest[arrived]
+        label[active[gone & ~arrived]] = -1
+        keep = ~(arrived | gone)
+        active, x = active[keep], x[keep]
+        norm = np.linalg.norm(landscape.hessian_at(x), axis=(1, 2))
+        step = (0.9 / np.maximum(norm, 1e-300))[:, None] * landscape.gradient_at(x)
+        stalled = np.linalg.norm(step, axis=1) <= 1e-10 * float(span.max())
+        label[active[stalled]] = nearest[keep][stalled]
+        theta[active] = x - step
+        active = active[~stalled]
+    if active.size:
+        dist = np.linalg.norm(theta[active][:, None, :] - minima[None, :, :], axis=-1)
+        label[active] = dist.argmin(axis=1)
+    return label
+
+
+def saddle_connections(landscape: Landscape, critical: CriticalPoints) -> list[tuple[int, int]]:
+    """For each index-1 saddle, the two minima its unstable manifold flows into, in increasing
+    order (−1: the flow leaves the box).
+
+    Starts gradient flow at z ± δ v, v the unstable eigenvector of ∇²L(z), δ = 1e-3 of the
+    distance to the nearest minimum.
+    """
+    out = []
+    minima = np.array([m.x for m in critical.minima])
+    for saddle in critical.saddles:
+        eigval, eigvec = np.linalg.eigh(landscape.hessian_at(saddle.x))
+        v = eigvec[:, int(np.argmin(eigval))]
+        delta = 1e-3 * np.linalg.norm(minima - saddle.x, axis=1).min()
+        ends = flow_to_minima(
+            landscape, np.stack([saddle.x - delta * v, saddle.x + delta * v]), critical
+        )
+        low, high = sorted((int(ends[0]), int(ends[1])))
+        out.append((low, high))
+    return out
