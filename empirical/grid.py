@@ -31,7 +31,7 @@ import torch
 
 from threefactors.empirical.records import config_hash
 from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
-from threefactors.errors import require
+from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
 
 
@@ -98,6 +98,8 @@ def _run_or_fail(args: tuple) -> tuple[dict[str, Any] | None, str | None]:
     config, out = args[0], Path(args[1])
     try:
         return run_one(*args), None
+    except InputError:
+        raise
     except Exception:
         text = traceback.format_exc()
         write_atomic(paths(out, config_hash(config))["error"], text)

@@ -88,6 +88,11 @@ class TrainConfig:
     divergence_ratio: float = 100.0
     check_every: int = 50
 
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
+        """The config stored in a record (JSON lists back to tuples)."""
+        return cls(**{**fields, "thresholds": tuple(fields.get("thresholds", cls.thresholds))})
+
     def schedule_of(self) -> Schedule:
         return Schedule(self.schedule, self.lr, self.batch, self.cycle_factor, self.cycle_epochs)
 
@@ -404,6 +409,8 @@ def _train(
         final=final,
         history=state["history"],
         eta_over_s=config.lr / config.batch,
+        n_train=data.n_train,
+        n_test=int(data.y_test.shape[0]),
         n_params=sum(p.numel() for p in model.parameters()),
         seconds=seconds(),
         provenance=provenance(dataclasses.asdict(config), config.seed, device),
