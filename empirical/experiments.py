@@ -40,7 +40,7 @@ Records = list[dict[str, Any]]
 Analysis = Callable[[Records, Path], dict[str, Any]]
 
 # Quick presets: the 40-256-256-10 MLP on MNIST-1D, curvature on a fixed 1,000-example subset.
-QUICK = TrainConfig(measure_size=1000, epochs=150)
+QUICK = TrainConfig(measure_size=1000, epochs=200)
 FULL = TrainConfig(measure_size=2000, epochs=400)
 
 

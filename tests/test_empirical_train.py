@@ -1,0 +1,181 @@
+"""The training loop: it is SGD, it is reproducible, it stops at matched progress, it
+reports divergence, and a crashed run resumed from its checkpoint gives the same numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from threefactors.empirical import curvature, models
+from threefactors.empirical.data import measurement_subset
+from threefactors.empirical.functional import flat_params, make_loss
+from threefactors.empirical.records import RECORD_KEYS, strip_volatile
+from threefactors.empirical.train import TrainConfig, measurement_seed, prepare_data, train
+from threefactors.errors import InputError
+from threefactors.jsonio import dumps
+
+TINY = TrainConfig(
+    n_train=400,
+    width=32,
+    lr=0.3,
+    batch=32,
+    epochs=40,
+    stop_at_accuracy=0.9,
+    thresholds=(0.8, 0.9),
+    measure_size=200,
+    lanczos_steps=12,
+    top_k=2,
+    trace_probes=4,
+)
+
+
+def science(record: dict) -> dict:
+    return strip_volatile(json.loads(dumps(record)))
+
+
+@pytest.fixture(scope="module")
+def stopped() -> dict:
+    return train(TINY).record
+
+
+def test_full_batch_epoch_is_one_gradient_step():
+    """With S = N an epoch is one step θ₁ = θ₀ − η ∇L(θ₀) (checked with torch.func.grad)."""
+    config = dataclasses.replace(TINY, batch=400, epochs=1, measure=False, stop_at_accuracy=1.0)
+    data = prepare_data(config, "cpu")
+    model = models.build("mlp", data.input_shape, 10, width=32, seed=config.seed)
+    theta0 = flat_params(model)
+    grad = torch.func.grad(make_loss(model, F.cross_entropy, data.x_train, data.y_train))(theta0)
+    run = train(config)
+    assert run.record["history"][-1]["steps"] == 1
+    assert torch.allclose(flat_params(run.model), theta0 - config.lr * grad, atol=1e-6)
+
+
+def test_record_keys_and_matched_progress(stopped):
+    assert set(RECORD_KEYS) <= set(stopped)
+    history = stopped["history"]
+    first = next(h for h in history if h["train_accuracy"] >= 0.9)
+    assert stopped["reached_threshold"] and stopped["epoch"] == first["epoch"]
+    assert history[-1] is not None and history[-1]["epoch"] == first["epoch"]  # run stopped
+    for key in ("test_accuracy", "lambda_max", "hessian_trace", "grad_noise_trace"):
+        assert stopped[key] == first[key] is not None
+    lower = next(h for h in history if h["train_accuracy"] >= 0.8)
+    assert stopped["thresholds"]["0.8"]["epoch"] == lower["epoch"]
+    assert stopped["thresholds"]["0.8"]["lambda_max"] is not None
+    # steps accumulate ⌊N/S⌋ per epoch
+    assert [h["steps"] for h in history] == [12 * h["epoch"] for h in history]
+
+
+def test_measured_model_is_the_model_at_the_threshold(stopped):
+    """Re-measuring the returned model (the run ended at the threshold) with the same seed
+    gives the record's λ_max: the numbers belong to the threshold epoch."""
+    run = train(TINY)
+    x, y = measurement_subset(prepare_data(TINY, "cpu"), TINY.measure_size)
+    run.model.eval()
+    again = curvature.measure(
+        run.model,
+        F.cross_entropy,
+        x,
+        y,
+        k=2,
+        lanczos_steps=12,
+        trace_probes=4,
+        seed=measurement_seed(0, stopped["epoch"]),
+    )
+    assert again["lambda_max"] == pytest.approx(stopped["lambda_max"], rel=1e-6)
+
+
+def test_continuing_past_the_threshold_keeps_the_threshold_numbers(stopped):
+    config = dataclasses.replace(TINY, continue_after_threshold=True, epochs=stopped["epoch"] + 2)
+    longer = train(config).record
+    assert longer["final"]["epoch"] == stopped["epoch"] + 2
+    assert longer["final"]["lambda_max"] is not None  # measured at the end
+    assert science(longer["thresholds"]) == science(stopped["thresholds"])
+    never = train(dataclasses.replace(TINY, stop_at_accuracy=1.0, epochs=2)).record
+    assert not never["reached_threshold"] and never["epoch"] == 2
+    assert never["lambda_max"] == never["final"]["lambda_max"] is not None
+
+
+def test_same_seed_same_numbers_whatever_the_thread_count():
+    config = dataclasses.replace(TINY, epochs=3, stop_at_accuracy=1.0)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = train(config).record
+        torch.set_num_threads(2)
+        two = train(config).record
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
+    assert science(one) == science(two)
+    other = train(dataclasses.replace(config, seed=1)).record
+    assert science(other)["test_loss"] != science(one)["test_loss"]
+
+
+def test_divergence_is_reported_with_its_step_and_no_nan():
+    record = train(dataclasses.replace(TINY, lr=500.0, measure=False)).record
+    assert record["diverged"] and isinstance(record["diverged_step"], int)
+    assert record["diverged_step"] < 12 * 2  # a step of 500 blows up within two epochs
+    assert record["test_accuracy"] is None and record["final"] is None
+    json.loads(dumps(record))  # allow_nan=False: raises on any NaN
+
+
+def test_resume_after_a_crash_reproduces_the_uninterrupted_run(tmp_path):
+    config = dataclasses.replace(TINY, epochs=5, stop_at_accuracy=1.0, momentum=0.9, lr=0.05)
+    ckpt = tmp_path / "run.pt"
+
+    def crash(entry: dict) -> None:
+        if entry["epoch"] == 3:
+            raise RuntimeError("simulated crash")
+
+    with pytest.raises(RuntimeError):
+        train(config, checkpoint=ckpt, checkpoint_every=0.0, on_epoch=crash)
+    assert ckpt.exists()
+    resumed = train(config, checkpoint=ckpt, checkpoint_every=0.0).record
+    whole = train(config).record
+    assert science(resumed) == science(whole)
+
+
+def test_nsgd_with_gamma_one_is_sgd():
+    config = dataclasses.replace(TINY, epochs=2, stop_at_accuracy=1.0, measure=False)
+    sgd = science(train(config).record)
+    nsgd = science(train(dataclasses.replace(config, optimizer="nsgd", nsgd_gamma=1.0)).record)
+    for record in (sgd, nsgd):
+        record.pop("config")
+    assert sgd == nsgd
+
+
+def test_cyclic_batch_schedule_is_followed():
+    config = dataclasses.replace(
+        TINY,
+        schedule="cyclic-batch",
+        batch=20,
+        cycle_factor=5,
+        cycle_epochs=4,
+        epochs=5,
+        stop_at_accuracy=1.0,
+        measure=False,
+    )
+    history = train(config).record["history"][1:]
+    schedule = config.schedule_of()
+    assert [h["batch"] for h in history] == [schedule.at(e)[1] for e in range(5)]
+    assert history[-1]["steps"] == sum(400 // schedule.at(e)[1] for e in range(5))
+
+
+@pytest.mark.parametrize(
+    ("change", "parameter"),
+    [
+        ({"batch": 401}, "batch"),
+        ({"schedule": "cyclic-batch", "batch": 100}, "batch"),
+        ({"lr": -1.0}, "lr"),
+        ({"optimizer": "adam"}, "optimizer"),
+        ({"random_labels": 1.0}, "random-labels"),
+    ],
+)
+def test_bad_input(change, parameter):
+    with pytest.raises(InputError) as err:
+        train(dataclasses.replace(TINY, **change))
+    assert err.value.parameter == parameter
