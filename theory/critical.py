@@ -109,6 +109,7 @@ def _newton(landscape: Landscape, theta: np.ndarray, box_size: np.ndarray) -> np
 def _classify(landscape: Landscape, points: np.ndarray) -> list[CriticalPoint]:
     out = []
     for x in points:
+        x = np.where(np.abs(x) < 1e-14, 0.0, x)  # round-off around an exact zero
         eig = np.linalg.eigvalsh(landscape.hessian_at(x))
         scale = max(float(np.max(np.abs(eig))), 1e-300)
         index = int(np.sum(eig < 0)) if np.all(np.abs(eig) > _DEGENERATE * scale) else -1

@@ -1,0 +1,83 @@
+"""The theory CLI: contract keys, bad input → one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from threefactors.cli import main
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_minima_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(
+        capsys,
+        [
+            "minima",
+            "--loss",
+            "(x**2-1)**2 + 2*y**2 + 0.5*x*y",
+            "--lr",
+            "0.5",
+            "--batch",
+            "2",
+            "--sigma",
+            "1",
+            "--json",
+        ],
+    )
+    assert out["temperature"] == pytest.approx(0.5 / 4)
+    assert len(out["minima"]) == 2 and len(out["saddles"]) == 1
+    for key in ("x", "loss", "hessian_eigenvalues", "laplace_probability", "gibbs_probability"):
+        assert key in out["minima"][0]
+    assert out["minima"][0]["x"][0] < out["minima"][1]["x"][0]
+    esc = out["escape"][0]
+    assert esc["from"] == 0 and len(esc["via"]) == 2
+    assert esc["kramers_steps"] == pytest.approx(esc["kramers_time"] / 0.5)
+
+
+def test_derive_and_stationary_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    import sympy as sp
+
+    out = _json(capsys, ["derive", "--loss", "(x**2-1)**2", "--format", "json"])
+    assert out["verified"] is True and out["fp_residual"] == "0"
+    assert set(out["sde"]) == {"drift", "diffusion"}
+    names = {n: sp.Symbol(n) for n in ("x", "eta", "S", "sigma")}
+    density = sp.parse_expr(out["stationary_density"], local_dict=names)
+    assert {s.name for s in density.free_symbols} == {"x", "eta", "S", "sigma"}
+    out = _json(
+        capsys,
+        ["stationary", "--hessian", "1,4", "--lr", "0.1", "--batch", "8", "--sigma", "1", "--json"],
+    )
+    assert out["stable"] is True
+    assert out["ratio"] == pytest.approx([1 / (1 - 0.05), 1 / (1 - 0.2)])
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["minima", "--loss", "(x**2", "--lr", "0.1", "--batch", "8", "--sigma", "1"], "loss"),
+        (["minima", "--loss", "x**2 + q", "--lr", "0.1", "--batch", "8", "--sigma", "1"], None),
+        (["minima", "--loss", "x**3", "--lr", "0.1", "--batch", "8", "--sigma", "1"], "loss"),
+        (["minima", "--loss", "x**2", "--lr", "0", "--batch", "8", "--sigma", "1"], "lr"),
+        (["minima", "--loss", "x**2", "--lr", "0.1", "--batch", "0.5", "--sigma", "1"], "batch"),
+        (["minima", "--loss", "x**2", "--lr", "0.1", "--batch", "8", "--sigma", "-1"], "sigma"),
+        (["stationary", "--hessian", "1,4", "--lr", "0.6", "--batch", "8", "--sigma", "1"], "lr"),
+        (
+            ["stationary", "--hessian", "1,a", "--lr", "0.1", "--batch", "8", "--sigma", "1"],
+            "hessian",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], name: str | None
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    if name:
+        assert f"{name}=" in err

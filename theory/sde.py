@@ -1,0 +1,145 @@
+"""SGD → SDE → Fokker–Planck → stationary density, derived symbolically and verified.
+
+SGD θ ← θ − η g_S, E[g_S] = ∇L, Cov[g_S] = f C(θ) with f = 1/S (with replacement) or
+f = (N − S)/(S(N − 1)) (without replacement, N examples). Matching the first two moments of
+one step over time η (t = kη; Li, Tai, E, arXiv 1511.06251; Three Factors, arXiv 1711.04623):
+  dθ = b(θ) dt + sqrt(2D) dW,   b = −∇L  (order 2: b = −∇(L + (η/4)|∇L|²)),
+  D = (η f / 2) C(θ)                       (the diffusion matrix; 2D = η f C),
+  ∂p/∂t = −Σ_i ∂_i(b_i p) + Σ_ij ∂_i ∂_j (D_ij p).
+Stationary law: zero probability flux b_i p − Σ_j ∂_j(D_ij p) = 0 with p = e^{−Φ} gives
+∇Φ = D⁻¹(∇·D − b), solvable when that field is curl-free. Isotropic C = σ² I:
+Φ = L/T, T = η f σ²/2 (= ησ²/(2S) with replacement), so only η/S enters. The density is
+*verified* by substituting it into the Fokker–Planck operator and simplifying to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from threefactors.errors import check_batch, require
+from threefactors.theory.formula import BATCH, ETA, EXAMPLES, SIGMA, TIME, Formula
+from threefactors.theory.landscape import Landscape
+
+NOISE_MODELS = ("isotropic", "hessian")
+
+
+@dataclass
+class Derivation:
+    """The SDE of SGD on a landscape, its Fokker–Planck equation and stationary density.
+
+    ``fp_residual`` is the stationary Fokker–Planck operator applied to the density, divided
+    by it and simplified; ``verified`` is True only when that is exactly 0.
+    ``eta_over_s_only`` is True when the density is unchanged by (η, S) → (βη, βS).
+    """
+
+    landscape: Landscape
+    noise: str
+    drift: Formula
+    diffusion: Formula
+    noise_covariance: Formula
+    fokker_planck: Formula
+    stationary_density: Formula
+    temperature: Formula
+    fp_residual: sp.Expr
+    verified: bool
+    eta_over_s_only: bool
+    note: str = ""
+
+
+def batch_factor(replacement: bool = True, examples: int | None = None) -> sp.Expr:
+    """f with Cov[g_S] = f C: 1/S with replacement, (N − S)/(S(N − 1)) without."""
+    if replacement:
+        return 1 / BATCH
+    n = EXAMPLES if examples is None else sp.Integer(check_batch(examples, None, "examples"))
+    return (n - BATCH) / (BATCH * (n - 1))
+
+
+def noise_covariance(landscape: Landscape, noise: str) -> sp.Matrix:
+    """C(θ): σ² I (isotropic) or σ² ∇²L(θ) (curvature-shaped)."""
+    require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
+    if noise == "isotropic":
+        return SIGMA**2 * sp.eye(landscape.dim)
+    return SIGMA**2 * landscape.hessian
+
+
+def _potential(field: sp.Matrix, coords: tuple[sp.Symbol, ...]) -> sp.Expr | None:
+    """Φ with ∇Φ = field, or None if the field is not curl-free (no zero-flux solution)."""
+    d = len(coords)
+    for i in range(d):
+        for j in range(i + 1, d):
+            curl = sp.simplify(sp.diff(field[i], coords[j]) - sp.diff(field[j], coords[i]))
+            if curl != 0:
+                return None
+    phi = sp.Integer(0)
+    for i, c in enumerate(coords):
+        rest = sp.simplify(field[i] - sp.diff(phi, c))
+        phi += sp.integrate(rest, c)
+    return sp.simplify(phi)
+
+
+def derive(
+    landscape: Landscape,
+    noise: str = "isotropic",
+    replacement: bool = True,
+    examples: int | None = None,
+    order: int = 1,
+) -> Derivation:
+    """Derive drift, diffusion, Fokker–Planck operator and stationary density (module doc).
+
+    ``order=2`` uses the order-2 modified-equation drift −∇(L + (η/4)|∇L|²)
+    (Li, Tai, E, arXiv 1811.01558). With ``replacement=False`` the finite number of examples
+    is ``examples`` (symbol N when None).
+    """
+    require(order in (1, 2), "order", order, "1 or 2")
+    coords = landscape.coords
+    loss = landscape.loss
+    modified = loss + ETA / 4 * sum(g**2 for g in landscape.gradient) if order == 2 else loss
+    drift = -sp.Matrix([sp.diff(modified, c) for c in coords])
+    f = batch_factor(replacement, examples)
+    cov = noise_covariance(landscape, noise)
+    diff_matrix = sp.simplify(ETA * f / 2 * cov)
+    p = sp.Function("p")(*coords, TIME)
+
+    def operator(density: sp.Expr) -> sp.Expr:
+        return -sum(sp.diff(drift[i] * density, c) for i, c in enumerate(coords)) + sum(
+            sp.diff(diff_matrix[i, j] * density, ci, cj)
+            for i, ci in enumerate(coords)
+            for j, cj in enumerate(coords)
+        )
+
+    temperature = sp.simplify(ETA * f * SIGMA**2 / 2)
+    if noise == "isotropic" and order == 1:
+        phi = loss / temperature
+    else:
+        div = sp.Matrix(
+            [
+                sum(sp.diff(diff_matrix[i, j], c) for j, c in enumerate(coords))
+                for i in range(len(coords))
+            ]
+        )
+        phi = _potential(sp.simplify(diff_matrix.inv() * (div - drift)), coords)
+        phi = loss / temperature if phi is None else phi
+    density = sp.exp(-phi)
+    residual = sp.simplify(sp.expand(operator(density) / density))
+    beta = sp.Symbol("beta", positive=True)
+    scaled = density.subs({ETA: beta * ETA, BATCH: beta * BATCH}, simultaneous=True)
+    invariant = sp.simplify(sp.log(scaled) - sp.log(density)) == 0
+    params = (*coords, ETA, BATCH, SIGMA)
+    return Derivation(
+        landscape=landscape,
+        noise=noise,
+        drift=Formula(drift, params),
+        diffusion=Formula(diff_matrix, params),
+        noise_covariance=Formula(2 * diff_matrix, params),
+        fokker_planck=Formula(sp.Eq(sp.Derivative(p, TIME), operator(p)), ()),
+        stationary_density=Formula(density, params),
+        temperature=Formula(temperature, (ETA, BATCH, SIGMA)),
+        fp_residual=residual,
+        verified=residual == 0,
+        eta_over_s_only=bool(invariant),
+        note=""
+        if noise == "isotropic"
+        else "C = σ²∇²L is a covariance only where ∇²L ⪰ 0: the density holds there",
+    )
