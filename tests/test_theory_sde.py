@@ -6,12 +6,18 @@ import sympy as sp
 
 from threefactors.theory.formula import BATCH, ETA, SIGMA
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.landscapes import double_well
 from threefactors.theory.sde import derive
 
 
 def test_isotropic_gibbs_density_has_zero_fp_residual_and_depends_on_eta_over_s() -> None:
-    for text in ("(x**2-1)**2 + 0.3*x", "(x**2-1)**2 + 2*y**2 + 0.5*x*y"):
-        result = derive(Landscape.from_string(text))
+    # float coefficients (typed, or from double_well's construction) must still cancel exactly
+    for land in (
+        Landscape.from_string("(x**2-1)**2 + 0.3*x"),
+        Landscape.from_string("(x**2-1)**2 + 2*y**2 + 0.5*x*y"),
+        double_well(),
+    ):
+        result = derive(land)
         assert result.verified and result.fp_residual == 0
         assert result.eta_over_s_only
         # the density is exp(−L/T) with T = ησ²/(2S)

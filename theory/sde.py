@@ -15,6 +15,7 @@ Stationary law: zero probability flux b_i p − Σ_j ∂_j(D_ij p) = 0 with p = 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -94,11 +95,16 @@ def derive(
     """
     require(order in (1, 2), "order", order, "1 or 2")
     coords = landscape.coords
-    loss = landscape.loss
-    modified = loss + ETA / 4 * sum(g**2 for g in landscape.gradient) if order == 2 else loss
+    # derive with exact rationals (binary values of typed floats) so cancellations are exact;
+    # results are shown with floats again when the loss had any
+    floats = landscape.loss.atoms(sp.Float)
+    loss = landscape.loss.xreplace({v: sp.Rational(v) for v in floats})
+    gradient = [sp.diff(loss, c) for c in coords]
+    modified = loss + ETA / 4 * sum(g**2 for g in gradient) if order == 2 else loss
     drift = -sp.Matrix([sp.diff(modified, c) for c in coords])
     f = batch_factor(replacement, examples)
-    cov = noise_covariance(landscape, noise)
+    require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
+    cov = SIGMA**2 * (sp.eye(len(coords)) if noise == "isotropic" else sp.hessian(loss, coords))
     diff_matrix = sp.simplify(ETA * f / 2 * cov)
     p = sp.Function("p")(*coords, TIME)
 
@@ -127,14 +133,20 @@ def derive(
     scaled = density.subs({ETA: beta * ETA, BATCH: beta * BATCH}, simultaneous=True)
     invariant = sp.simplify(sp.log(scaled) - sp.log(density)) == 0
     params = (*coords, ETA, BATCH, SIGMA)
+
+    def shown(expr: Any) -> Any:
+        """Typed floats back as floats (rationals born of them, e.g. 8·c, as 15-digit floats)."""
+        expr = expr.xreplace({sp.Rational(v): v for v in floats})
+        return expr.xreplace({r: sp.Float(r, 15) for r in expr.atoms(sp.Rational) if r.q > 10**6})
+
     return Derivation(
         landscape=landscape,
         noise=noise,
-        drift=Formula(drift, params),
+        drift=Formula(shown(drift), params),
         diffusion=Formula(diff_matrix, params),
         noise_covariance=Formula(2 * diff_matrix, params),
-        fokker_planck=Formula(sp.Eq(sp.Derivative(p, TIME), operator(p)), ()),
-        stationary_density=Formula(density, params),
+        fokker_planck=Formula(shown(sp.Eq(sp.Derivative(p, TIME), operator(p))), ()),
+        stationary_density=Formula(shown(density), params),
         temperature=Formula(temperature, (ETA, BATCH, SIGMA)),
         fp_residual=residual,
         verified=residual == 0,
