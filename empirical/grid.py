@@ -87,10 +87,11 @@ def run_one(
     tmp = where["params"].with_name(f".{key}.tmp.pt")
     torch.save(flat_params(run.model).cpu(), tmp)
     tmp.replace(where["params"])
-    write_atomic(where["record"], dumps(record))
+    text = dumps(record)
+    write_atomic(where["record"], text)
     where["checkpoint"].unlink(missing_ok=True)
     where["error"].unlink(missing_ok=True)
-    return record
+    return json.loads(text)  # exactly what a later run of the grid reads back
 
 
 def _run_or_fail(args: tuple) -> tuple[dict[str, Any] | None, str | None]:

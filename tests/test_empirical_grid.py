@@ -1,0 +1,109 @@
+"""Grids survive faults: a grid killed mid-run (SIGKILL) and re-run completes with exactly
+one intact record per run, equal to an uninterrupted grid's records."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from threefactors.empirical import grid as grid_module
+from threefactors.empirical.grid import load_params, paths, run_grid
+from threefactors.empirical.records import config_hash, strip_volatile
+from threefactors.empirical.train import TrainConfig
+
+CONFIGS = [
+    TrainConfig(
+        n_train=400, width=32, lr=lr, batch=32, epochs=40, stop_at_accuracy=1.0,
+        measure_every=10, measure_size=200, lanczos_steps=8, top_k=2, trace_probes=2,
+        noise=False,
+    )
+    for lr in (0.05, 0.2)
+]  # fmt: skip
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from threefactors.empirical.grid import run_grid
+    from threefactors.empirical.train import TrainConfig
+    configs = [TrainConfig(**c) for c in {configs!r}]
+    run_grid(configs, sys.argv[1], checkpoint_every=0.0)
+    """
+)
+
+
+def _science(records: list[dict]) -> list[dict]:
+    return [strip_volatile(r) for r in records]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> list[dict]:
+    return run_grid(CONFIGS, tmp_path_factory.mktemp("reference"))["records"]
+
+
+def test_killed_grid_resumes_to_the_uninterrupted_records(tmp_path, reference):
+    fields = [
+        {k: v for k, v in c.__dict__.items() if k != "thresholds"} | {"thresholds": c.thresholds}
+        for c in CONFIGS
+    ]
+    script = SCRIPT.format(configs=fields)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
+    runs, checkpoints = tmp_path / "runs", tmp_path / "checkpoints"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list(runs.glob("*.json")) and list(checkpoints.glob("*.pt")):
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the grid finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert len(list(runs.glob("*.json"))) == 1
+    interrupted = paths(tmp_path, config_hash(CONFIGS[1]))["checkpoint"]
+    assert interrupted.exists()  # the second run is resumed, not restarted
+
+    result = run_grid(CONFIGS, tmp_path)
+    assert result["failed"] == []
+    assert _science(result["records"]) == _science(reference)
+    on_disk = sorted(runs.glob("*.json"))
+    assert [p.stem for p in on_disk] == sorted(config_hash(c) for c in CONFIGS)
+    for path in on_disk:
+        json.loads(path.read_text())  # intact
+    assert not interrupted.exists()
+    assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
+
+
+def test_finished_runs_are_skipped_and_corrupt_records_rerun(tmp_path, reference):
+    first = run_grid(CONFIGS, tmp_path)["records"]
+    record_path = paths(tmp_path, config_hash(CONFIGS[0]))["record"]
+    stamp = record_path.stat().st_mtime_ns
+    again = run_grid(CONFIGS, tmp_path)["records"]
+    assert again == first and record_path.stat().st_mtime_ns == stamp
+    record_path.write_text(record_path.read_text()[:100])  # a torn file (not ours: atomic)
+    repaired = run_grid(CONFIGS, tmp_path)["records"]
+    assert _science(repaired) == _science(reference)
+    theta = load_params(tmp_path, repaired[0])
+    assert theta.numel() == repaired[0]["n_params"]
+
+
+def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
+    real_train = grid_module.train
+
+    def flaky(config, **kwargs):
+        if config.lr == 0.2:
+            raise RuntimeError("out of memory (simulated)")
+        return real_train(config, **kwargs)
+
+    monkeypatch.setattr(grid_module, "train", flaky)
+    result = run_grid(CONFIGS, tmp_path)
+    assert len(result["records"]) == 1 and len(result["failed"]) == 1
+    error = Path(paths(tmp_path, config_hash(CONFIGS[1]))["error"])
+    assert "simulated" in error.read_text()
