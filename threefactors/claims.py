@@ -90,9 +90,16 @@ def compare(
         "agrees" if finite and abs(observed - predicted) <= tolerance else "disagrees"
     )
     return Evidence(
-        view, quantity, float(predicted), float(observed), verdict, detail, float(stderr),
-        tolerance, figure,
-    )  # fmt: skip
+        view,
+        quantity,
+        float(predicted),
+        float(observed),
+        verdict,
+        detail,
+        float(stderr),
+        tolerance,
+        figure,
+    )
 
 
 def spearman_permutation(
@@ -148,6 +155,13 @@ def trend(
         verdict = "inconclusive"
     text = f"Spearman ρ = {rho:+.2f} (permutation p = {p:.3g}, n = {len(x)})"
     return Evidence(
-        view, quantity, f"sign {expected_sign:+d}", round(rho, 4), verdict,
-        f"{text}. {detail}".strip(), None, alpha, figure,
-    )  # fmt: skip
+        view,
+        quantity,
+        f"sign {expected_sign:+d}",
+        round(rho, 4),
+        verdict,
+        f"{text}. {detail}".strip(),
+        None,
+        alpha,
+        figure,
+    )

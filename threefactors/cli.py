@@ -38,7 +38,7 @@ def emit(result: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]],
 
 
 def build_parser() -> OneLineParser:
-    from threefactors import __version__, bench
+    from threefactors import __version__, bench, reproduce
     from threefactors.empirical import cli as empirical_cli
     from threefactors.simulate import cli as simulate_cli
     from threefactors.theory import cli as theory_cli
@@ -50,7 +50,7 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--version", action="version", version=f"threefactors {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (theory_cli, simulate_cli, empirical_cli, bench):
+    for module in (theory_cli, simulate_cli, empirical_cli, bench, reproduce):
         module.register(sub)
     return parser
 

@@ -1,0 +1,60 @@
+"""reproduce: finished claims are saved at once and reused; the report lists every verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from threefactors.claims import Evidence, compare
+from threefactors.cli import main
+from threefactors.report import write_report
+from threefactors.reproduce import ClaimSpec, Context, run_claims
+
+
+def _specs(calls: list[str]) -> list[ClaimSpec]:
+    def good(ctx: Context) -> list[Evidence]:
+        calls.append("good")
+        rng = np.random.default_rng(ctx.seed)
+        x = rng.normal(size=4000)
+        return [compare("simulate", "mean", 0.0, x.mean(), x.std() / np.sqrt(x.size))]
+
+    def planted(ctx: Context) -> list[Evidence]:
+        calls.append("planted")
+        return [compare("simulate", "mean", 1.0, 0.0, 0.01)]  # off by 100 se
+
+    return [
+        ClaimSpec("good", "a true statement", "test", "cmd", good),
+        ClaimSpec("planted", "a planted fault", "test", "cmd", planted),
+    ]
+
+
+def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
+    calls: list[str] = []
+    ctx = Context(out=tmp_path, quick=True, seed=3, progress=False)
+    first = run_claims(_specs(calls), ctx)
+    assert [c.verdict for c in first] == ["agrees", "disagrees"]
+    assert sorted(p.name for p in (tmp_path / "claims").iterdir()) == ["good.json", "planted.json"]
+
+    again = run_claims(_specs(calls), ctx)  # nothing recomputed
+    assert calls == ["good", "planted"]
+    assert [c.evidence for c in again] == [c.evidence for c in first]
+
+    other_seed = Context(out=tmp_path, quick=True, seed=4, progress=False)
+    run_claims(_specs(calls), other_seed)  # different settings: recomputed
+    assert calls == ["good", "planted"] * 2
+
+    report = write_report(first, tmp_path, {"config": {}})
+    text = report.read_text()
+    assert "| a planted fault (planted) | — | **disagrees** | — | **disagrees** |" in text
+    payload = json.loads((tmp_path / "claims.json").read_text())
+    assert [c["verdict"] for c in payload["claims"]] == ["agrees", "disagrees"]
+
+
+def test_unknown_claim_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--only", "no-such-claim", "--out", "unused"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "only='no-such-claim'" in err
+    assert len(err.splitlines()) == 1

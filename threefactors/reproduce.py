@@ -1,0 +1,137 @@
+"""``threefactors reproduce``: every claim through the three views → figures/ and a report.
+
+Each claim (``threefactors.checks.CLAIMS``) is checked by a function that runs theory,
+simulation and networks and returns :class:`~threefactors.claims.Evidence`. A finished
+claim is saved at once (``OUT/claims/<id>.json``, written atomically) and skipped when the
+command is run again with the same settings, so killing a long run loses only the claim in
+progress (the network grids inside it resume from their own records).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from threefactors.claims import Claim, Evidence
+from threefactors.jsonio import dumps, write_atomic
+
+
+@dataclass
+class Context:
+    """What a claim check needs: where to write, how big to run, the seed."""
+
+    out: Path
+    quick: bool
+    seed: int
+    progress: bool = True
+
+    def log(self, message: str) -> None:
+        if self.progress:
+            print(message, file=sys.stderr, flush=True)
+
+    def figure(self, name: str, data: dict[str, Any], plot: Callable[[dict, Path], None]) -> str:
+        """Save the data behind a figure as ``name.json``, draw ``name.png``; return its name."""
+        write_atomic(self.out / f"{name}.json", dumps(data))
+        plot(data, self.out / f"{name}.png")
+        return f"{name}.png"
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim of the papers and the function that gathers the views' evidence."""
+
+    id: str
+    statement: str
+    source: str
+    command: str
+    check: Callable[[Context], list[Evidence]]
+
+
+def _settings(ctx: Context) -> dict[str, Any]:
+    from threefactors import __version__
+
+    return {"quick": ctx.quick, "seed": ctx.seed, "version": __version__}
+
+
+def _load(path: Path, settings: dict[str, Any]) -> Claim | None:
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if payload.get("settings") != settings:
+        return None
+    data = payload["claim"]
+    evidence = [Evidence(**e) for e in data.pop("evidence")]
+    return Claim(**data, evidence=evidence)
+
+
+def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) -> list[Claim]:
+    """Check each claim, reusing results saved by an earlier run with the same settings."""
+    from dataclasses import asdict
+
+    settings = _settings(ctx)
+    claims = []
+    for i, spec in enumerate(specs, 1):
+        path = ctx.out / "claims" / f"{spec.id}.json"
+        claim = None if force else _load(path, settings)
+        if claim is None:
+            ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: {spec.statement}")
+            start = time.perf_counter()
+            evidence = spec.check(ctx)
+            claim = Claim(
+                spec.id, spec.statement, spec.source, evidence, time.perf_counter() - start
+            )
+            write_atomic(path, dumps({"settings": settings, "claim": asdict(claim)}))
+        else:
+            ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: done earlier, reused")
+        claims.append(claim)
+    return claims
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="check every claim with theory, simulation and networks; write figures/ + report",
+        description="Run each claim of the papers through the three views and write the "
+        "figures (PNG + the JSON behind each), OUT/REPORT.md and OUT/claims.json. Finished "
+        "claims are reused when the command is run again with the same settings.",
+    )
+    parser.add_argument("--quick", action="store_true", help="CPU-minutes scale")
+    parser.add_argument("--out", default="figures", help="output folder (default: figures)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
+    parser.add_argument("--force", action="store_true", help="recompute finished claims")
+    parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from threefactors.checks import CLAIMS
+    from threefactors.errors import require
+    from threefactors.provenance import provenance
+    from threefactors.report import claims_table, write_report
+
+    known = {spec.id: spec for spec in CLAIMS}
+    for claim_id in args.only or []:
+        require(claim_id in known, "only", claim_id, f"unknown claim; known: {', '.join(known)}")
+    specs = [known[c] for c in args.only] if args.only else list(CLAIMS)
+    out = Path(args.out)
+    ctx = Context(out=out, quick=args.quick, seed=args.seed)
+    claims = run_claims(specs, ctx, force=args.force)
+    prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
+    report = write_report(claims, out, prov)
+    if args.json:
+        print((out / "claims.json").read_text())
+    else:
+        print(claims_table(claims, {s.id: s.command for s in specs}))
+        print(f"\nreport: {report}")
+    return 0
