@@ -113,7 +113,7 @@ def _spearman(x: Sequence[float], y: Sequence[float | None]) -> float | None:
     from scipy.stats import spearmanr
 
     pairs = [(a, b) for a, b in zip(x, y, strict=True) if b is not None]
-    if len(pairs) < 3:
+    if len(pairs) < 3 or len({b for _, b in pairs}) < 2:
         return None
     return float(spearmanr(*zip(*pairs, strict=True)).statistic)
 

@@ -120,7 +120,7 @@ def run_grid(
 ) -> dict[str, Any]:
     """Run every config (skipping finished ones); ``{"records": [...], "failed": [...]}``.
 
-    Records come in the order of ``configs`` (duplicates run once). ``on_run(done, total,
+    Records come in the order of ``configs``, one per distinct config. ``on_run(done, total,
     record)`` is called after each run (record None for a failed one).
     """
     require(jobs >= 1, "jobs", jobs, "must be ≥ 1")
@@ -152,5 +152,5 @@ def run_grid(
             futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
             for i, future in enumerate(concurrent.futures.as_completed(futures)):
                 collect(i + 1, futures[future], future.result())
-    records = [results[config_hash(c)] for c in configs if config_hash(c) in results]
+    records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
     return {"records": records, "failed": failed}

@@ -1,0 +1,111 @@
+"""Experiments: valid presets, analyses that can both agree and disagree (planted faults),
+and one small experiment run end to end through the grid."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from threefactors.empirical import experiments
+from threefactors.empirical.records import config_hash
+from threefactors.empirical.train import TrainConfig, validate
+from threefactors.errors import InputError
+
+VERDICTS = {"agrees", "disagrees", "inconclusive", "not run"}
+
+
+@pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))
+def test_presets_are_valid_and_quick_is_smaller(name):
+    quick = experiments.configs_for(name, quick=True)
+    full = experiments.configs_for(name, quick=False)
+    for config in quick + full:
+        validate(config, config.n_train or 4000)
+    assert len({config_hash(c) for c in quick}) == len(set(quick)) >= 3
+    assert len(set(quick)) <= len(set(full))
+
+
+def _record(lr: float, batch: int, **metrics) -> dict:
+    config = dataclasses.asdict(TrainConfig(lr=lr, batch=batch, n_train=metrics.pop("n", None)))
+    base = {"diverged": False, "reached_threshold": True, "epoch": 10, "n_test": 1000}
+    return {"config": config, **base, **metrics}
+
+
+def _ratio_records(sign: int) -> list[dict]:
+    """λ_max falling (sign=+1: as claimed) or rising (sign=−1) with η/S over a 3×3 grid."""
+    out = []
+    for lr in (0.03, 0.1, 0.3):
+        for batch in (16, 64, 256):
+            ratio = lr / batch
+            out.append(
+                _record(
+                    lr,
+                    batch,
+                    lambda_max=1 / ratio**sign,
+                    test_accuracy=0.5 + sign * ratio,
+                    hessian_trace=10 / ratio**sign,
+                    grad_noise_trace=1.0,
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize(("sign", "verdict"), [(1, "agrees"), (-1, "disagrees")])
+def test_ratio_analysis_can_agree_and_disagree(tmp_path, sign, verdict):
+    summary = experiments.EXPERIMENTS["ratio"].analyse(_ratio_records(sign), tmp_path)
+    assert [e["verdict"] for e in summary["evidence"]] == [verdict] * 3
+
+
+def test_rescaling_finds_the_breaking_beta(tmp_path):
+    """Accuracy flat, then a drop of 0.1 (≫ 2 binomial se ≈ 0.03 on 1000 test examples):
+    at β = 8 for 1000 examples, never for 4000 → the breaking β grows with the data."""
+    records = []
+    for n, drop_at in ((1000, 8), (4000, 99)):
+        for beta in (1, 2, 4, 8, 16):
+            acc = 0.70 - (0.1 if beta >= drop_at else 0.0)
+            records.append(_record(0.025 * beta, 16 * beta, n=n, test_accuracy=acc, lambda_max=5.0))
+    summary = experiments.EXPERIMENTS["rescaling"].analyse(records, tmp_path)
+    assert summary["breaking_beta"] == {1000: 8, 4000: None}
+    assert summary["evidence"][0]["verdict"] == "agrees"
+    flipped = [
+        dict(r, config={**r["config"], "n_train": 5000 - r["config"]["n_train"]}) for r in records
+    ]
+    again = experiments.EXPERIMENTS["rescaling"].analyse(flipped, tmp_path)
+    assert again["evidence"][0]["verdict"] == "disagrees"
+
+
+def test_overrides_are_typed_and_checked():
+    assert experiments.parse_override("n_train=500") == ("n_train", 500)
+    assert experiments.parse_override("n-train=none") == ("n_train", None)
+    assert experiments.parse_override("lr=0.5") == ("lr", 0.5)
+    assert experiments.parse_override("measure=false") == ("measure", False)
+    assert experiments.parse_override("thresholds=0.9,0.99") == ("thresholds", (0.9, 0.99))
+    assert experiments.parse_override("dataset=digits") == ("dataset", "digits")
+    for bad in ("colour=red", "lr=fast", "epochs", "measure=maybe"):
+        with pytest.raises(InputError):
+            experiments.parse_override(bad)
+    with pytest.raises(InputError):
+        experiments.configs_for("alchemy", quick=True)
+
+
+def test_schedules_experiment_end_to_end(tmp_path):
+    tiny = dict(
+        n_train=300,
+        width=16,
+        epochs=4,
+        measure_size=100,
+        lanczos_steps=6,
+        top_k=2,
+        trace_probes=2,
+        noise=False,
+    )
+    result = experiments.run_experiment("schedules", quick=True, out=tmp_path, overrides=tiny)
+    assert len(result["records"]) == 8 and not result["failed"]
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 8
+    assert all(r["final"]["epoch"] == 4 for r in result["records"])
+    table = result["summary"]["table"]
+    assert len(table) == 4 and all(row["runs"] == 2 for row in table.values())
+    assert {e["verdict"] for e in result["summary"]["evidence"]} <= VERDICTS
+    batches = [h["batch"] for h in result["records"][0]["history"][1:]]
+    s = result["records"][0]["config"]["batch"]  # S_e = 5S − 4S·tri(e), tri = 0, ½, 1, ½
+    assert batches == [5 * s, 3 * s, s, 3 * s]
