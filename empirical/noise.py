@@ -19,10 +19,9 @@ These are statistics of the examples given (population formulas, 1/N), not estim
 larger set's.
 
 Per-example gradients come from ``torch.func.vmap(torch.func.grad(ℓ))`` over chunks of
-examples; each chunk is centred on its own mean, and chunks are merged with Chan, Golub &
-LeVeque's (1979) pairwise update, accumulated in float64,
-M2 = M2_a + M2_b + |ḡ_a − ḡ_b|² n_a n_b / (n_a + n_b), so Tr C does not suffer the
-cancellation of (1/N)Σ|g_i|² − |g|² when the noise is small. Each example runs through the
+examples, one block per parameter tensor (never concatenated); chunks a, b with sums of
+squared deviations M2 are merged with Chan, Golub & LeVeque's (1979) pairwise update in
+float64, M2 = M2_a + M2_b + |ḡ_a − ḡ_b|² n_a n_b / (n_a + n_b). Each example runs through the
 model alone, in the model's current mode (recorded in ``mode``): our models have no
 BatchNorm, for which per-example gradients in train mode would be ill-defined.
 """
@@ -35,13 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from threefactors.empirical.functional import (
-    LossFn,
-    example_chunks,
-    flat_params,
-    forward,
-    mode_of,
-)
+from threefactors.empirical.functional import LossFn, example_chunks, mode_of, num_params
 
 
 @dataclass(frozen=True)
@@ -58,16 +51,27 @@ class NoiseStats:
     top_k_fraction: float | None = None
 
 
+def _gradient_blocks(
+    model: nn.Module, loss_fn: LossFn, inputs: Tensor, targets: Tensor
+) -> list[Tensor]:
+    """Per-example gradients as (n, d_p) blocks, one per parameter, by vmap(grad)."""
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    buffers = dict(model.named_buffers())
+
+    def example_loss(p: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+        outputs = torch.func.functional_call(model, {**buffers, **p}, (x.unsqueeze(0),))
+        return loss_fn(outputs, y.unsqueeze(0))
+
+    grads = torch.func.vmap(torch.func.grad(example_loss), in_dims=(None, 0, 0))
+    n = int(inputs.shape[0])
+    return [g.reshape(n, -1) for g in grads(params, inputs, targets).values()]
+
+
 def per_example_gradients(
-    model: nn.Module, loss_fn: LossFn, inputs: Tensor, targets: Tensor, theta: Tensor
+    model: nn.Module, loss_fn: LossFn, inputs: Tensor, targets: Tensor
 ) -> Tensor:
-    """(n, d) per-example gradients ∇ℓ_i(θ), ℓ_i = loss_fn(f(x_i; θ), y_i), by vmap(grad)."""
-
-    def example_loss(flat: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return loss_fn(forward(model, flat, x.unsqueeze(0)), y.unsqueeze(0))
-
-    grad = torch.func.vmap(torch.func.grad(example_loss), in_dims=(None, 0, 0))
-    return grad(theta, inputs, targets)
+    """(n, d) per-example gradients ∇ℓ_i(θ), ℓ_i = loss_fn(f(x_i; θ), y_i), flat like θ."""
+    return torch.cat(_gradient_blocks(model, loss_fn, inputs, targets), dim=1)
 
 
 def gradient_noise(
@@ -81,24 +85,35 @@ def gradient_noise(
     """Tr C, |g|², B_simple, σ² (and the share of Tr C in span(``directions``)), exactly.
 
     ``chunk_size`` examples' gradients are held in memory at once (chunk_size × d numbers).
+    Per chunk of n examples, M2 = Σ_i |g_i|² − |Σ_i g_i|²/n (squares summed in the model's
+    dtype, sums in float64; relative rounding ≈ ε (1 + 1/B_simple)), merged across chunks
+    as in the module docstring.
     """
-    theta = flat_params(model)
+    dim = num_params(model)
     basis = None
     if directions is not None:
-        q, _ = torch.linalg.qr(directions.to(device=theta.device, dtype=torch.float64))
-        basis = q.to(theta.dtype)
-    count, mean, m2, m2_in = 0, torch.zeros_like(theta, dtype=torch.float64), 0.0, 0.0
+        q, _ = torch.linalg.qr(directions.to(dtype=torch.float64))
+        basis = q.to(next(model.parameters()).dtype)
+    count, mean, m2, m2_in = 0, None, 0.0, 0.0
     for s in example_chunks(int(inputs.shape[0]), chunk_size):
-        grads = per_example_gradients(model, loss_fn, inputs[s], targets[s], theta)
-        n = grads.shape[0]
-        chunk_mean = grads.mean(dim=0, dtype=torch.float64)
-        centred = grads - chunk_mean.to(grads.dtype)
+        blocks = _gradient_blocks(model, loss_fn, inputs[s], targets[s])
+        n = blocks[0].shape[0]
+        total = torch.cat([g.sum(dim=0, dtype=torch.float64) for g in blocks])
+        squares = sum(float(torch.linalg.vecdot(g, g).sum(dtype=torch.float64)) for g in blocks)
+        chunk_mean = total / n
+        chunk_m2 = squares - float(total @ total) / n
+        mean = torch.zeros_like(chunk_mean) if mean is None else mean
         shift = chunk_mean - mean
         weight = count * n / (count + n)
-        m2 += float(centred.square().sum(dtype=torch.float64)) + weight * float(shift @ shift)
+        m2 += chunk_m2 + weight * float(shift @ shift)
         if basis is not None:
+            offsets = torch.cumsum(torch.tensor([0] + [g.shape[1] for g in blocks]), 0).tolist()
+            projected = sum(
+                g @ basis[a:b] for g, a, b in zip(blocks, offsets[:-1], offsets[1:], strict=True)
+            ).to(torch.float64)
+            projected_total = projected.sum(dim=0)
             projected_shift = shift @ basis.to(torch.float64)
-            m2_in += float((centred @ basis).square().sum(dtype=torch.float64))
+            m2_in += float(projected.square().sum()) - float(projected_total.square().sum()) / n
             m2_in += weight * float(projected_shift @ projected_shift)
         mean += shift * (n / (count + n))
         count += n
@@ -108,9 +123,9 @@ def gradient_noise(
         trace_cov=trace_cov,
         grad_norm_sq=grad_norm_sq,
         noise_scale=trace_cov / grad_norm_sq if grad_norm_sq > 0 else math.inf,
-        sigma2=trace_cov / theta.numel(),
+        sigma2=trace_cov / dim,
         n_examples=count,
-        dim=theta.numel(),
+        dim=dim,
         mode=mode_of(model),
         top_k_fraction=None if basis is None else m2_in / m2,
     )
