@@ -193,22 +193,14 @@ def format_record(record: dict[str, Any]) -> str:
 
 def _grid(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
-    from threefactors.empirical.experiments import parse_override, run_experiment
-    from threefactors.errors import require
+    from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
     from threefactors.progress import Progress
 
-    require(
-        args.experiment in EXPERIMENT_NAMES,
-        "experiment",
-        args.experiment,
-        f"unknown; choose one of {', '.join(EXPERIMENT_NAMES)}",
-    )
     overrides = dict(parse_override(text) for text in args.set)
-    progress: Progress | None = None
+    total = len(set(configs_for(args.experiment, args.quick, overrides)))
+    progress = Progress(f"grid {args.experiment}", total, every=0.0)
 
     def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
-        nonlocal progress
-        progress = progress or Progress(f"grid {args.experiment}", total, every=0.0)
         if record is None:
             progress.update(done, "FAILED (see errors/)")
             return

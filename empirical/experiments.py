@@ -77,6 +77,12 @@ def _test_size(record: dict[str, Any]) -> int:
     return int(record["n_test"])
 
 
+def _trend(quantity: str, rows: Records, x: str, y: str, sign: int) -> Evidence:
+    """:func:`threefactors.claims.trend` of ``y`` on ``x`` over the rows where y was measured."""
+    kept = [r for r in rows if r.get(y) is not None and r.get(x) is not None]
+    return trend("empirical", quantity, [r[x] for r in kept], [r[y] for r in kept], sign)
+
+
 def _evidence(items: Sequence[Evidence]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(e) for e in items]
 
@@ -94,9 +100,9 @@ def _ratio_analysis(records: Records, out: Path) -> dict[str, Any]:
     rows = _reached([tidy(r) for r in records])
     x = [r["eta_over_s"] for r in rows]
     claims = [
-        trend("empirical", "lambda_max vs eta/S", x, [r["lambda_max"] for r in rows], -1),
-        trend("empirical", "test_accuracy vs eta/S", x, [r["test_accuracy"] for r in rows], +1),
-        trend("empirical", "hessian_trace vs eta/S", x, [r["hessian_trace"] for r in rows], -1),
+        _trend("lambda_max vs eta/S", rows, "eta_over_s", "lambda_max", -1),
+        _trend("test_accuracy vs eta/S", rows, "eta_over_s", "test_accuracy", +1),
+        _trend("hessian_trace vs eta/S", rows, "eta_over_s", "hessian_trace", -1),
     ]
     stable = [r for r in rows if r["lambda_max"] is not None]
     return {
@@ -341,11 +347,11 @@ def _memorization_analysis(records: Records, out: Path) -> dict[str, Any]:
         rows = _reached([tidy(r) for r in records if r["config"]["random_labels"] == p])
         table += rows
         claims.append(
-            trend(
-                "empirical",
+            _trend(
                 f"test_accuracy vs eta/S at equal memorization (p={p})",
-                [r["eta_over_s"] for r in rows],
-                [r["test_accuracy"] for r in rows],
+                rows,
+                "eta_over_s",
+                "test_accuracy",
                 +1,
             )
         )
@@ -395,20 +401,8 @@ def _sharpest_analysis(records: Records, out: Path) -> dict[str, Any]:
     eta_axis = [r for r in ok if r["batch"] == 32]
     s_axis = [r for r in ok if r["lr"] == 0.05]
     claims = [
-        trend(
-            "empirical",
-            "peak lambda_max vs eta (S=32)",
-            [r["lr"] for r in eta_axis],
-            [r["peak_lambda_max"] for r in eta_axis],
-            -1,
-        ),
-        trend(
-            "empirical",
-            "peak lambda_max vs S (eta=0.05)",
-            [r["batch"] for r in s_axis],
-            [r["peak_lambda_max"] for r in s_axis],
-            +1,
-        ),
+        _trend("peak lambda_max vs eta (S=32)", eta_axis, "lr", "peak_lambda_max", -1),
+        _trend("peak lambda_max vs S (eta=0.05)", s_axis, "batch", "peak_lambda_max", +1),
     ]
     edge = sum(r["peak_over_edge"] <= 1 for r in ok)
     claims.append(
@@ -488,21 +482,14 @@ def _nsgd_configs(quick: bool) -> list[TrainConfig]:
 def _nsgd_analysis(records: Records, out: Path) -> dict[str, Any]:
     rows = [{**tidy(r), "nsgd_gamma": r["config"]["nsgd_gamma"]} for r in records]
     done = _reached(rows)
-    gamma = [r["nsgd_gamma"] for r in done]
     claims = [
-        trend("empirical", "epochs to threshold vs gamma", gamma, [r["epoch"] for r in done], +1),
-        trend(
-            "empirical",
-            "lambda_max at threshold vs gamma",
-            gamma,
-            [r["lambda_max"] for r in done],
-            -1,
-        ),
-        trend(
-            "empirical",
+        _trend("epochs to threshold vs gamma", done, "nsgd_gamma", "epoch", +1),
+        _trend("lambda_max at threshold vs gamma", done, "nsgd_gamma", "lambda_max", -1),
+        _trend(
             "test_accuracy vs gamma (claim: gamma < 1 as good or better)",
-            gamma,
-            [r["test_accuracy"] for r in done],
+            done,
+            "nsgd_gamma",
+            "test_accuracy",
             -1,
         ),
     ]

@@ -127,7 +127,7 @@ def run_grid(
     device = resolve_device(device)
     unique = list(dict.fromkeys(configs))
     for config in unique:
-        validate(config)
+        validate(config, config.n_train)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
