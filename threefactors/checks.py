@@ -126,6 +126,319 @@ def check_width_depth(ctx: Context) -> list[Evidence]:
     return [theory, *evidence, *_experiment_evidence(ctx, "ratio")]
 
 
+def check_eta_over_s(ctx: Context) -> list[Evidence]:
+    """Only η/S enters the stationary law (isotropic σ²): p ∝ exp(−2S L/(ησ²)).
+
+    Theory: the Fokker–Planck residual of the Gibbs density simplifies to 0, and the
+    density is unchanged by (η, S) → (βη, βS) (Three Factors, §2). Simulation: SDE
+    ensembles at (η, S) and (4η, 4S), independent seeds, have the same occupancies within
+    the standard error of their difference. Networks: the rescaling grid.
+    """
+    from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.landscapes import double_well, two_minima_2d
+    from threefactors.theory.sde import derive
+
+    evidence = []
+    for land in (double_well(**WIDTH_DEPTH_WELL), two_minima_2d()):
+        derived = derive(land)
+        verdict = "agrees" if derived.verified and derived.eta_over_s_only else "disagrees"
+        evidence.append(
+            Evidence(
+                "theory",
+                f"FP residual of exp(−2SL/(ησ²)), d={land.dim}",
+                "0",
+                str(derived.fp_residual),
+                verdict,
+                f"symbolic; density unchanged by (η,S)→(βη,βS): {derived.eta_over_s_only}",
+            )
+        )
+    land = double_well(**WIDTH_DEPTH_WELL)
+    temperature, particles = 0.36, 20_000 if ctx.quick else 200_000
+    time = 8 * _relaxation_time(land, temperature)
+    runs = {}
+    for k, beta in enumerate((1, 4)):
+        runs[beta] = langevin(
+            land,
+            eta=0.72 * beta,
+            batch_size=beta,
+            sigma=1.0,
+            particles=particles,
+            time=time,
+            dt=0.002,
+            seed=ctx.seed + k,
+        )
+    se = float(np.hypot(runs[1].occupancy_stderr[1], runs[4].occupancy_stderr[1]))
+    evidence.append(
+        compare(
+            "simulate",
+            "P(wide): (η,S)=(0.72,1) vs (2.88,4)",
+            runs[1].occupancy[1],
+            runs[4].occupancy[1],
+            se,
+            detail="SDE ensembles, independent seeds; stderr of the difference",
+        )
+    )
+    return [*evidence, *_experiment_evidence(ctx, "rescaling")]
+
+
+def check_excess_loss(ctx: Context) -> list[Evidence]:
+    """With curvature-shaped noise C = σ²H: E[L − L_min] = (ησ²/4S) Tr H (ICANN 2018).
+
+    Theory: h·Var/2 per direction with Var from 2hΣ = ησ²h/S. Simulation: an SDE ensemble
+    with C = σ²H on an anisotropic quadratic; the scheme's bias is exact here:
+    Euler–Maruyama's stationary variance is ησ²/(S(2 − h dt)) per direction.
+    """
+    import sympy as sp
+
+    from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.stationary import scalar_laws
+
+    laws = scalar_laws()
+    h, c, eta, batch = laws["sde_variance"].symbols
+    sigma = sp.Symbol("sigma", positive=True)
+    per_direction = h * laws["sde_variance"].expr.subs(c, sigma**2 * h) / 2
+    residual = sp.simplify(per_direction - eta * sigma**2 * h / (4 * batch))
+    evidence = [
+        Evidence(
+            "theory",
+            "h·Var/2 − ησ²h/(4S) with C = σ²H",
+            "0",
+            str(residual),
+            "agrees" if residual == 0 else "disagrees",
+            "symbolic, Lyapunov 2hΣ = ηC/S",
+        )
+    ]
+    eigenvalues = np.array([0.5, 2.0, 8.0])
+    land = quadratic(eigenvalues)
+    particles, dt = (20_000, 0.01) if ctx.quick else (200_000, 0.005)
+    settings = (
+        [(0.05, 1), (0.2, 2), (1.0, 4)] if ctx.quick else [(0.05, 1), (0.2, 2), (0.6, 4), (1.0, 4)]
+    )
+    data = {
+        "trace_h": eigenvalues.sum(),
+        "eta": [],
+        "batch": [],
+        "predicted": [],
+        "observed": [],
+        "stderr": [],
+    }
+    for k, (lr, s) in enumerate(settings):
+        result = langevin(
+            land,
+            eta=lr,
+            batch_size=s,
+            sigma=1.0,
+            noise="hessian",
+            particles=particles,
+            time=12 / eigenvalues.min(),
+            dt=dt,
+            seed=ctx.seed + k,
+        )
+        losses = land.loss_at(result.final[result.alive])
+        observed, se = losses.mean(), losses.std(ddof=1) / np.sqrt(losses.size)
+        predicted = lr / (4 * s) * eigenvalues.sum()
+        em = float(np.sum(eigenvalues * lr / (s * (2 - eigenvalues * dt))) / 2)
+        evidence.append(
+            compare(
+                "simulate",
+                f"E[L − L_min] at (η,S)=({lr},{s})",
+                predicted,
+                observed,
+                se,
+                bias=abs(em - predicted),
+                figure="excess_loss.png",
+                detail=f"C = σ²H, Tr H = {eigenvalues.sum()}, {losses.size} particles; "
+                f"bias = exact EM dt-bias {abs(em - predicted):.2g}",
+            )
+        )
+        for key, value in (
+            ("eta", lr),
+            ("batch", s),
+            ("predicted", predicted),
+            ("observed", observed),
+            ("stderr", se),
+        ):
+            data[key].append(value)
+    ctx.figure("excess_loss", data, _plot("excess_loss"))
+    return evidence
+
+
+def check_finite_eta(ctx: Context) -> list[Evidence]:
+    """Finite η breaks the SDE: Var_SGD = Var_SDE/(1 − ηh/2), so (βη, βS) is no invariance.
+
+    Theory: the discrete Lyapunov solution Σ = (1 − ηh)²Σ + η²σ²/S against the SDE's
+    2hΣ = ησ²/S (Liu, Ziyin, Ueda 2021). Simulation: true minibatch SGD on h θ²/2 with
+    exactly isotropic per-example noise (shift perturbations), η/S fixed, η growing; the
+    variance estimator's standard error from the sample's fourth moment. Past η = 2/h every
+    particle diverges. Networks: the rescaling grid's breaking β.
+    """
+    import sympy as sp
+
+    from threefactors.simulate.sgd import sgd
+    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.stationary import scalar_laws
+
+    laws = scalar_laws()
+    h, _, eta, _ = laws["sgd_variance"].symbols
+    residual = sp.simplify(laws["ratio"].expr - 1 / (1 - eta * h / 2))
+    evidence = [
+        Evidence(
+            "theory",
+            "Var_SGD/Var_SDE − 1/(1 − ηh/2)",
+            "0",
+            str(residual),
+            "agrees" if residual == 0 else "disagrees",
+            "symbolic, discrete Lyapunov",
+        )
+    ]
+    curvature, ratio, sigma = 1.0, 0.05, 1.0
+    land = quadratic([curvature])
+    particles = 20_000 if ctx.quick else 200_000
+    etas = [0.05, 0.2, 0.4, 0.8, 1.2, 1.6]
+    data = {"eta_h": [], "sgd_over_sde": [], "stderr": [], "eta_over_s": ratio}
+    for k, lr in enumerate(etas):
+        s = round(lr / ratio)
+        steps = int(40 / (lr * curvature * (2 - lr * curvature)))
+        result = sgd(
+            land,
+            eta=lr,
+            batch_size=s,
+            sigma=sigma,
+            examples=4096,
+            particles=particles,
+            steps=steps,
+            seed=ctx.seed + k,
+            start=np.zeros(1),
+        )
+        x = result.final[result.alive, 0]
+        var = x.var(ddof=1)
+        se = np.sqrt(max(np.mean((x - x.mean()) ** 4) - var**2, 0.0) / x.size)
+        exact = lr * sigma**2 / (s * curvature * (2 - lr * curvature))
+        sde = lr * sigma**2 / (2 * s * curvature)
+        evidence.append(
+            compare(
+                "simulate",
+                f"Var θ of SGD at η={lr}, S={s}",
+                exact,
+                var,
+                se,
+                figure="finite_eta.png",
+                detail=f"exact discrete law; the SDE says {sde:.4g} "
+                f"({abs(var - sde) / se:.1f} se away)",
+            )
+        )
+        data["eta_h"].append(lr * curvature)
+        data["sgd_over_sde"].append(var / sde)
+        data["stderr"].append(se / sde)
+    beyond = sgd(
+        land,
+        eta=2.1 / curvature,
+        batch_size=42,
+        sigma=sigma,
+        examples=4096,
+        particles=1000,
+        steps=2000,
+        seed=ctx.seed,
+        start=np.zeros(1),
+    )
+    evidence.append(
+        compare(
+            "simulate",
+            "fraction diverged at η = 2.1/h",
+            1.0,
+            beyond.diverged / 1000,
+            0.0,
+            detail=f"first divergence at step {beyond.first_divergence_step}",
+        )
+    )
+    ctx.figure("finite_eta", data, _plot("finite_eta"))
+    return evidence
+
+
+def check_escape(ctx: Context) -> list[Evidence]:
+    """Escape from a minimum takes exp(ΔL/T) (Kramers), T = ησ²/(2S).
+
+    Theory: Eyring–Kramers against the exact 1-D mean first-passage time (relative error
+    O(T/ΔL), so it must shrink with T). Simulation: first-passage times of an SDE ensemble
+    from one minimum to the other's capture radius against the exact MFPT to that point;
+    dt-bias bounded by Richardson's |τ(dt) − τ(2dt)|.
+    """
+    from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.critical import critical_points
+    from threefactors.theory.escape import kramers_time, mean_first_passage_time
+    from threefactors.theory.landscapes import symmetric_double_well
+
+    land = symmetric_double_well(depth=1.0, width=0.35)
+    centre = float(critical_points(land).minima[1].x[0])  # minima at ±centre
+    radius = 0.1 * centre
+    fine_t = np.geomspace(0.05, 0.5, 12)
+    kramers_error = [
+        abs(kramers_time(land, t, 0) / mean_first_passage_time(land, t, -centre, centre) - 1)
+        for t in fine_t
+    ]
+    evidence = [
+        trend(
+            "theory",
+            "|Kramers/MFPT − 1| vs T",
+            fine_t,
+            kramers_error,
+            +1,
+            detail=f"Kramers' asymptotic error shrinks as T → 0: {kramers_error[0]:.2%} "
+            f"at T={fine_t[0]:.2g}, {kramers_error[-1]:.2%} at T={fine_t[-1]:.2g}",
+        )
+    ]
+    temps = [0.2, 0.25, 0.33] if ctx.quick else [0.15, 0.2, 0.25, 0.33]
+    particles, dt = (4000, 0.005) if ctx.quick else (20_000, 0.0025)
+    data = {"temperature": temps, "mfpt": [], "kramers": [], "simulated": [], "stderr": []}
+    for k, t in enumerate(temps):
+        exact = mean_first_passage_time(land, t, -centre, centre - radius)
+        times = []
+        for j, step in enumerate((dt, 2 * dt)):
+            result = langevin(
+                land,
+                eta=2 * t,
+                batch_size=1,
+                sigma=1.0,
+                particles=particles,
+                time=15 * exact,
+                dt=step,
+                seed=ctx.seed + 10 * k + j,
+                escape_from=0,
+                escape_radius=radius,
+            )
+            times.append(result.escape)
+        fine, coarse = times
+        bias = abs(fine.mean - coarse.mean) + 4 * coarse.stderr
+        evidence.append(
+            compare(
+                "simulate",
+                f"mean escape time at T={t}",
+                exact,
+                fine.mean,
+                fine.stderr,
+                bias=bias,
+                figure="escape.png",
+                detail=f"barrier {1 / t:.1f} T; {fine.count} escaped, {fine.censored} "
+                f"censored; Kramers says {kramers_time(land, t, 0):.4g}",
+            )
+        )
+        data["mfpt"].append(exact)
+        data["kramers"].append(kramers_time(land, t, 0))
+        data["simulated"].append(fine.mean)
+        data["stderr"].append(fine.stderr)
+    ctx.figure("escape", data, _plot("escape"))
+    return evidence
+
+
+def _empirical_only(name: str) -> Callable[[Context], list[Evidence]]:
+    def check(ctx: Context) -> list[Evidence]:
+        return _experiment_evidence(ctx, name)
+
+    check.__doc__ = f"The networks' evidence: the ``{name}`` experiment's grid and analysis."
+    return check
+
+
 def _experiment_evidence(ctx: Context, name: str) -> list[Evidence]:
     """Run (or resume) an empirical experiment's grid under OUT/runs/NAME; its evidence."""
     from threefactors.empirical.experiments import run_experiment
@@ -154,5 +467,65 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Three Factors (arXiv 1711.04623) §3; ICANN 2018",
         "threefactors reproduce --only width-depth",
         check_width_depth,
+    ),
+    ClaimSpec(
+        "eta-over-s",
+        "the stationary law depends on η and S only through η/S",
+        "Three Factors (arXiv 1711.04623) §2",
+        "threefactors derive --loss EXPR; threefactors grid --experiment rescaling",
+        check_eta_over_s,
+    ),
+    ClaimSpec(
+        "excess-loss",
+        "with C = σ²H the excess loss is (ησ²/4S) Tr H",
+        "Three Factors, ICANN 2018 version",
+        "threefactors stationary --hessian H --noise hessian",
+        check_excess_loss,
+    ),
+    ClaimSpec(
+        "finite-eta",
+        "finite η breaks the SDE: Var grows as 1/(1 − ηh/2), diverging at η = 2/h",
+        "Liu, Ziyin, Ueda (arXiv 2012.03636); Mandt et al. (arXiv 1704.04289)",
+        "threefactors simulate sgd; threefactors stationary",
+        check_finite_eta,
+    ),
+    ClaimSpec(
+        "escape",
+        "escape from a minimum takes ~exp(ΔL/T) (Eyring–Kramers)",
+        "Kramers; Three Factors §3; Xie, Sato, Sugiyama (arXiv 2002.03495)",
+        "threefactors minima; threefactors simulate langevin --escape-from 0",
+        check_escape,
+    ),
+    *(
+        ClaimSpec(
+            name, statement, source, f"threefactors grid --experiment {name}", _empirical_only(name)
+        )
+        for name, statement, source in (
+            (
+                "sharpest",
+                "λ_max rises to a level set by η and S, below 2/η",
+                "Jastrzębski et al., ICLR 2019 (arXiv 1807.05031)",
+            ),
+            (
+                "interpolation",
+                "minima of lower η/S are sharper along the line between them",
+                "Three Factors §4",
+            ),
+            (
+                "schedules",
+                "cyclic batch size ≈ cyclic LR, both above constant schedules",
+                "Three Factors §4",
+            ),
+            (
+                "memorization",
+                "at equal memorization, higher η/S generalizes better",
+                "Three Factors §4",
+            ),
+            (
+                "nsgd",
+                "Nudged SGD with γ < 1 ends sharper and generalizes as well or better",
+                "Jastrzębski et al., ICLR 2019 (arXiv 1807.05031)",
+            ),
+        )
     ),
 )
