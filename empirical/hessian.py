@@ -99,12 +99,21 @@ class MatrixOperator(CountingOperator):
         return self.matrix
 
 
+FORWARD_OVER_REVERSE = "forward-over-reverse"
+REVERSE_OVER_REVERSE = "reverse-over-reverse"
+
+
 class HessianOperator(CountingOperator):
     """H = ∇²L(θ) of the mean loss over (inputs, targets), θ = all parameters of ``model``.
 
     ``chunk_size`` bounds the examples per forward/backward pass (memory); the result does
     not depend on it beyond rounding. Attributes: ``theta`` (the snapshot θ), ``dim``,
-    ``device``, ``dtype``, ``n_matvecs``, ``n_examples``, ``mode`` ("train"/"eval").
+    ``device``, ``dtype``, ``n_matvecs``, ``n_examples``, ``mode`` ("train"/"eval") and
+    ``method``, the differentiation order used for the products. It is forward-over-reverse
+    unless torch cannot push a tangent through the loss's backward (torch 2.x fails so for
+    ``F.mse_loss``: "ZeroTensors are immutable"); then the operator switches to
+    reverse-over-reverse, H v = ∇(∇L · v) = ``torch.func.vjp(grad(L), θ)`` applied to v, which
+    is the same matrix (H is symmetric), and records it in ``method``.
     """
 
     def __init__(
@@ -120,6 +129,7 @@ class HessianOperator(CountingOperator):
         self.dim = self.theta.numel()
         self.device, self.dtype = self.theta.device, self.theta.dtype
         self.mode = mode_of(model)
+        self.method = FORWARD_OVER_REVERSE
         self.n_examples = int(inputs.shape[0])
         self._chunks = [
             (
@@ -130,9 +140,21 @@ class HessianOperator(CountingOperator):
         ]
 
     def _apply(self, v: Tensor) -> Tensor:
+        try:
+            return self._sum_over_chunks(v)
+        except RuntimeError as err:  # torch's forward-mode mse_loss_backward (see class doc)
+            if self.method != FORWARD_OVER_REVERSE or "ZeroTensors are immutable" not in str(err):
+                raise
+            self.method = REVERSE_OVER_REVERSE
+            return self._sum_over_chunks(v)
+
+    def _sum_over_chunks(self, v: Tensor) -> Tensor:
         out = torch.zeros_like(self.theta)
         for weight, loss in self._chunks:
-            _, hv = torch.func.jvp(torch.func.grad(loss), (self.theta,), (v,))
+            if self.method == FORWARD_OVER_REVERSE:
+                _, hv = torch.func.jvp(torch.func.grad(loss), (self.theta,), (v,))
+            else:
+                (hv,) = torch.func.vjp(torch.func.grad(loss), self.theta)[1](v)
             out.add_(hv, alpha=weight)
         return out
 

@@ -18,6 +18,15 @@ from threefactors.empirical.functional import (
 from threefactors.errors import InputError
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """Tiny products: one thread avoids oversubscription stalls on a shared 2-core box."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _model() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()

@@ -11,6 +11,15 @@ from threefactors.empirical.functional import flat_params, make_loss
 from threefactors.empirical.hessian import HessianOperator, MatrixOperator
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """Tiny products: one thread avoids oversubscription stalls on a shared 2-core box."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def problem():
     """A 2-layer tanh MLP (341 parameters, float64) on 300 random 8-d points, 5 classes."""
@@ -88,3 +97,18 @@ def test_matrix_operator_and_shape_check():
     assert torch.equal(op @ torch.tensor([1.0, 0.0], dtype=torch.float64), a[:, 0])
     with pytest.raises(ValueError):
         op.matvec(torch.ones(3, dtype=torch.float64))
+
+
+def test_mse_loss_falls_back_to_reverse_over_reverse():
+    """torch cannot run forward-mode through F.mse_loss's backward; the operator switches
+    order, says so, and still gives the exact product."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    x = torch.randn(40, 6, dtype=torch.float64)
+    y = torch.randn(40, 2, dtype=torch.float64)
+    op = HessianOperator(model, F.mse_loss, x, y, chunk_size=15)
+    assert op.method == "forward-over-reverse"
+    v = torch.randn(op.dim, dtype=torch.float64)
+    dense = torch.func.hessian(make_loss(model, F.mse_loss, x, y))(flat_params(model))
+    assert float((op @ v - dense @ v).norm() / (dense @ v).norm()) < 1e-10
+    assert op.method == "reverse-over-reverse" and op.n_matvecs == 1

@@ -1,0 +1,159 @@
+"""Line probes against cases solved by hand: linear regression and the 1-D quadratic."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from threefactors.empirical.functional import flat_params, make_loss, set_flat_params
+from threefactors.empirical.hessian import HessianOperator
+from threefactors.empirical.probes import (
+    fd_sample,
+    fluctuation_dissipation,
+    interpolate,
+    step_too_long,
+)
+from threefactors.errors import InputError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    """Linear regression y = xᵀw + b + noise, 6 features, 200 examples (float64); MSE loss,
+    so L is exactly quadratic in θ with H = 2 [x 1]ᵀ[x 1] / N."""
+    generator = torch.Generator().manual_seed(0)
+    x = (
+        torch.randn(200, 6, dtype=torch.float64, generator=generator)
+        * torch.linspace(0.3, 2, 6).double()
+    )
+    y = x @ torch.randn(6, 1, dtype=torch.float64, generator=generator) + 0.3 * torch.randn(
+        200, 1, dtype=torch.float64, generator=generator
+    )
+    torch.manual_seed(0)
+    return nn.Linear(6, 1).double(), x, y
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 4)).double()
+    x = torch.randn(100, 8, dtype=torch.float64)
+    y = torch.randint(0, 4, (100,))
+    return model, x, y
+
+
+def test_interpolation_endpoints_are_the_two_solutions(classifier):
+    model, x, y = classifier
+    theta_1 = flat_params(model)
+    theta_2 = theta_1 + 0.3 * torch.randn_like(theta_1)
+    out = interpolate(model, theta_1, theta_2, F.cross_entropy, x, y, chunk_size=30)
+    assert len(out["alpha"]) == 31 and out["alpha"][0] == -1 and out["alpha"][-1] == 2
+    i0, i1 = out["alpha"].index(0.0), out["alpha"].index(1.0)
+    for index, theta in ((i0, theta_1), (i1, theta_2)):
+        clone = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 4)).double()
+        set_flat_params(clone, theta)
+        with torch.no_grad():
+            outputs = clone(x)
+        assert out["loss"][index] == pytest.approx(float(F.cross_entropy(outputs, y)), rel=1e-12)
+        assert out["accuracy"][index] == float((outputs.argmax(1) == y).double().mean())
+    assert torch.equal(flat_params(model), theta_1)
+
+
+def test_interpolation_is_a_parabola_for_a_quadratic_loss(regression):
+    """MSE of a linear model is quadratic in α: a parabola through 3 points predicts all."""
+    model, x, y = regression
+    theta_1 = flat_params(model)
+    theta_2 = theta_1 + torch.randn_like(theta_1)
+    out = interpolate(model, theta_1, theta_2, F.mse_loss, x, y)
+    alpha = torch.tensor(out["alpha"], dtype=torch.float64)
+    loss = torch.tensor(out["loss"], dtype=torch.float64)
+    coefficients = torch.linalg.lstsq(
+        torch.stack([alpha**0, alpha, alpha**2], 1)[:3], loss[:3, None]
+    )
+    predicted = torch.stack([alpha**0, alpha, alpha**2], 1) @ coefficients.solution
+    assert torch.allclose(predicted[:, 0], loss, rtol=1e-9)
+    assert out["accuracy"] == [None] * 31  # regression: no accuracy
+
+
+@pytest.mark.parametrize(
+    ("eta_lambda", "too_long", "overshoot"),
+    [(0.5, False, False), (1.5, False, True), (2.5, True, True)],
+)
+def test_step_too_long_on_a_quadratic(regression, eta_lambda, too_long, overshoot):
+    """Along the top eigenvector of a quadratic: Δℓ = η (gᵀv)² (ηλ/2 − 1) exactly, the line
+    minimum at 1/(ηλ); the step overshoots iff ηλ > 1 and raises the loss iff ηλ > 2."""
+    model, x, y = regression
+    lam = float(torch.linalg.eigvalsh(HessianOperator(model, F.mse_loss, x, y).dense())[-1])
+    eta = eta_lambda / lam
+    out = step_too_long(
+        model, F.mse_loss, x, y, eta, lanczos_steps=7, alphas=torch.linspace(0, 2, 201)
+    )
+    assert out["curvature"] == pytest.approx(lam, rel=1e-10)
+    assert out["eta_curvature"] == pytest.approx(eta_lambda, rel=1e-10)
+    assert out["loss_change"] == pytest.approx(out["quadratic_change"], rel=1e-8, abs=1e-14)
+    assert abs(out["line_minimum"] - 1 / eta_lambda) <= 0.005 + 1e-12  # half the grid spacing
+    assert out["too_long"] is too_long and out["overshoot"] is overshoot
+
+
+def test_step_too_long_with_a_minibatch_and_given_direction(classifier):
+    model, x, y = classifier
+    v = torch.randn(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
+    out = step_too_long(model, F.cross_entropy, x, y, 0.1, v, batch=(x[:10], y[:10]))
+    grad = torch.func.grad(make_loss(model, F.cross_entropy, x[:10], y[:10]))(flat_params(model))
+    assert out["slope"] == pytest.approx(float(grad @ v) / float(v.norm()), rel=1e-10)
+    assert out["profile"]["loss"][0] == pytest.approx(out["loss_before"], rel=1e-12)
+    with pytest.raises(InputError, match="eta"):
+        step_too_long(model, F.cross_entropy, x, y, 0.0, v)
+    with pytest.raises(InputError, match="direction"):
+        step_too_long(model, F.cross_entropy, x, y, 0.1, v[:-1])
+
+
+def _quadratic_sgd_stream(eta, h, noise_sd, steps, seed):
+    """SGD on L = hθ²/2 with g = hθ + ξ, ξ ~ N(0, noise_sd²), from stationarity."""
+    generator = torch.Generator().manual_seed(seed)
+    xi = noise_sd * torch.randn(steps, dtype=torch.float64, generator=generator)
+    variance = eta * noise_sd**2 / (h * (2 - eta * h))  # exact stationary Var θ
+    theta = math.sqrt(variance) * float(torch.randn(1, dtype=torch.float64, generator=generator))
+    lhs, norms = [], []
+    for t in range(steps):
+        g = h * theta + float(xi[t])
+        a, b = fd_sample(torch.tensor([theta]), torch.tensor([g]))
+        lhs.append(a)
+        norms.append(b)
+        theta -= eta * g
+    return lhs, norms
+
+
+def test_fluctuation_dissipation_on_the_quadratic():
+    """Both sides equal η σ_g² / (2 − η h) (σ_g² the gradient-noise variance): derived from
+    the exact stationary variance η σ_g² / (h (2 − η h)) of the discrete recursion."""
+    eta, h, noise_sd = 0.1, 2.0, 1.0
+    exact = eta * noise_sd**2 / (2 - eta * h)
+    lhs, norms = _quadratic_sgd_stream(eta, h, noise_sd, 40_000, seed=3)
+    out = fluctuation_dissipation(lhs, norms, eta)
+    assert abs(out["lhs"] - exact) <= 4 * out["lhs_stderr"]
+    assert abs(out["rhs"] - exact) <= 4 * out["rhs_stderr"]
+    assert abs(out["ratio"] - 1) <= 4 * out["ratio_stderr"]
+    assert abs(out["difference"]) <= 4 * out["difference_stderr"]
+    assert out["ratio_stderr"] < 0.05  # the check has the power to see a 20% violation
+    # Planted fault: the stream was made with η, the check is told 1.25 η.
+    wrong = fluctuation_dissipation(lhs, norms, 1.25 * eta)
+    assert abs(wrong["ratio"] - 1) > 4 * wrong["ratio_stderr"]
+
+
+def test_fluctuation_dissipation_bad_input():
+    with pytest.raises(InputError, match="grad_norm_sq"):
+        fluctuation_dissipation([1.0] * 40, [1.0] * 39, 0.1)
+    with pytest.raises(InputError, match="eta"):
+        fluctuation_dissipation([1.0] * 40, [1.0] * 40, -0.1)
