@@ -371,7 +371,7 @@ def _train(
             group["lr"] = eta
         if nudge is not None:
             nudge.set_basis(_top_eigenvectors(model, subset, config, epoch - 1))
-        diverged_step = _epoch(model, optimizer, nudge, data, generator, batch, limit, config)
+        diverged_step = run_epoch(model, optimizer, nudge, data, generator, batch, limit, config)
         steps = data.n_train // batch
         if diverged_step is not None:
             diverged_step += state["step"]
@@ -418,7 +418,7 @@ def _train(
     return Run(record, model)
 
 
-def _epoch(
+def run_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     nudge: Nudge | None,
