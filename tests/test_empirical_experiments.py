@@ -109,3 +109,24 @@ def test_schedules_experiment_end_to_end(tmp_path):
     batches = [h["batch"] for h in result["records"][0]["history"][1:]]
     s = result["records"][0]["config"]["batch"]  # S_e = 5S − 4S·tri(e), tri = 0, ½, 1, ½
     assert batches == [5 * s, 3 * s, s, 3 * s]
+
+
+def test_rescaling_detects_a_sharpness_break_from_the_seed_spread(tmp_path):
+    """Two seeds per point (λ_max 10 ± 0.1); λ_max halves from β = 8 on while accuracy stays:
+    the seed spread makes that a break, at the same β for both sizes (inconclusive)."""
+    records = [
+        _record(
+            0.025 * beta,
+            16 * beta,
+            n=n,
+            test_accuracy=0.7,
+            lambda_max=(5.0 if beta >= 8 else 10.0) + 0.1 * (-1) ** seed,
+        )
+        for n in (1000, 4000)
+        for beta in (1, 2, 4, 8, 16)
+        for seed in (0, 1)
+    ]
+    summary = experiments.EXPERIMENTS["rescaling"].analyse(records, tmp_path)
+    assert summary["breaking_beta"] == {1000: 8, 4000: 8}
+    assert summary["evidence"][0]["verdict"] == "inconclusive"
+    assert all(row["accuracy_holds"] for row in summary["table"])
