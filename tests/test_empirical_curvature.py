@@ -67,3 +67,18 @@ def test_top_eigenvectors_are_hessian_eigenvectors(problem):
     pairs = top_eigenvectors(model, F.cross_entropy, x, y, k=2, steps=40, seed=1)
     residual = dense @ pairs.eigenvectors - pairs.eigenvectors * pairs.eigenvalues
     assert float(residual.norm()) < 1e-8
+
+
+@pytest.mark.gpu
+def test_measure_on_cuda_matches_cpu(problem):
+    """Same seed, same numbers on either device (float64; probes are drawn on the CPU)."""
+    import copy
+
+    model, x, y, _ = problem
+    cpu = measure(model, F.cross_entropy, x, y, k=3, lanczos_steps=30, trace_probes=5)
+    gpu_model = copy.deepcopy(model).cuda()
+    gpu = measure(
+        gpu_model, F.cross_entropy, x.cuda(), y.cuda(), k=3, lanczos_steps=30, trace_probes=5
+    )
+    for key in ("top_eigenvalues", "hessian_trace", "grad_noise_trace", "noise_top_k_fraction"):
+        assert gpu[key] == pytest.approx(cpu[key], rel=1e-8), key
