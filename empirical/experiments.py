@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from threefactors.claims import Evidence, compare, trend
 from threefactors.empirical.records import tidy
@@ -243,20 +244,13 @@ def _interpolation_analysis(records: Records, out: Path) -> dict[str, Any]:
     model = models.build(
         config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
     )
-    alphas = [float(a) for a in np.linspace(-1.0, 2.0, 31)]
     theta_a = load_params(out, anchor)
     lines, claims = [], []
     for other in ordered[1:]:
         line = probes.interpolate(
-            model,
-            theta_a,
-            load_params(out, other),
-            F.cross_entropy,
-            data.x_train,
-            data.y_train,
-            alphas,
+            model, theta_a, load_params(out, other), F.cross_entropy, data.x_train, data.y_train
         )
-        loss = dict(zip(line["alpha"], line["loss"], strict=True))
+        loss = {round(a, 6): v for a, v in zip(line["alpha"], line["loss"], strict=True)}
         rise_a = loss[-0.5] - loss[0.0]
         rise_b = loss[1.5] - loss[1.0]
         lines.append(
@@ -443,7 +437,7 @@ def _sharpest_analysis(records: Records, out: Path) -> dict[str, Any]:
     )
     steps = [r["step_too_long"] for r in rows if r["step_too_long"] is not None]
     if steps:
-        overshoot = sum(s["loss_change"] >= 0 for s in steps)
+        overshoot = sum(s["too_long_fraction"] > 0.5 for s in steps)
         claims.append(
             Evidence(
                 "empirical",
@@ -458,14 +452,19 @@ def _sharpest_analysis(records: Records, out: Path) -> dict[str, Any]:
     return {"runs": rows, "evidence": _evidence(claims)}
 
 
-def _step_too_long(record: dict[str, Any], out: Path) -> dict[str, Any] | None:
-    """The loss change along the top eigenvector after one SGD step at the end of the run."""
+def _step_too_long(
+    record: dict[str, Any], out: Path, minibatches: int = 5
+) -> dict[str, Any] | None:
+    """The loss along the top Hessian eigenvector v (training loss on the measurement subset)
+    before and after the v-component of SGD steps at the end of the run, one per seeded
+    minibatch of S examples (``probes.step_too_long``): the fraction of steps that do not
+    lower the loss along v, and the mean η λ_v."""
     if record["diverged"]:
         return None
     from torch.nn import functional as F
 
+    from threefactors.empirical import curvature, models, probes
     from threefactors.empirical import data as datasets
-    from threefactors.empirical import models, probes
     from threefactors.empirical.functional import set_flat_params
     from threefactors.empirical.grid import load_params
     from threefactors.empirical.train import measurement_seed, prepare_data
@@ -476,17 +475,29 @@ def _step_too_long(record: dict[str, Any], out: Path) -> dict[str, Any] | None:
         config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
     )
     set_flat_params(model, load_params(out, record))
+    model.eval()
     inputs, targets = datasets.measurement_subset(data, config.measure_size)
-    result = probes.step_too_long(
-        model,
-        F.cross_entropy,
-        inputs,
-        targets,
-        eta=config.lr,
-        batch_size=config.batch,
-        seed=measurement_seed(config.seed, -1),
-    )
-    return dict(result)
+    seed = measurement_seed(config.seed, -1)
+    top = curvature.top_eigenvectors(
+        model, F.cross_entropy, inputs, targets, 1, config.lanczos_steps, seed
+    ).eigenvectors[:, 0]
+    generator = torch.Generator().manual_seed(seed)
+    steps = []
+    for _ in range(minibatches):
+        index = torch.randperm(data.n_train, generator=generator)[: config.batch]
+        batch = (data.x_train[index], data.y_train[index])
+        steps.append(
+            probes.step_too_long(
+                model, F.cross_entropy, inputs, targets, config.lr, top, batch=batch
+            )
+        )
+    return {
+        "minibatches": minibatches,
+        "too_long_fraction": sum(s["too_long"] for s in steps) / minibatches,
+        "eta_curvature": float(np.mean([s["eta_curvature"] for s in steps])),
+        "loss_change": [s["loss_change"] for s in steps],
+        "quadratic_change": [s["quadratic_change"] for s in steps],
+    }
 
 
 # 7. Nudged SGD --------------------------------------------------------------------------
