@@ -36,6 +36,7 @@ from threefactors.empirical.functional import (
     make_loss,
     mode_of,
 )
+from threefactors.errors import require
 
 
 class LinearOperator(Protocol):
@@ -101,6 +102,7 @@ class MatrixOperator(CountingOperator):
 
 FORWARD_OVER_REVERSE = "forward-over-reverse"
 REVERSE_OVER_REVERSE = "reverse-over-reverse"
+_METHODS = (FORWARD_OVER_REVERSE, REVERSE_OVER_REVERSE)
 
 
 class HessianOperator(CountingOperator):
@@ -109,11 +111,11 @@ class HessianOperator(CountingOperator):
     ``chunk_size`` bounds the examples per forward/backward pass (memory); the result does
     not depend on it beyond rounding. Attributes: ``theta`` (the snapshot θ), ``dim``,
     ``device``, ``dtype``, ``n_matvecs``, ``n_examples``, ``mode`` ("train"/"eval") and
-    ``method``, the differentiation order used for the products. It is forward-over-reverse
-    unless torch cannot push a tangent through the loss's backward (torch 2.x fails so for
-    ``F.mse_loss``: "ZeroTensors are immutable"); then the operator switches to
-    reverse-over-reverse, H v = ∇(∇L · v) = ``torch.func.vjp(grad(L), θ)`` applied to v, which
-    is the same matrix (H is symmetric), and records it in ``method``.
+    ``method``, the differentiation order of the products: ``"forward-over-reverse"``
+    (default) or ``"reverse-over-reverse"``, H v = ∇(∇L · v) = ``torch.func.vjp(grad(L), θ)``
+    applied to v — the same matrix, as H is symmetric. Where torch cannot push a tangent
+    through the loss's backward (torch 2.x fails so for ``F.mse_loss``: "ZeroTensors are
+    immutable"), the operator switches to reverse-over-reverse and records it in ``method``.
     """
 
     def __init__(
@@ -123,13 +125,15 @@ class HessianOperator(CountingOperator):
         inputs: Tensor,
         targets: Tensor,
         chunk_size: int | None = None,
+        method: str = FORWARD_OVER_REVERSE,
     ) -> None:
         super().__init__()
+        require(method in _METHODS, "method", method, f"choose one of {', '.join(_METHODS)}")
         self.theta = flat_params(model)
         self.dim = self.theta.numel()
         self.device, self.dtype = self.theta.device, self.theta.dtype
         self.mode = mode_of(model)
-        self.method = FORWARD_OVER_REVERSE
+        self.method = method
         self.n_examples = int(inputs.shape[0])
         self._chunks = [
             (

@@ -9,6 +9,7 @@ from torch import nn
 
 from threefactors.empirical.functional import flat_params, make_loss
 from threefactors.empirical.hessian import HessianOperator, MatrixOperator
+from threefactors.errors import InputError
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -112,3 +113,13 @@ def test_mse_loss_falls_back_to_reverse_over_reverse():
     dense = torch.func.hessian(make_loss(model, F.mse_loss, x, y))(flat_params(model))
     assert float((op @ v - dense @ v).norm() / (dense @ v).norm()) < 1e-10
     assert op.method == "reverse-over-reverse" and op.n_matvecs == 1
+
+
+def test_both_differentiation_orders_agree(problem):
+    model, x, y = problem
+    v = torch.randn(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
+    forward = HessianOperator(model, F.cross_entropy, x, y, method="forward-over-reverse")
+    reverse = HessianOperator(model, F.cross_entropy, x, y, method="reverse-over-reverse")
+    assert float((forward @ v - reverse @ v).norm() / (forward @ v).norm()) < 1e-12
+    with pytest.raises(InputError, match="method"):
+        HessianOperator(model, F.cross_entropy, x, y, method="finite-differences")
