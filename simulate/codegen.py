@@ -135,7 +135,7 @@ def integrate(X, ZP, k0, steps, dt, nd, n_examples, states, block, record, r0, b
     n_rec = record.shape[0]
     minima = basins[0]
     n_min = minima.shape[0]
-    escape_from, escape_r2 = escape
+    escape_from, escape_r2, stop_on_escape = escape
     for b in prange(states.shape[0]):
         s0 = states[b, 0]
         s1 = states[b, 1]
@@ -160,7 +160,7 @@ def integrate(X, ZP, k0, steps, dt, nd, n_examples, states, block, record, r0, b
             r += 1
         for k in range(k0 + 1, k0 + steps + 1):
             for p in range(lo, hi):
-                if diverged_at[p] >= 0:
+                if diverged_at[p] >= 0 or (stop_on_escape and escaped_at[p] >= 0):
                     continue
                 grad(X, p, G)
                 s0, s1, s2, s3 = noise(X, p, Z, nd, W, H, P, s0, s1, s2, s3)

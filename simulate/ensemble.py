@@ -78,9 +78,8 @@ class EnsembleResult:
     @property
     def occupancy_stderr(self) -> np.ndarray:
         """sqrt(p(1 − p)/N_alive): particles are independent."""
-        n = max(int(self.alive_over_time[-1]), 1)
         p = self.occupancy
-        return np.sqrt(p * (1 - p) / n)
+        return np.sqrt(p * (1 - p) / self.alive_over_time[-1]) if self.alive.any() else p
 
     @property
     def mean(self) -> np.ndarray:
@@ -176,9 +175,11 @@ def simulate(
     """Run one ensemble: the shared engine of :func:`langevin` and :func:`.sgd.sgd`.
 
     ``escape_from`` = index of a minimum: the particles start there (unless ``start`` is
-    given) and the first step within ``escape_radius`` (default: that minimum's capture
-    radius) of another minimum is recorded. ``bins`` > 0 adds marginal histograms of the
-    positions at every record step ≥ ``histogram_from`` (default: half the run) over the box.
+    given) and the first step within ``escape_radius`` (default: the smallest capture
+    radius) of another minimum is recorded; an escaped particle stops there (its work is
+    done), so a run costs N × mean escape time, not N × the longest one. ``bins`` > 0 adds
+    marginal histograms of the positions at every record step ≥ ``histogram_from``
+    (default: half the run) over the box.
     """
     require(int(particles) == particles and particles >= 1, "particles", particles, "need ≥ 1")
     require(int(steps) == steps and steps >= 1, "steps", steps, "need ≥ 1")
@@ -209,7 +210,7 @@ def simulate(
         particles,
         f"needs {need / 2**30:.1f} GiB, more than the {MAX_BYTES / 2**30:.0f} GiB budget",
     )
-    escape = (-1, 0.0)
+    escape = (-1, 0.0, False)
     if escape_from is not None:
         require(
             int(escape_from) == escape_from and 0 <= escape_from < n_min and n_min > 1,
@@ -219,7 +220,7 @@ def simulate(
         )
         radius = escape_radius if escape_radius is not None else basins.capture_radius.min()
         check_positive("escape_radius", radius)
-        escape = (int(escape_from), float(radius) ** 2)
+        escape = (int(escape_from), float(radius) ** 2, True)
         if start is None:
             start = basins.minima[int(escape_from)]
     box = np.array(landscape.box or default_box(landscape), dtype=float)

@@ -114,7 +114,7 @@ class Accumulators:
     def reduce(self) -> dict[str, np.ndarray]:
         """Sum over blocks (fixed order) and normalise by the live count per record."""
         alive = self.alive.sum(axis=0)
-        safe = np.maximum(alive, 1)[:, None]
+        safe = np.where(alive > 0, alive, np.nan)[:, None]  # no live particle: NaN, not 0
         with np.errstate(invalid="ignore"):
             return {
                 "alive": alive,

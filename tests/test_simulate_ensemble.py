@@ -1,0 +1,187 @@
+"""The SDE ensemble against exact results: OU variances (EM bias, LM exactness), Gibbs
+occupancies, mean first-passage times, η/S invariance, divergence, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy.linalg import solve_discrete_lyapunov
+
+from threefactors.errors import InputError
+from threefactors.simulate.ensemble import langevin
+from threefactors.theory.escape import kramers_time, mean_first_passage_time
+from threefactors.theory.gibbs import gibbs_probabilities
+from threefactors.theory.landscape import Landscape
+from threefactors.theory.landscapes import symmetric_double_well
+
+H = np.array([1.0, 4.0])
+
+
+@pytest.fixture(scope="module")
+def bowl() -> Landscape:
+    """L = ½(x² + 4y²): two independent OU coordinates (h = 1, 4)."""
+    return Landscape.from_string("(x^2 + 4*y^2)/2", box=[(-2, 2), (-1, 1)])
+
+
+def assert_variances(final: np.ndarray, expected: np.ndarray) -> None:
+    """Sample variance per coordinate within 4 standard errors var·sqrt(2/N) (Gaussian)."""
+    var = final.var(axis=0, ddof=1)
+    se = expected * math.sqrt(2 / len(final))
+    assert np.all(np.abs(var - expected) <= 4 * se), (var, expected, se)
+
+
+def test_ou_euler_maruyama_has_the_discrete_lyapunov_bias(bowl: Landscape) -> None:
+    """EM on dθ = −hθ dt + sqrt(2T) dW: stationary Var = T/(h(1 − h dt/2)); LM: exactly T/h."""
+    eta, dt, temperature = 0.1, 0.2, 0.05
+    kw = dict(eta=eta, sigma=1.0, particles=100_000, steps=200, dt=dt, start=[0, 0], records=2)
+    em = langevin(bowl, scheme="em", seed=1, **kw).final
+    lm = langevin(bowl, scheme="lm", seed=2, **kw).final
+    assert_variances(em, temperature / (H * (1 - H * dt / 2)))
+    assert_variances(lm, temperature / H)
+
+
+def test_eta_over_batch_invariance_of_the_sde(bowl: Landscape) -> None:
+    """(η, S) → (4η, 4S) at fixed dt leaves the law unchanged (independent seeds)."""
+    dt, temperature = 0.05, 0.05
+    kw = dict(sigma=1.0, particles=50_000, steps=300, dt=dt, start=[0, 0], records=2)
+    expected = temperature / (H * (1 - H * dt / 2))
+    assert_variances(langevin(bowl, eta=0.1, batch_size=1, seed=3, **kw).final, expected)
+    assert_variances(langevin(bowl, eta=0.4, batch_size=4, seed=4, **kw).final, expected)
+
+
+def test_hessian_noise_gives_curvature_independent_variance(bowl: Landscape) -> None:
+    """C = σ²H: Var θ_i = ησ²/(2S) for every curvature (ICANN), times EM's 1/(1 − h dt/2)."""
+    eta, batch, sigma, dt = 0.2, 2, 1.0, 0.05
+    run = langevin(
+        bowl, eta=eta, batch_size=batch, sigma=sigma, noise="hessian", particles=50_000,
+        steps=300, dt=dt, start=[0, 0], seed=5, records=2,
+    )  # fmt: skip
+    assert_variances(run.final, eta * sigma**2 / (2 * batch) / (1 - H * dt / 2))
+
+
+def test_constant_noise_covariance_solves_discrete_lyapunov(bowl: Landscape) -> None:
+    """EM with constant C: Σ = A Σ Aᵀ + (η dt/S) C, A = I − H dt (Mandt et al. 2017)."""
+    eta, batch, dt = 0.1, 2, 0.1
+    c = np.array([[1.0, 0.6], [0.6, 2.0]])
+    run = langevin(
+        bowl, eta=eta, batch_size=batch, noise="constant", covariance=c, particles=100_000,
+        steps=200, dt=dt, start=[0, 0], seed=6, records=2,
+    )  # fmt: skip
+    a = np.eye(2) - np.diag(H) * dt
+    sigma = solve_discrete_lyapunov(a, eta * dt / batch * c)
+    centred = run.final - run.final.mean(axis=0)
+    for i in range(2):
+        for j in range(2):
+            products = centred[:, i] * centred[:, j]
+            se = products.std() / math.sqrt(len(products))
+            assert abs(products.mean() - sigma[i, j]) <= 4 * se
+
+
+@pytest.fixture(scope="module")
+def tilted() -> Landscape:
+    return Landscape.from_string("(x^2 - 1)^2 + 0.3*x")
+
+
+def test_stationary_occupancy_matches_gibbs(tilted: Landscape) -> None:
+    """T = 0.3 (barriers 2–4 T, relaxation time ≈ 10): after t = 60 the occupancy of each well
+    equals the exact Gibbs mass (quadrature) within 4 standard errors; LM at dt = 0.01 makes
+    the dt-bias O(dt²) negligible."""
+    temperature = 0.3
+    run = langevin(
+        tilted, eta=0.6, sigma=1.0, particles=20_000, time=60.0, dt=0.01, scheme="lm", seed=7,
+    )  # fmt: skip
+    exact = gibbs_probabilities(tilted, temperature)
+    assert run.diverged == 0
+    assert np.all(np.abs(run.occupancy - exact) <= 4 * run.occupancy_stderr + 1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("loss", "temperature"),
+    [("(x^2 - 1)^2 + 0.3*x", 0.25), ("(x^2-1)^2*(x^2-4)^2/9 + 0.2*x", 0.3)],
+)
+def test_stationary_occupancy_matches_gibbs_large(loss: str, temperature: float) -> None:
+    landscape = Landscape.from_string(loss)
+    run = langevin(
+        landscape, eta=2 * temperature, particles=200_000, time=200.0, dt=0.01, scheme="lm",
+        seed=8,
+    )  # fmt: skip
+    exact = gibbs_probabilities(landscape, temperature)
+    assert np.all(np.abs(run.occupancy - exact) <= 4 * run.occupancy_stderr + 5e-4)
+
+
+def _escape_check(particles: int, dt: float, seed: int) -> float:
+    """Barrier 5 T. The mean escape time (first passage into the capture ball of the other
+    minimum) vs the exact 1-D MFPT to that ball's edge: within 4 standard errors plus EM's
+    dt-bias (T_eff = T/(1 − h dt/2) at the minimum → rate × e^{(ΔL/T)(h dt/2)}); vs Kramers
+    within its own relative error O(T/ΔL)."""
+    well = symmetric_double_well(depth=1.0, width=0.5)
+    temperature = 0.2
+    left = -math.sqrt(8) * 0.5
+    rho = 0.25 * abs(left)  # capture radius: a quarter of the distance to the saddle at 0
+    exact = mean_first_passage_time(well, temperature, left, -left - rho)
+    steps = int(12 * exact / dt)
+    run = langevin(
+        well, eta=0.4, sigma=1.0, particles=particles, steps=steps, dt=dt, escape_from=0,
+        escape_radius=rho, seed=seed, records=2,
+    )  # fmt: skip
+    esc = run.escape
+    assert esc is not None and esc.censored == 0
+    bias = math.exp(5 * (1 / 0.25) * dt / 2) - 1  # h = 1/w² = 4 at the minimum
+    assert abs(esc.mean / exact - 1) <= 4 * esc.stderr / exact + bias
+    assert abs(esc.mean / kramers_time(well, temperature, 0) - 1) <= temperature / 1.0 + bias
+    return esc.mean / exact
+
+
+def test_escape_time_matches_exact_mfpt() -> None:
+    _escape_check(particles=2000, dt=0.005, seed=9)
+
+
+@pytest.mark.slow
+def test_escape_time_within_ten_percent() -> None:
+    ratio = _escape_check(particles=20_000, dt=0.002, seed=10)
+    assert abs(ratio - 1) <= 0.10
+
+
+def test_same_seed_same_numbers_on_one_and_two_threads(tilted: Landscape) -> None:
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            runs.append(langevin(tilted, eta=0.6, particles=3000, steps=200, dt=0.01, seed=11))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(runs[0].final, runs[1].final)
+    np.testing.assert_array_equal(runs[0].occupancy_over_time, runs[1].occupancy_over_time)
+    np.testing.assert_array_equal(runs[0].mean_loss_over_time, runs[1].mean_loss_over_time)
+
+
+def test_divergence_is_counted_with_its_step(bowl: Landscape) -> None:
+    """σ = 0, dt = 0.6: y_k = (1 − 4·0.6)^k = (−1.4)^k passes 10⁶ first at k = 42."""
+    run = langevin(bowl, eta=0.6, sigma=0.0, particles=10, steps=100, start=[1, 1], records=5)
+    assert run.diverged == 10 and run.first_divergence_step == 42
+    summary = run.summary()
+    assert summary["mean"] is None and np.all(np.isnan(summary["occupancy"]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"eta": 0.0, "steps": 10}, "lr"),
+        ({"eta": 0.1, "steps": 10, "dt": -1.0}, "dt"),
+        ({"eta": 0.1, "steps": 0}, "steps"),
+        ({"eta": 0.1, "steps": 10, "particles": 0}, "particles"),
+        ({"eta": 0.1, "steps": 10, "time": 1.0}, "time"),
+        ({"eta": 0.1, "steps": 10**7, "particles": 10**6}, "steps"),
+        ({"eta": 0.1, "steps": 10, "batch_size": 0}, "batch"),
+        ({"eta": 0.1, "steps": 10, "noise": "hessian", "scheme": "lm"}, "scheme"),
+    ],
+)
+def test_bad_input_names_the_parameter(tilted: Landscape, kwargs: dict, parameter: str) -> None:
+    with pytest.raises(InputError) as err:
+        langevin(tilted, **kwargs)
+    assert err.value.parameter == parameter
