@@ -130,3 +130,40 @@ def test_rescaling_detects_a_sharpness_break_from_the_seed_spread(tmp_path):
     assert summary["breaking_beta"] == {1000: 8, 4000: 8}
     assert summary["evidence"][0]["verdict"] == "inconclusive"
     assert all(row["accuracy_holds"] for row in summary["table"])
+
+
+TINY = dict(
+    n_train=600,
+    width=16,
+    epochs=3,
+    measure_size=100,
+    lanczos_steps=6,
+    top_k=2,
+    trace_probes=2,
+    noise=False,
+)
+
+
+def test_interpolation_ends_are_the_saved_minima(tmp_path):
+    """The line's α = 0 and α = 1 losses are the two runs' final training losses: the saved
+    parameters are the trained ones, read back exactly."""
+    result = experiments.run_experiment("interpolation", out=tmp_path, overrides=TINY)
+    by_point = {(r["config"]["lr"], r["config"]["batch"]): r for r in result["records"]}
+    lines = result["summary"]["lines"]
+    assert len(lines) == 2 and all(line["from"] == [0.1, 32] for line in lines)
+    for line in lines:
+        loss = dict(zip(line["alpha"], line["loss"], strict=True))
+        start, end = by_point[tuple(line["from"])], by_point[tuple(line["to"])]
+        assert loss[0.0] == pytest.approx(start["final"]["train_loss"], rel=1e-5)
+        assert loss[1.0] == pytest.approx(end["final"]["train_loss"], rel=1e-5)
+    assert {e["verdict"] for e in result["summary"]["evidence"]} <= VERDICTS
+
+
+@pytest.mark.slow
+def test_sharpest_experiment_end_to_end(tmp_path):
+    result = experiments.run_experiment("sharpest", out=tmp_path, overrides=TINY)
+    runs = result["summary"]["runs"]
+    assert len(runs) == 9  # 5 + 5 points sharing (0.05, 32)
+    for run in runs:
+        assert [e for e, _ in run["lambda_max_series"]] == [0, 1, 2, 3]
+        assert 0 <= run["step_too_long"]["too_long_fraction"] <= 1
