@@ -273,10 +273,10 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
-    keys = ("epoch", *METRICS, *CURVATURE)
-    if entry is None:
-        return dict.fromkeys(keys)
-    return {**dict.fromkeys(keys), **entry}
+    """The record's top-level metrics: a history entry without its per-epoch bookkeeping
+    (schedule values, wall time), or nulls (a run that diverged before any threshold)."""
+    kept = {k: v for k, v in (entry or {}).items() if k not in ("lr", "batch", "seconds")}
+    return {**dict.fromkeys(("epoch", "steps", *METRICS, *CURVATURE)), **kept}
 
 
 def train(
@@ -398,10 +398,8 @@ def _train(
     reached = at_stop is not None
     final = None if diverged_step is not None else state["history"][-1]
     top = at_stop if reached else final
-    record: dict[str, Any] = {"config": dataclasses.asdict(config)}
-    record.update({k: v for k, v in _summary(top).items() if k != "epoch"})
+    record: dict[str, Any] = {"config": dataclasses.asdict(config), **_summary(top)}
     record.update(
-        epoch=_summary(top)["epoch"],
         diverged=diverged_step is not None,
         diverged_step=diverged_step,
         reached_threshold=reached,
