@@ -25,8 +25,13 @@ def _specs(calls: list[str]) -> list[ClaimSpec]:
         calls.append("planted")
         return [compare("simulate", "mean", 1.0, 0.0, 0.01)]  # off by 100 se
 
+    def broken(ctx: Context) -> list[Evidence]:
+        calls.append("broken")
+        raise RuntimeError("a bug in a check")
+
     return [
         ClaimSpec("good", "a true statement", "test", "cmd", good),
+        ClaimSpec("broken", "a check that raises", "test", "cmd", broken),
         ClaimSpec("planted", "a planted fault", "test", "cmd", planted),
     ]
 
@@ -35,22 +40,24 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     calls: list[str] = []
     ctx = Context(out=tmp_path, quick=True, seed=3, progress=False)
     first = run_claims(_specs(calls), ctx)
-    assert [c.verdict for c in first] == ["agrees", "disagrees"]
+    assert [c.verdict for c in first] == ["agrees", "not run", "disagrees"]
+    assert "RuntimeError: a bug in a check" in first[1].evidence[0].detail
+    # the broken claim is not saved, so a rerun retries it and reuses the others
     assert sorted(p.name for p in (tmp_path / "claims").iterdir()) == ["good.json", "planted.json"]
 
-    again = run_claims(_specs(calls), ctx)  # nothing recomputed
-    assert calls == ["good", "planted"]
+    again = run_claims(_specs(calls), ctx)
+    assert calls == ["good", "broken", "planted", "broken"]
     assert [c.evidence for c in again] == [c.evidence for c in first]
 
     other_seed = Context(out=tmp_path, quick=True, seed=4, progress=False)
     run_claims(_specs(calls), other_seed)  # different settings: recomputed
-    assert calls == ["good", "planted"] * 2
+    assert calls.count("good") == 2
 
     report = write_report(first, tmp_path, {"config": {}})
     text = report.read_text()
     assert "| a planted fault (planted) | — | **disagrees** | — | **disagrees** |" in text
     payload = json.loads((tmp_path / "claims.json").read_text())
-    assert [c["verdict"] for c in payload["claims"]] == ["agrees", "disagrees"]
+    assert [c["verdict"] for c in payload["claims"]] == ["agrees", "not run", "disagrees"]
 
 
 def test_unknown_claim_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

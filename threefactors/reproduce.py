@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,24 @@ def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) ->
         if claim is None:
             ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: {spec.statement}")
             start = time.perf_counter()
-            evidence = spec.check(ctx)
+            try:
+                evidence = spec.check(ctx)
+            except Exception as err:  # one broken check must not cost the other claims
+                traceback.print_exc(file=sys.stderr)
+                failed = Evidence(
+                    "reproduce",
+                    spec.id,
+                    None,
+                    None,
+                    "not run",
+                    f"error: {type(err).__name__}: {err}",
+                )
+                claims.append(
+                    Claim(
+                        spec.id, spec.statement, spec.source, [failed], time.perf_counter() - start
+                    )
+                )
+                continue  # not saved: the next run retries it
             claim = Claim(
                 spec.id, spec.statement, spec.source, evidence, time.perf_counter() - start
             )
@@ -129,9 +147,14 @@ def _run(args: argparse.Namespace) -> int:
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
     report = write_report(claims, out, prov)
+    errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]
     if args.json:
         print((out / "claims.json").read_text())
     else:
         print(claims_table(claims, {s.id: s.command for s in specs}))
         print(f"\nreport: {report}")
-    return 0
+    if errors:
+        print(
+            f"reproduce: checks that raised (rerun to retry): {', '.join(errors)}", file=sys.stderr
+        )
+    return 1 if errors else 0
