@@ -29,19 +29,23 @@ def _eigenvalues(dim: int = 100) -> np.ndarray:
     return np.logspace(-1, 1, dim)
 
 
-def _numpy_ns(gradient: Callable[[np.ndarray], np.ndarray], shape: tuple[int, int], steps: int):
-    """Vectorised numpy Euler–Maruyama: x ← x − ∇L dt + sqrt(2T dt) ξ."""
+def _numpy_ns(
+    gradient: Callable[[Any, Any], Any], h: np.ndarray, shape: tuple[int, int], steps: int
+) -> float:
+    """Vectorised numpy Euler–Maruyama: x ← x − ∇L dt + sqrt(2T dt) ξ (∇L = gradient(x, h))."""
     gen = np.random.default_rng(0)
     x = gen.uniform(-1.5, 1.5, size=shape)
     amp = np.sqrt(2 * 0.05 * DT)
     t0 = time.perf_counter()
     for _ in range(steps):
-        x -= gradient(x) * DT
+        x -= gradient(x, h) * DT
         x += amp * gen.standard_normal(shape)
     return 1e9 * (time.perf_counter() - t0) / (shape[0] * steps)
 
 
-def _torchsde_ns(gradient: Callable[[Any], Any], shape: tuple[int, int], steps: int):
+def _torchsde_ns(
+    gradient: Callable[[Any, Any], Any], h: np.ndarray, shape: tuple[int, int], steps: int
+) -> float | None:
     """torchsde ``sdeint`` (Itô, diagonal noise, method="euler"); None when not installed."""
     try:
         import torch
@@ -53,11 +57,12 @@ def _torchsde_ns(gradient: Callable[[Any], Any], shape: tuple[int, int], steps: 
         noise_type, sde_type = "diagonal", "ito"
 
         def f(self, t, y):
-            return -gradient(y)
+            return -gradient(y, coefficients)
 
         def g(self, t, y):
             return torch.full_like(y, float(np.sqrt(2 * 0.05)))
 
+    coefficients = torch.as_tensor(h)
     y0 = torch.rand(shape, dtype=torch.float64) * 3 - 1.5
     ts = torch.tensor([0.0, steps * DT], dtype=torch.float64)
     with torch.no_grad():
@@ -70,25 +75,33 @@ def run(quick: bool = False) -> dict[str, Any]:
     """Measure A, B, C and their baselines; JSON-able, with provenance."""
     from threefactors.simulate.ensemble import langevin
     from threefactors.simulate.sgd import sgd
+    from threefactors.theory.critical import CriticalPoint, CriticalPoints
     from threefactors.theory.landscape import Landscape
     from threefactors.theory.landscapes import quadratic
 
     scale = 10 if quick else 1
     well = Landscape.from_string(f"(x**2 - 1)**2 + {TILT}*x")
-    bowl = quadratic(_eigenvalues())
     h = _eigenvalues()
+    bowl = quadratic(h)
+    # the quadratic's one minimum is known; theory's multi-start search is for d ≤ ~6
+    bottom = CriticalPoint(np.zeros(h.size), 0.0, h, 0)
     cases = {
-        "A_double_well_1d": (well, 10**5 // scale, lambda x: 4 * x * (x * x - 1) + TILT),
-        "B_quadratic_100d": (bowl, 10**4 // scale, lambda x: h * x),
+        "A_double_well_1d": (well, 10**5 // scale, lambda x, c: 4 * x * (x * x - 1) + TILT, None),
+        "B_quadratic_100d": (
+            bowl,
+            10**4 // scale,
+            lambda x, c: c * x,
+            CriticalPoints([bottom], []),
+        ),
     }
     steps = 1000 // scale
     rows: dict[str, Any] = {}
-    for name, (landscape, particles, gradient) in cases.items():
+    for name, (landscape, particles, gradient, critical) in cases.items():
         run_kw = dict(eta=0.1, sigma=1.0, batch_size=1, dt=DT, particles=particles, records=2)
-        ours = langevin(landscape, steps=steps, **run_kw).ns_per_particle_step
+        ours = langevin(landscape, steps=steps, critical=critical, **run_kw).ns_per_particle_step
         shape = (particles, landscape.dim)
-        numpy_ns = _numpy_ns(gradient, shape, max(steps // 10, 5))
-        torch_ns = _torchsde_ns(gradient, shape, max(steps // 50, 2))
+        numpy_ns = _numpy_ns(gradient, h, shape, max(steps // 10, 5))
+        torch_ns = _torchsde_ns(gradient, h, shape, max(steps // 50, 2))
         rows[name] = {
             "particles": particles,
             "steps": steps,
