@@ -107,3 +107,9 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
     assert len(result["records"]) == 1 and len(result["failed"]) == 1
     error = Path(paths(tmp_path, config_hash(CONFIGS[1]))["error"])
     assert "simulated" in error.read_text()
+
+
+@pytest.mark.slow
+def test_parallel_workers_give_the_same_records(tmp_path, reference):
+    result = run_grid(CONFIGS, tmp_path, jobs=2)
+    assert _science(result["records"]) == _science(reference)
