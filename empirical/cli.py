@@ -218,6 +218,8 @@ def _grid(args: argparse.Namespace) -> int:
         out=args.out,
         overrides=overrides,
         device=args.device,
+        data_dir=args.data_dir,
+        download=args.download,
         jobs=args.jobs,
         checkpoint_every=args.checkpoint_every,
         on_run=on_run,

@@ -96,3 +96,21 @@ def test_grid_json_prints_the_records_once_complete(tmp_path, capsys):
     assert "grid ratio: 9/9" in captured.err
     assert main(argv) == 0  # re-run: everything skipped, same records
     assert json.loads(capsys.readouterr().out)["records"] == result["records"]
+
+
+def test_grid_passes_the_data_dir(tmp_path, capsys):
+    argv = [
+        "grid",
+        "--experiment",
+        "ratio",
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "dataset=fashionmnist",
+        "--data-dir",
+        str(tmp_path / "absent"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "data-dir=" in err and "absent" in err and len(err.strip().splitlines()) == 1
