@@ -79,7 +79,7 @@ def gradient_noise(
     loss_fn: LossFn,
     inputs: Tensor,
     targets: Tensor,
-    chunk_size: int | None = 500,
+    chunk_size: int | None = 256,
     directions: Tensor | None = None,
 ) -> NoiseStats:
     """Tr C, |g|², B_simple, σ² (and the share of Tr C in span(``directions``)), exactly.
@@ -98,7 +98,7 @@ def gradient_noise(
     for s in example_chunks(int(inputs.shape[0]), chunk_size):
         blocks = _gradient_blocks(model, loss_fn, inputs[s], targets[s])
         n = blocks[0].shape[0]
-        total = torch.cat([g.sum(dim=0, dtype=torch.float64) for g in blocks])
+        total = torch.cat([g.sum(dim=0) for g in blocks]).to(torch.float64)
         squares = sum(float(torch.linalg.vecdot(g, g).sum(dtype=torch.float64)) for g in blocks)
         chunk_mean = total / n
         chunk_m2 = squares - float(total @ total) / n
@@ -137,7 +137,7 @@ def noise_fraction_in(
     loss_fn: LossFn,
     inputs: Tensor,
     targets: Tensor,
-    chunk_size: int | None = 500,
+    chunk_size: int | None = 256,
 ) -> float:
     """Tr(Pᵀ C P) / Tr C, P = orthonormalised ``directions`` (d, k): noise share in their span."""
     stats = gradient_noise(model, loss_fn, inputs, targets, chunk_size, directions=directions)
