@@ -42,8 +42,9 @@ _BREAKDOWN = 1e-12  # β_j below this × max(|α|, β) seen: an invariant subspa
 class Eigenpairs:
     """k eigenpairs, eigenvalues descending (algebraic), eigenvectors as orthonormal columns.
 
-    ``residuals[i]`` = |H u_i − λ_i u_i| (a bound on the distance of λ_i to the spectrum);
-    ``n_matvecs`` = Hessian–vector products this computation used.
+    ``residuals[i]`` ≈ |H u_i − λ_i u_i|, which bounds the distance of λ_i to the spectrum
+    (Lanczos: β_m |e_mᵀ s_i|, floored at the products' rounding; power iteration: measured at
+    its last product); ``n_matvecs`` = Hessian–vector products this computation used.
     """
 
     eigenvalues: Tensor  # (k,) float64
@@ -92,19 +93,24 @@ def _lanczos_steps(op: LinearOperator, steps: int, seed: int) -> Iterator[tuple]
 
 
 def _ritz(basis: Tensor, alphas: list[float], betas: list[float], k: int, dtype) -> Eigenpairs:
-    """Top-k Ritz pairs of T_m, the residuals β_m |s_{m,i}|, and the Ritz vectors Q_m s_i."""
+    """Top-k Ritz pairs of T_m, the residuals β_m |s_{m,i}|, and the Ritz vectors Q_m s_i.
+
+    The residual formula assumes exact products; it is floored at ε_dtype · max |θ|, the
+    rounding of one product in the operator's dtype, below which it means nothing.
+    """
     m = len(alphas)
     off = torch.tensor(betas[: m - 1], dtype=torch.float64)
     tri = torch.diag(torch.tensor(alphas, dtype=torch.float64))
     tri += torch.diag(off, 1) + torch.diag(off, -1)
     values, vectors = torch.linalg.eigh(tri)
+    rounding = torch.finfo(dtype).eps * float(values.abs().max())  # the products' own error
     top = torch.arange(m - 1, m - 1 - k, -1)
     s = vectors[:, top]
     return Eigenpairs(
         eigenvalues=values[top],
         eigenvectors=(basis.T @ s.to(basis.device)).to(dtype),
         n_matvecs=m,
-        residuals=(betas[m - 1] * s[m - 1]).abs(),
+        residuals=(betas[m - 1] * s[m - 1]).abs().clamp(min=rounding),
     )
 
 
