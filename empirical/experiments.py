@@ -381,19 +381,28 @@ def _memorization_analysis(records: Records, out: Path) -> dict[str, Any]:
 # 6. sharpest directions -----------------------------------------------------------------
 
 
+SHARPEST_S, SHARPEST_ETA = 32, 0.1  # the fixed S of the η grid and the fixed η of the S grid
+
+
 def _sharpest_configs(quick: bool) -> list[TrainConfig]:
+    """λ_max every 2 epochs for 30 (quick; a 500-example subset, 20 Lanczos steps) or every
+    epoch for 100; η ∈ {0.02 … 0.4} at S = 32 and S ∈ {8 … 128} at η = 0.1."""
     base = dataclasses.replace(
         QUICK if quick else FULL,
-        epochs=10 if quick else 40,
+        epochs=30 if quick else 100,
         continue_after_threshold=True,
-        measure_every=1,
+        measure_every=2 if quick else 1,
+        measure_size=500 if quick else 2250,
+        lanczos_steps=20 if quick else 25,
         noise=False,
         trace_probes=0,
     )
     seeds = [0] if quick else [0, 1]
-    lrs = [0.01, 0.02, 0.05, 0.1, 0.2]
-    batches = [8, 16, 32, 128, 512]
-    return _grid(base, seeds, lr=lrs, batch=[32]) + _grid(base, seeds, lr=[0.05], batch=batches)
+    lrs = [0.02, 0.05, 0.1, 0.2, 0.4]
+    batches = [8, 16, 32, 64, 128]
+    return _grid(base, seeds, lr=lrs, batch=[SHARPEST_S]) + _grid(
+        base, seeds, lr=[SHARPEST_ETA], batch=batches
+    )
 
 
 def _sharpest_analysis(records: Records, out: Path) -> dict[str, Any]:
@@ -418,11 +427,13 @@ def _sharpest_analysis(records: Records, out: Path) -> dict[str, Any]:
             }
         )
     ok = [r for r in rows if r["peak_lambda_max"] is not None and not r["diverged"]]
-    eta_axis = [r for r in ok if r["batch"] == 32]
-    s_axis = [r for r in ok if r["lr"] == 0.05]
+    eta_axis = [r for r in ok if r["batch"] == SHARPEST_S]
+    s_axis = [r for r in ok if r["lr"] == SHARPEST_ETA]
     claims = [
-        _trend("peak lambda_max vs eta (S=32)", eta_axis, "lr", "peak_lambda_max", -1),
-        _trend("peak lambda_max vs S (eta=0.05)", s_axis, "batch", "peak_lambda_max", +1),
+        _trend(f"peak lambda_max vs eta (S={SHARPEST_S})", eta_axis, "lr", "peak_lambda_max", -1),
+        _trend(
+            f"peak lambda_max vs S (eta={SHARPEST_ETA})", s_axis, "batch", "peak_lambda_max", +1
+        ),
     ]
     edge = sum(r["peak_over_edge"] <= 1 for r in ok)
     claims.append(
