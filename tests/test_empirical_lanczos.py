@@ -116,3 +116,14 @@ def test_bad_input(hessian):
         lanczos(op, k=5, steps=3)
     with pytest.raises(InputError, match="k"):
         lanczos(op, k=0)
+
+
+def test_same_seed_same_numbers_on_one_and_two_threads(hessian):
+    """Probes are drawn from a seeded CPU generator; only BLAS rounding may differ (float64)."""
+    op = hessian[0]
+    results = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        results.append(lanczos(op, k=3, steps=30, seed=11).eigenvalues)
+    torch.set_num_threads(1)
+    assert torch.allclose(results[0], results[1], rtol=1e-12, atol=0)
