@@ -311,36 +311,45 @@ def _schedule_label(config: dict[str, Any]) -> str:
 
 
 def _schedule_analysis(records: Records, out: Path, z: float = 2.0) -> dict[str, Any]:
-    """Final test accuracy per schedule (mean over seeds) with its binomial standard error."""
-    groups: dict[str, list[float]] = {}
+    """Final test accuracy per schedule, averaged over seeds, with standard error
+    se² = p(1−p)/m (the m test examples) + s²/k (the spread s over k seeds, when k ≥ 2);
+    differences are judged at z standard errors."""
+    groups: dict[str, list[dict[str, Any]]] = {}
     for r in records:
-        final = r.get("final") or {}
-        groups.setdefault(_schedule_label(r["config"]), []).append(final.get("test_accuracy"))
+        groups.setdefault(_schedule_label(r["config"]), []).append(r)
     m = _test_size(records[0])
     table = {}
-    for label, accs in groups.items():
+    for label, runs in groups.items():
+        accs = [(r.get("final") or {}).get("test_accuracy") for r in runs]
         finite = [a for a in accs if a is not None]
         mean = float(np.mean(finite)) if finite else None
-        se = None if mean is None else _binomial_se(mean, m * len(finite))
-        table[label] = {"test_accuracy": mean, "stderr": se, "runs": len(accs)}
-    labels = list(table)
-    cbs, clr, constants = labels[0], labels[1], labels[2:]
-    claims = []
+        spread = float(np.var(finite, ddof=1)) / len(finite) if len(finite) > 1 else 0.0
+        se = None if mean is None else math.sqrt(_binomial_se(mean, m) ** 2 + spread)
+        table[label] = {
+            "schedule": runs[0]["config"]["schedule"],
+            "test_accuracy": mean,
+            "stderr": se,
+            "runs": len(runs),
+            "diverged": len(runs) - len(finite),
+        }
+    kinds = {label: row["schedule"] for label, row in table.items()}
+    cbs = next(label for label, kind in kinds.items() if kind == "cyclic-batch")
+    clr = next(label for label, kind in kinds.items() if kind == "cyclic-lr")
+    constants = [label for label, kind in kinds.items() if kind == "constant"]
 
     def diff(a: str, b: str) -> tuple[float, float]:
         ta, tb = table[a], table[b]
         return ta["test_accuracy"] - tb["test_accuracy"], math.hypot(ta["stderr"], tb["stderr"])
 
     d, se = diff(cbs, clr)
-    claims.append(compare("empirical", f"{cbs} ≈ {clr}", 0.0, d, se, z=z))
+    claims = [compare("empirical", f"{cbs} ≈ {clr}", 0.0, d, se, z=z)]
     for cyc in (cbs, clr):
         for const in constants:
-            d, se = diff(cyc, const)
-            claims.append(trend_gap(f"{cyc} > {const}", d, se, z))
+            claims.append(_gap(f"{cyc} > {const}", *diff(cyc, const), z))
     return {"table": table, "evidence": _evidence(claims), "z": z}
 
 
-def trend_gap(quantity: str, gap: float, stderr: float, z: float) -> Evidence:
+def _gap(quantity: str, gap: float, stderr: float, z: float) -> Evidence:
     """A claimed positive gap: agrees if gap > z·se, disagrees if gap < −z·se."""
     verdict = "agrees" if gap > z * stderr else "disagrees" if gap < -z * stderr else "inconclusive"
     return Evidence("empirical", quantity, "> 0", gap, verdict, f"z = {z}", stderr, z * stderr)

@@ -167,3 +167,23 @@ def test_sharpest_experiment_end_to_end(tmp_path):
     for run in runs:
         assert [e for e, _ in run["lambda_max_series"]][:2] == [0, 2]
         assert 0 <= run["step_too_long"]["too_long_fraction"] <= 1
+
+
+@pytest.mark.parametrize(("cyclic", "verdict"), [(0.72, "agrees"), (0.52, "disagrees")])
+def test_schedule_analysis_judges_the_gaps(tmp_path, cyclic, verdict):
+    """Cyclic schedules at `cyclic`, constants at 0.62, two seeds ±0.005: a 0.1 gap is
+    > 2 se (≈ 0.03 with 1000 test examples), so the verdict follows its sign."""
+    records = []
+    for schedule, lr, acc in (
+        ("cyclic-batch", 0.1, cyclic),
+        ("cyclic-lr", 0.1, cyclic),
+        ("constant", 0.1, 0.62),
+        ("constant", 0.02, 0.62),
+    ):
+        for seed in (0, 1):
+            record = _record(lr, 32, final={"test_accuracy": acc + 0.005 * (-1) ** seed})
+            record["config"]["schedule"] = schedule
+            records.append(record)
+    summary = experiments.EXPERIMENTS["schedules"].analyse(records, tmp_path)
+    verdicts = [e["verdict"] for e in summary["evidence"]]
+    assert verdicts == ["agrees"] + [verdict] * 4
