@@ -6,8 +6,9 @@
 - Step too long along the sharpest direction (Jastrzębski et al., ICLR 2019,
   arXiv 1807.05031, Sec. 5): restrict the SGD step to the top Hessian eigenvector v,
   θ(s) = θ + s t v with t = −η gᵀv, and read the loss profile ℓ(s) = L(θ(s)); s = 1 is where
-  the step lands along v. On the quadratic model along v (curvature λ_v = vᵀHv),
-  ℓ(1) − ℓ(0) = η (gᵀv)² (η λ_v / 2 − 1) and the line minimum is at s* = 1/(η λ_v): the step
+  the step lands along v. On the quadratic model along v (curvature λ_v = vᵀHv), for a
+  full-batch step ℓ(1) − ℓ(0) = η (gᵀv)² (η λ_v / 2 − 1) and the line minimum is at
+  s* = 1/(η λ_v) (a minibatch step: see :func:`step_too_long`): the step
   overshoots the valley floor along v when η λ_v > 1 (s* < 1) and raises the loss along v
   when η λ_v > 2. The paper's claim is that SGD operates with ℓ(1) ≳ ℓ(0) along v.
 - Fluctuation–dissipation at stationarity of plain SGD (Yaida 2018, arXiv 1810.00004,
@@ -104,19 +105,23 @@ def step_too_long(
 ) -> dict[str, Any]:
     """The loss along the sharpest direction v before and after the SGD step's component.
 
-    L, H are the mean loss and its Hessian on (``inputs``, ``targets``); the step's gradient
-    g is taken on ``batch`` (a minibatch (x, y); default: the same examples, a full-batch
-    step). ``direction`` defaults to the top Hessian eigenvector by Lanczos
-    (``lanczos_steps``, ``seed``); it is normalised. Profile ℓ(s) = L(θ + s t v),
-    t = −η gᵀv, at ``alphas`` (default 0, 0.1, …, 2).
+    L, H are the mean loss and its Hessian on (``inputs``, ``targets``), g = ∇L; the step's
+    gradient g_B is taken on ``batch`` (a minibatch (x, y); default: the same examples, so
+    g_B = g, a full-batch step). ``direction`` defaults to the top Hessian eigenvector by
+    Lanczos (``lanczos_steps``, ``seed``); it is normalised. The step along v is
+    t = −η g_Bᵀv, and the profile ℓ(s) = L(θ + s t v) is read at ``alphas`` (default
+    0, 0.1, …, 2). The quadratic model along v, ℓ(s) ≈ ℓ(0) + s t gᵀv + s² t² λ_v/2 with
+    λ_v = vᵀHv, predicts ℓ(1) − ℓ(0) = t gᵀv + t² λ_v/2 and the line minimum
+    s* = −gᵀv/(t λ_v); for a full-batch step these are η (gᵀv)² (η λ_v/2 − 1) and 1/(η λ_v).
 
-    Returns ``eta``, ``slope`` (gᵀv), ``step`` (t), ``curvature`` (λ_v = vᵀHv),
-    ``eta_curvature`` (η λ_v), ``loss_before`` (ℓ(0)), ``loss_after`` (ℓ(1)),
-    ``loss_change`` (ℓ(1) − ℓ(0)), ``quadratic_change`` (η (gᵀv)² (η λ_v/2 − 1)),
-    ``line_minimum`` (argmin of the profile, in units of the step), ``quadratic_line_minimum``
-    (1/(η λ_v)), ``too_long`` (ℓ(1) ≥ ℓ(0): the step does not lower the loss along v),
-    ``overshoot`` (line minimum < 1: the step passes the valley floor along v) and
-    ``profile`` {"alpha", "loss"}.
+    Returns ``eta``, ``slope`` (gᵀv), ``step_slope`` (g_Bᵀv), ``step`` (t), ``curvature``
+    (λ_v), ``eta_curvature`` (η λ_v), ``loss_before`` (ℓ(0)), ``loss_after`` (ℓ(1)),
+    ``loss_change`` (ℓ(1) − ℓ(0)), ``quadratic_change``, ``line_minimum`` (argmin of the
+    profile, in units of the step), ``quadratic_line_minimum`` (s*), ``too_long``
+    (ℓ(1) ≥ ℓ(0): the step does not lower the loss along v), ``overshoot`` (line minimum < 1:
+    the step passes the valley floor along v) and ``profile`` {"alpha", "loss"}. With a
+    minibatch, g_Bᵀv may even have the opposite sign to gᵀv (noise along v): the step then
+    climbs from the start (line minimum 0).
     """
     check_positive("eta", eta)
     op = HessianOperator(model, loss_fn, inputs, targets, chunk_size=chunk_size)
@@ -125,13 +130,13 @@ def step_too_long(
     require(direction.shape == (op.dim,), "direction", tuple(direction.shape), f"need ({op.dim},)")
     v = direction.to(dtype=op.dtype, device=op.device)
     v = v / v.norm()
-    if batch is None:
-        _, grad = op.loss_and_gradient()
-    else:
-        _, grad = HessianOperator(model, loss_fn, *batch).loss_and_gradient()
-    slope = float(grad @ v)
+    _, grad = op.loss_and_gradient()
+    step_grad = (
+        grad if batch is None else HessianOperator(model, loss_fn, *batch).loss_and_gradient()[1]
+    )
+    slope, step_slope = float(grad @ v), float(step_grad @ v)
     curvature = float(v @ op.matvec(v))
-    step = -eta * slope
+    step = -eta * step_slope
     alphas = torch.arange(0, 21, dtype=torch.float64) / 10 if alphas is None else alphas
     alphas = torch.as_tensor(alphas, dtype=torch.float64)
     theta = op.theta
@@ -146,15 +151,18 @@ def step_too_long(
     return {
         "eta": eta,
         "slope": slope,
+        "step_slope": step_slope,
         "step": step,
         "curvature": curvature,
         "eta_curvature": eta_curvature,
         "loss_before": before,
         "loss_after": after,
         "loss_change": after - before,
-        "quadratic_change": eta * slope**2 * (eta_curvature / 2 - 1),
+        "quadratic_change": step * slope + step**2 * curvature / 2,
         "line_minimum": line_minimum,
-        "quadratic_line_minimum": 1 / eta_curvature if eta_curvature > 0 else math.inf,
+        "quadratic_line_minimum": (
+            -slope / (step * curvature) if step != 0 and curvature > 0 else math.inf
+        ),
         "too_long": after >= before,
         "overshoot": line_minimum < 1,
         "profile": {"alpha": alphas.tolist(), "loss": profile},

@@ -106,12 +106,33 @@ def test_step_too_long_on_a_quadratic(regression, eta_lambda, too_long, overshoo
     assert out["too_long"] is too_long and out["overshoot"] is overshoot
 
 
+def test_step_too_long_with_a_minibatch_on_a_quadratic(regression):
+    """Minibatch step t = −η g_Bᵀv on the full quadratic loss: ℓ(1) − ℓ(0) = t gᵀv + t² λ/2
+    exactly, and the profile's minimum sits at s* = −gᵀv/(t λ)."""
+    model, x, y = regression
+    lam = float(torch.linalg.eigvalsh(HessianOperator(model, F.mse_loss, x, y).dense())[-1])
+    out = step_too_long(
+        model,
+        F.mse_loss,
+        x,
+        y,
+        1.0 / lam,
+        batch=(x[:20], y[:20]),
+        lanczos_steps=7,
+        alphas=torch.linspace(-3, 3, 601),
+    )
+    assert out["step_slope"] != pytest.approx(out["slope"], rel=1e-3)  # the batch differs
+    assert out["loss_change"] == pytest.approx(out["quadratic_change"], rel=1e-8, abs=1e-14)
+    assert -3 < out["quadratic_line_minimum"] < 3
+    assert abs(out["line_minimum"] - out["quadratic_line_minimum"]) <= 0.005 + 1e-12
+
+
 def test_step_too_long_with_a_minibatch_and_given_direction(classifier):
     model, x, y = classifier
     v = torch.randn(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
     out = step_too_long(model, F.cross_entropy, x, y, 0.1, v, batch=(x[:10], y[:10]))
     grad = torch.func.grad(make_loss(model, F.cross_entropy, x[:10], y[:10]))(flat_params(model))
-    assert out["slope"] == pytest.approx(float(grad @ v) / float(v.norm()), rel=1e-10)
+    assert out["step_slope"] == pytest.approx(float(grad @ v) / float(v.norm()), rel=1e-10)
     assert out["profile"]["loss"][0] == pytest.approx(out["loss_before"], rel=1e-12)
     with pytest.raises(InputError, match="eta"):
         step_too_long(model, F.cross_entropy, x, y, 0.0, v)
