@@ -118,8 +118,8 @@ def step_too_long(
     (λ_v), ``eta_curvature`` (η λ_v), ``loss_before`` (ℓ(0)), ``loss_after`` (ℓ(1)),
     ``loss_change`` (ℓ(1) − ℓ(0)), ``quadratic_change``, ``line_minimum`` (argmin of the
     profile, in units of the step), ``quadratic_line_minimum`` (s*), ``too_long``
-    (ℓ(1) ≥ ℓ(0): the step does not lower the loss along v), ``overshoot`` (line minimum < 1:
-    the step passes the valley floor along v) and ``profile`` {"alpha", "loss"}. With a
+    (ℓ(1) ≥ ℓ(0): the step does not lower the loss along v), ``overshoot`` (0 < line minimum
+    < 1: the step passes the valley floor along v) and ``profile`` {"alpha", "loss"}. With a
     minibatch, g_Bᵀv may even have the opposite sign to gᵀv (noise along v): the step then
     climbs from the start (line minimum 0).
     """
@@ -164,7 +164,7 @@ def step_too_long(
             -slope / (step * curvature) if step != 0 and curvature > 0 else math.inf
         ),
         "too_long": after >= before,
-        "overshoot": line_minimum < 1,
+        "overshoot": 0 < line_minimum < 1,
         "profile": {"alpha": alphas.tolist(), "loss": profile},
     }
 
