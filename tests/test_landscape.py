@@ -53,3 +53,10 @@ def test_bad_loss_names_the_parameter(text: str, coords: list[str] | None, fragm
     with pytest.raises(InputError, match=fragment) as info:
         Landscape.from_string(text, coords=coords)
     assert info.value.parameter == "loss"
+
+
+def test_symbols_not_named_like_coordinates_need_a_value() -> None:
+    assert Landscape.from_string("x1**2 + x2**2 + theta**2").dim == 3
+    with pytest.raises(InputError, match="unknown symbol a"):
+        Landscape.from_string("x**2 + a")
+    assert Landscape.from_string("u**2 + v", coords=["u", "v"]).coord_names == ("u", "v")

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Derive the SDE of SGD, its Fokker–Planck equation and the stationary "
         "density, verified by simplifying the Fokker–Planck residual to 0.",
     )
-    derive.add_argument("--loss", required=True, help='e.g. "(x**2-1)**2 + 0.3*x"')
+    add_loss_arguments(derive)
     derive.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
     derive.add_argument("--format", choices=["text", "latex", "json"], default="text")
     derive.add_argument("--json", action="store_true", help="same as --format json")
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         sub = subparsers.add_parser(name, help=helptext, description=helptext)
         if name == "minima":
-            sub.add_argument("--loss", required=True, help='e.g. "(x**2-1)**2 + 2*y**2"')
+            add_loss_arguments(sub)
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
@@ -45,14 +45,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
 
 
+def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--loss EXPR`` and repeatable ``--param NAME=VALUE`` (shared by every view's CLI)."""
+    parser.add_argument(
+        "--loss", required=True, help='loss in x, y, z or x1, x2, ..., e.g. "(x^2-1)^2 + a*x"'
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a parameter of the loss (repeatable)",
+    )
+
+
+def landscape_from_args(args: argparse.Namespace) -> Any:
+    """The Landscape of ``--loss`` with the ``--param`` values."""
+    from threefactors.errors import InputError
+    from threefactors.theory.landscape import Landscape
+
+    params = {}
+    for item in args.param:
+        name, _, value = item.partition("=")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise InputError("param", item, "expected NAME=VALUE with a number") from None
+    return Landscape.from_string(args.loss, params=params)
+
+
 def _derive(args: argparse.Namespace) -> int:
     import sympy as sp
 
     from threefactors.cli import emit
-    from threefactors.theory.landscape import Landscape
     from threefactors.theory.sde import derive
 
-    result = derive(Landscape.from_string(args.loss), args.noise, order=args.order)
+    result = derive(landscape_from_args(args), args.noise, order=args.order)
     fmt = "json" if args.json else args.format
     if fmt == "latex":
         print(_latex(result))
@@ -137,10 +165,9 @@ def _minima(args: argparse.Namespace) -> int:
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import escape_routes
     from threefactors.theory.gibbs import gibbs_probabilities, laplace_probabilities
-    from threefactors.theory.landscape import Landscape
 
     temperature = _temperature(args)
-    land = Landscape.from_string(args.loss)
+    land = landscape_from_args(args)
     cp = critical_points(land)
     laplace = laplace_probabilities(land, temperature, cp)
     gibbs = gibbs_probabilities(land, temperature, cp) if land.dim <= 2 else None

@@ -23,6 +23,9 @@ from threefactors.errors import InputError, require
 #: Symbols of the SGD model itself; a loss may not use them as coordinates or parameters.
 RESERVED_SYMBOLS = ("eta", "S", "sigma", "N", "t")
 
+#: Names taken as coordinates when none are given: x, y, z, θ/theta, optionally numbered.
+COORDINATE_NAME = re.compile(r"(x|y|z|theta|θ)_?\d*")
+
 _TRANSFORMATIONS = (*standard_transformations, convert_xor)
 _ALLOWED_FUNCTIONS = {
     name: getattr(sp, name)
@@ -115,20 +118,21 @@ class Landscape:
         require(len(self.coords) >= 1, "coords", self.coords, "need at least one coordinate")
         names = [c.name for c in self.coords]
         require(len(set(names)) == len(names), "coords", names, "repeated coordinate")
+        free = {s.name for s in self.expr.free_symbols}
         for reserved in RESERVED_SYMBOLS:
             require(
-                reserved not in names and reserved not in self.params,
+                reserved not in {*names, *self.params, *free},
                 "loss",
                 str(self.expr),
                 f"'{reserved}' is reserved for the SGD model (eta, S, sigma, N, t)",
             )
-        free = {s.name for s in self.expr.free_symbols}
         unknown = sorted(free - set(names) - set(self.params), key=_natural_key)
         require(
             not unknown,
             "loss",
             str(self.expr),
-            f"unknown symbol {', '.join(unknown)}: not a coordinate, and no parameter value given",
+            f"unknown symbol {', '.join(unknown)}: coordinates are x, y, z (or x1, x2, ...); "
+            "give parameters a value (--param NAME=VALUE)",
         )
         if self.box is not None:
             self.box = tuple((float(lo), float(hi)) for lo, hi in self.box)
@@ -149,9 +153,10 @@ class Landscape:
     ) -> Landscape:
         """Build from a typed formula.
 
-        Every free symbol that is not a parameter is a coordinate, ordered x < y < z,
-        x1 < x2 < ... unless ``coords`` gives the order; with ``coords`` given, any other
-        symbol without a parameter value is an error ("unknown symbol").
+        Without ``coords``, the coordinates are the symbols named like coordinates (x, y,
+        z, θ/theta, optionally numbered: x1 < x2 < x10), ordered x < y < z; ``coords`` gives
+        other names or another order. Any other symbol needs a value in ``params``, else it
+        is an error ("unknown symbol").
 
         >>> Landscape.from_string("(x**2-1)**2 + a*x", params={"a": 0.3}).coords
         (x,)
@@ -160,7 +165,10 @@ class Landscape:
         params = dict(params or {})
         free = {s.name: s for s in expr.free_symbols}
         if coords is None:
-            names = sorted((n for n in free if n not in params), key=_natural_key)
+            names = sorted(
+                (n for n in free if n not in params and COORDINATE_NAME.fullmatch(n)),
+                key=_natural_key,
+            )
         else:
             names = list(coords)
         require(len(names) >= 1, "loss", text, "no coordinate: the loss must depend on θ")

@@ -11,6 +11,7 @@ on stderr and exits with code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -66,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"threefactors {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        sys.stdout = open(os.devnull, "w")  # the interpreter flushes stdout at exit
+        return 0
     except KeyboardInterrupt:
         print(f"threefactors {args.command}: interrupted", file=sys.stderr)
         return 130
