@@ -85,9 +85,9 @@ def gradient_noise(
     """Tr C, |g|², B_simple, σ² (and the share of Tr C in span(``directions``)), exactly.
 
     ``chunk_size`` examples' gradients are held in memory at once (chunk_size × d numbers).
-    Per chunk of n examples, M2 = Σ_i |g_i|² − |Σ_i g_i|²/n (squares summed in the model's
-    dtype, sums in float64; relative rounding ≈ ε (1 + 1/B_simple)), merged across chunks
-    as in the module docstring.
+    Per chunk of n examples, M2 = Σ_i |g_i|² − |Σ_i g_i|²/n (each |g_i|² in the model's
+    dtype, summed in float64; relative rounding ≈ ε_dtype (1 + 1/B_simple)), merged across
+    chunks as in the module docstring.
     """
     dim = num_params(model)
     basis = None
