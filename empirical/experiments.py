@@ -143,42 +143,68 @@ def _rescaling_configs(quick: bool) -> list[TrainConfig]:
     ]
 
 
-def _rescaling_analysis(records: Records, out: Path, z: float = 2.0) -> dict[str, Any]:
+def _rescaling_point(n: int, beta: float, rows: Records) -> dict[str, Any]:
+    """Seeds of one (n_train, β) averaged: test accuracy, λ_max and its seed variance."""
+    acc = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
+    lam = [r["lambda_max"] for r in rows if r["lambda_max"] is not None]
+    mean_lam = float(np.mean(lam)) if lam else None
+    return {
+        "n_train": n,
+        "beta": beta,
+        "lr": rows[0]["lr"],
+        "batch": rows[0]["batch"],
+        "runs": len(rows),
+        "diverged": sum(r["diverged"] for r in rows),
+        "epoch": float(np.mean([r["epoch"] or 0 for r in rows])),
+        "test_accuracy": float(np.mean(acc)) if acc else None,
+        "lambda_max": mean_lam,
+        "lambda_max_var": float(np.var(lam, ddof=1)) if len(lam) > 1 else None,
+        "lambda_max_n": len(lam),
+        "eta_lambda_over_2": None if mean_lam is None else rows[0]["lr"] * mean_lam / 2,
+    }
+
+
+def _rescaling_analysis(
+    records: Records, out: Path, z: float = 2.0, alpha: float = 0.05
+) -> dict[str, Any]:
     """Breaking β per training-set size: the first β (seeds averaged) where the minimum found
-    differs from β = 1: test accuracy off by more than z binomial standard errors of the
-    difference, or (with ≥ 2 seeds per point) λ_max off by more than z standard errors from
-    the seed-to-seed spread, or a diverged run."""
+    differs from β = 1, or a run diverged. Test accuracy differs when off by more than z
+    binomial standard errors of the difference (m test examples); λ_max differs by a
+    two-sided t-test at level ``alpha`` with the seed variance pooled over the β of that size,
+    s_p² = Σ(k_i − 1)s_i² / Σ(k_i − 1), se = s_p·sqrt(1/k_β + 1/k_1) (needs ≥ 2 seeds)."""
+    from scipy.stats import t as student
+
     eta0 = RESCALING_BASE[0]
     m = _test_size(records[0])
     table, breaks = [], {}
     for n in sorted({r["config"]["n_train"] for r in records}):
-        points: dict[float, list[dict[str, Any]]] = {}
+        groups: dict[float, Records] = {}
         for r in records:
             if r["config"]["n_train"] == n:
-                points.setdefault(r["config"]["lr"] / eta0, []).append(tidy(r))
+                groups.setdefault(r["config"]["lr"] / eta0, []).append(tidy(r))
+        points = [_rescaling_point(n, beta, groups[beta]) for beta in sorted(groups)]
+        spread = [
+            (p["lambda_max_n"] - 1, p["lambda_max_var"])
+            for p in points
+            if p["lambda_max_var"] is not None
+        ]
+        dof = sum(d for d, _ in spread)
+        pooled = math.sqrt(sum(d * v for d, v in spread) / dof) if dof else None
+        critical = float(student.ppf(1 - alpha / 2, dof)) if dof else None
+        reference = points[0]
         breaks[n] = None
-        reference = None
-        for beta in sorted(points):
-            rows = points[beta]
-            acc = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
-            lam = [r["lambda_max"] for r in rows if r["lambda_max"] is not None]
-            point = {
-                "n_train": n,
-                "beta": beta,
-                "lr": rows[0]["lr"],
-                "batch": rows[0]["batch"],
-                "runs": len(rows),
-                "diverged": sum(r["diverged"] for r in rows),
-                "test_accuracy": float(np.mean(acc)) if acc else None,
-                "lambda_max": float(np.mean(lam)) if lam else None,
-                "lambda_max_sd": float(np.std(lam, ddof=1)) if len(lam) > 1 else None,
-                "epoch": float(np.mean([r["epoch"] or 0 for r in rows])),
-            }
-            point["eta_lambda_over_2"] = (
-                None if point["lambda_max"] is None else point["lr"] * point["lambda_max"] / 2
+        for point in points:
+            acc, ref = point["test_accuracy"], reference["test_accuracy"]
+            point["accuracy_holds"] = (
+                acc is not None
+                and ref is not None
+                and abs(acc - ref) <= z * math.hypot(_binomial_se(acc, m), _binomial_se(ref, m))
             )
-            reference = reference or point
-            point["accuracy_holds"], point["lambda_holds"] = _same_minimum(point, reference, m, z)
+            point["lambda_holds"] = None
+            if pooled is not None and point["lambda_max"] is not None:
+                se = pooled * math.sqrt(1 / point["lambda_max_n"] + 1 / reference["lambda_max_n"])
+                diff = abs(point["lambda_max"] - reference["lambda_max"])
+                point["lambda_holds"] = diff <= critical * se
             point["invariant"] = (
                 not point["diverged"]
                 and point["accuracy_holds"]
@@ -186,7 +212,7 @@ def _rescaling_analysis(records: Records, out: Path, z: float = 2.0) -> dict[str
             )
             table.append(point)
             if not point["invariant"] and breaks[n] is None:
-                breaks[n] = beta
+                breaks[n] = point["beta"]
     sizes = sorted(breaks)
     first = [breaks[n] if breaks[n] is not None else math.inf for n in sizes]
     if len(sizes) < 2 or all(math.isinf(b) for b in first):
@@ -198,25 +224,13 @@ def _rescaling_analysis(records: Records, out: Path, z: float = 2.0) -> dict[str
     else:
         verdict, detail = "disagrees", "a smaller training set broke at a larger β"
     claim = Evidence("empirical", "breaking beta vs n_train", "increasing", breaks, verdict, detail)
-    return {"table": table, "breaking_beta": breaks, "evidence": _evidence([claim]), "z": z}
-
-
-def _same_minimum(
-    point: dict[str, Any], reference: dict[str, Any], test_size: int, z: float
-) -> tuple[bool, bool | None]:
-    """(accuracy within z·se, λ_max within z·se — None when no seed spread is available)."""
-    acc, ref = point["test_accuracy"], reference["test_accuracy"]
-    if acc is None or ref is None:
-        return False, None
-    se = math.hypot(_binomial_se(acc, test_size), _binomial_se(ref, test_size))
-    accuracy = abs(acc - ref) <= z * se
-    if point["lambda_max_sd"] is None or reference["lambda_max_sd"] is None:
-        return accuracy, None
-    se_lam = math.hypot(
-        point["lambda_max_sd"] / math.sqrt(point["runs"]),
-        reference["lambda_max_sd"] / math.sqrt(reference["runs"]),
-    )
-    return accuracy, abs(point["lambda_max"] - reference["lambda_max"]) <= z * se_lam
+    return {
+        "table": table,
+        "breaking_beta": breaks,
+        "evidence": _evidence([claim]),
+        "z": z,
+        "alpha": alpha,
+    }
 
 
 # 3. interpolation -----------------------------------------------------------------------
