@@ -233,6 +233,22 @@ def _rescaling_analysis(
     }
 
 
+def _trained(record: dict[str, Any], out: Path) -> tuple[Any, Any]:
+    """The run's model at its saved final parameters (eval mode, CPU) and its data set."""
+    from threefactors.empirical import models
+    from threefactors.empirical.functional import set_flat_params
+    from threefactors.empirical.grid import load_params
+    from threefactors.empirical.train import prepare_data
+
+    config = TrainConfig.from_dict(record["config"])
+    data = prepare_data(config, "cpu")
+    model = models.build(
+        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
+    )
+    set_flat_params(model, load_params(out, record))
+    return model.eval(), data
+
+
 # 3. interpolation -----------------------------------------------------------------------
 
 INTERPOLATION_RUNS = ((0.1, 32), (0.1, 256), (0.0125, 32))
@@ -247,17 +263,12 @@ def _interpolation_analysis(records: Records, out: Path) -> dict[str, Any]:
     """Loss on the training set along θ(α) = (1−α)θ_A + αθ_B from the largest-η/S run A."""
     from torch.nn import functional as F
 
-    from threefactors.empirical import models, probes
+    from threefactors.empirical import probes
     from threefactors.empirical.grid import load_params
-    from threefactors.empirical.train import prepare_data
 
     ordered = sorted(records, key=lambda r: -r["eta_over_s"])
     anchor = ordered[0]
-    config = TrainConfig.from_dict(anchor["config"])
-    data = prepare_data(config, "cpu")
-    model = models.build(
-        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
-    )
+    model, data = _trained(anchor, out)
     theta_a = load_params(out, anchor)
     lines, claims = [], []
     for other in ordered[1:]:
@@ -497,19 +508,12 @@ def _step_too_long(
         return None
     from torch.nn import functional as F
 
-    from threefactors.empirical import curvature, models, probes
+    from threefactors.empirical import curvature, probes
     from threefactors.empirical import data as datasets
-    from threefactors.empirical.functional import set_flat_params
-    from threefactors.empirical.grid import load_params
-    from threefactors.empirical.train import measurement_seed, prepare_data
+    from threefactors.empirical.train import measurement_seed
 
     config = TrainConfig.from_dict(record["config"])
-    data = prepare_data(config, "cpu")
-    model = models.build(
-        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
-    )
-    set_flat_params(model, load_params(out, record))
-    model.eval()
+    model, data = _trained(record, out)
     inputs, targets = datasets.measurement_subset(data, config.measure_size)
     seed = measurement_seed(config.seed, -1)
     top = curvature.top_eigenvectors(
