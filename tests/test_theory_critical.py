@@ -60,3 +60,34 @@ def test_basins_and_saddle_connections() -> None:
     # gradient flow from near each minimum stays in its basin
     near = np.array([m.x + 0.05 for m in cp.minima])
     assert list(flow_to_minima(land, near, cp)) == [0, 1]
+
+
+def test_quadratic_is_solved_exactly_in_100_dimensions() -> None:
+    """L = ½ Σ h_i (θ_i − m_i)² + ε θ_1θ_2: one linear solve. The minimum solves Hθ = H m
+    (H = diag(h) plus the coupling), the eigenvalues are eigvalsh(H): agreement to rounding."""
+    d = 100
+    h = np.logspace(-1, 1, d)
+    m = np.linspace(-1, 1, d)
+    text = " + ".join(
+        f"{float(hi) / 2!r}*(x{i + 1} - ({float(mi)!r}))**2"
+        for i, (hi, mi) in enumerate(zip(h, m, strict=True))
+    )
+    land = Landscape.from_string(text + " + 0.01*x1*x2")
+    cp = critical_points(land)
+    hessian = np.diag(h)
+    hessian[0, 1] = hessian[1, 0] = 0.01
+    expected = np.linalg.solve(hessian, h * m)
+    assert cp.method == "quadratic" and len(cp.minima) == 1 and not cp.saddles
+    np.testing.assert_allclose(cp.minima[0].x, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cp.minima[0].hessian_eigenvalues, np.linalg.eigvalsh(hessian))
+    assert cp.minima[0].loss == pytest.approx(float(land.loss_at(expected)), abs=1e-10)
+
+
+def test_many_dimensional_nonquadratic_search_is_capped() -> None:
+    """d = 12 quartic (2^18 starts before the cap): the minima ±1 per axis sit at the box's
+    Sobol points' reach; the search returns the two minima of the separable double well."""
+    text = "(x1**2 - 1)**2 + " + " + ".join(f"x{i}**2" for i in range(2, 13))
+    cp = critical_points(Landscape.from_string(text, box=[(-2, 2)] * 12))
+    assert [round(p.x[0], 9) for p in cp.minima] == [-1.0, 1.0]
+    for p in cp.minima:
+        np.testing.assert_allclose(p.x[1:], 0, atol=1e-12)

@@ -1,10 +1,13 @@
 """Critical points of a landscape: minima and index-1 saddles, with Hessian eigenvalues.
 
-Two routes:
+Three routes:
+- quadratic loss L = ½θᵀHθ + cᵀθ + L₀ (∇L linear): the one solution of Hθ = −c, exact, any d
+  (read off the polynomial's coefficients; no multi-start);
 - 1-D polynomial loss: every real root of the polynomial L'(x) (companion-matrix
   eigenvalues, then Newton-polished to machine precision) — complete, no box needed;
 - otherwise: multi-start Newton on ∇L(θ) = 0 with the Hessian as Jacobian, started from a
-  grid (d ≤ 2) or a scrambled Sobol set (d ≥ 3) over the box, deduplicated.
+  grid (d ≤ 2) or a scrambled Sobol set (d ≥ 3, 2^min(6+d, 11) points) over the box,
+  deduplicated.
 Each point is classified by the eigenvalues of ∇²L: index = number of negative eigenvalues
 (0: minimum, 1: index-1 saddle; in 1-D a maximum). Points with an eigenvalue within
 1e-9·max|eigenvalue| of zero are degenerate and kept apart.
@@ -54,6 +57,36 @@ class CriticalPoints:
     box: tuple[tuple[float, float], ...] = ()
 
 
+def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """(H, c, L₀) with L(θ) = ½θᵀHθ + cᵀθ + L₀ when L is a polynomial of degree ≤ 2 in θ
+    (then ∇L = Hθ + c and ∇²L = H everywhere), else None. Read off the coefficients of
+    ``sympy.Poly``: θ_iθ_j (i ≠ j) with coefficient a gives H_ij = H_ji = a, θ_i² gives
+    H_ii = 2a."""
+    try:
+        poly = sp.Poly(landscape.loss, *landscape.coords)
+    except (sp.PolynomialError, sp.GeneratorsNeeded):
+        return None
+    if poly.total_degree() > 2:
+        return None
+    d = landscape.dim
+    hessian, slope, offset = np.zeros((d, d)), np.zeros(d), 0.0
+    try:
+        for powers, coeff in poly.terms():
+            value = float(coeff)
+            where = [i for i, k in enumerate(powers) for _ in range(k)]
+            if len(where) == 2:
+                i, j = where
+                hessian[i, j] += value if i != j else 2 * value
+                hessian[j, i] = hessian[i, j]
+            elif len(where) == 1:
+                slope[where[0]] = value
+            else:
+                offset = value
+    except TypeError:  # a coefficient that is not a number
+        return None
+    return hessian, slope, offset
+
+
 def _polynomial_slope(landscape: Landscape) -> np.ndarray | None:
     """Coefficients (high → low) of L'(x) when d = 1 and L is a polynomial, else None."""
     if landscape.dim != 1:
@@ -83,14 +116,15 @@ def default_box(landscape: Landscape) -> tuple[tuple[float, float], ...]:
 
 
 def _starts(box: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """Starting points: 400 (d = 1) or 30×30 (d = 2) grid points, else 2^(6+d) Sobol points."""
+    """Starting points: 400 (d = 1) or 30×30 (d = 2) grid points, else 2^min(6+d, 11) Sobol
+    points (at most 2048: the cost of Newton grows like starts × d³)."""
     d = len(box)
     lo = np.array([b[0] for b in box])
     hi = np.array([b[1] for b in box])
     if d <= 2:
         axes = [np.linspace(a, b, 400 if d == 1 else 30) for a, b in box]
         return np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], axis=-1)
-    unit = qmc.Sobol(d, scramble=True, seed=0).random_base2(6 + min(d, 8))
+    unit = qmc.Sobol(d, scramble=True, seed=0).random_base2(min(6 + d, 11))
     return lo + unit * (hi - lo)
 
 
@@ -131,6 +165,9 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
     Raises InputError("loss", ..., "no minimum") when L has no minimum there.
     """
     box = default_box(landscape)
+    form = quadratic_form(landscape)
+    if form is not None:
+        return _quadratic_critical(landscape, *form, box)
     slope = _polynomial_slope(landscape)
     lo = np.array([b[0] for b in box])
     hi = np.array([b[1] for b in box])
@@ -163,6 +200,25 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         method=method,
         box=box,
     )
+
+
+def _quadratic_critical(
+    landscape: Landscape,
+    hessian: np.ndarray,
+    slope: np.ndarray,
+    offset: float,
+    box: tuple[tuple[float, float], ...],
+) -> CriticalPoints:
+    """The minimum θ* = −H⁻¹c of a quadratic with H positive definite, L(θ*) = L₀ + ½cᵀθ*;
+    otherwise there is no (isolated) minimum."""
+    eig = np.linalg.eigvalsh(hessian)
+    scale = max(float(np.max(np.abs(eig))), 1e-300)
+    if np.any(eig <= _DEGENERATE * scale):  # a saddle, a maximum, a valley: no minimum
+        raise InputError("loss", str(landscape.loss), f"no minimum (quadratic form, box {box})")
+    x = np.linalg.solve(hessian, -slope)
+    x = np.where(np.abs(x) < 1e-14, 0.0, x)
+    bottom = CriticalPoint(x, offset + 0.5 * float(slope @ x), eig, 0)
+    return CriticalPoints(minima=[bottom], saddles=[], others=[], method="quadratic", box=box)
 
 
 def flow_to_minima(
