@@ -179,3 +179,16 @@ def test_bad_input(change, parameter):
     with pytest.raises(InputError) as err:
         train(dataclasses.replace(TINY, **change))
     assert err.value.parameter == parameter
+
+
+@pytest.mark.gpu
+def test_cuda_runs_are_reproducible_and_close_to_cpu():
+    """On CUDA (deterministic kernels) the same seed gives the same record; the initial
+    evaluation matches the CPU's to float32 rounding (same weights, same data)."""
+    config = dataclasses.replace(TINY, epochs=2, stop_at_accuracy=1.0)
+    first, second = (science(train(config, device="cuda").record) for _ in range(2))
+    assert first == second
+    cpu = science(train(config, device="cpu").record)
+    assert first["history"][0]["train_loss"] == pytest.approx(
+        cpu["history"][0]["train_loss"], rel=1e-5
+    )
