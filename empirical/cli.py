@@ -81,7 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "grid",
         help="run an experiment's grid of runs (resumable) and judge the paper's claim",
         description="Run an experiment preset: one record per run at DIR/runs/<hash>.json, "
-        "written atomically; re-running skips finished runs and resumes interrupted ones.",
+        "written atomically; re-running skips finished runs and resumes interrupted ones. "
+        "Prints the claim's verdicts; exit code 1 if a run failed (tracebacks in DIR/errors/).",
     )
     grid.add_argument("--experiment", required=True, help=", ".join(EXPERIMENT_NAMES))
     grid.add_argument("--quick", action="store_true", help="the CPU-minutes preset")
