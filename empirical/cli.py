@@ -230,19 +230,47 @@ def _grid(args: argparse.Namespace) -> int:
 
 
 def format_grid(result: dict[str, Any]) -> str:
-    """The claim, one line per run, and the evidence with its verdicts."""
+    """The claim, one line per run (the config fields that vary), and the verdicts."""
+    rows = result["rows"]
+    skip = {"epoch", "eta_over_s", "diverged", "reached_threshold"}
+    varying = [
+        k
+        for k in (rows[0] if rows else {})
+        if k not in skip and k not in _METRIC_KEYS and len({repr(r.get(k)) for r in rows}) > 1
+    ]
     lines = [f"experiment {result['experiment']}: {result['claim']}"]
-    for row in result["rows"]:
+    for row in rows:
+        fields = " ".join(
+            f"{k}={row[k]:g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in varying
+        )
         lines.append(
-            f"  lr={row['lr']:<7g} S={row['batch']:<5} seed={row['seed']} "
-            f"epoch={_num(row['epoch'], 'd')} test acc={_num(row['test_accuracy'], '.3f')} "
-            f"λ_max={_num(row['lambda_max'], '.3g')}"
+            f"  {fields}  epoch={_num(row['epoch'], 'd')} "
+            f"test acc={_num(row['test_accuracy'], '.3f')} λ_max={_num(row['lambda_max'], '.3g')}"
             + (" diverged" if row["diverged"] else "")
             + ("" if row["reached_threshold"] else " (threshold not reached)")
         )
     summary = result["summary"] or {}
     for ev in summary.get("evidence", []):
-        lines.append(f"  [{ev['verdict']}] {ev['quantity']}: {ev['detail']}")
+        detail = ev["detail"] or f"observed {_num(ev['observed'], '.4g')}, tolerance "
+        if not ev["detail"]:
+            detail += _num(ev["tolerance"], ".3g")
+        lines.append(f"  [{ev['verdict']}] {ev['quantity']}: {detail}")
     for failure in result["failed"]:
         lines.append(f"  FAILED {failure['config_hash']}: {failure['error']}")
     return "\n".join(lines)
+
+
+_METRIC_KEYS = frozenset(
+    {
+        "steps",
+        "train_loss",
+        "train_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "lambda_max",
+        "hessian_trace",
+        "grad_noise_trace",
+        "noise_scale",
+        "train_accuracy_corrupted",
+    }
+)

@@ -377,7 +377,8 @@ def _schedule_analysis(records: Records, out: Path, z: float = 2.0) -> dict[str,
 def _gap(quantity: str, gap: float, stderr: float, z: float) -> Evidence:
     """A claimed positive gap: agrees if gap > z·se, disagrees if gap < −z·se."""
     verdict = "agrees" if gap > z * stderr else "disagrees" if gap < -z * stderr else "inconclusive"
-    return Evidence("empirical", quantity, "> 0", gap, verdict, f"z = {z}", stderr, z * stderr)
+    detail = f"gap {gap:+.3f} ± {stderr:.3f} (z = {z})"
+    return Evidence("empirical", quantity, "> 0", gap, verdict, detail, stderr, z * stderr)
 
 
 # 5. memorization ------------------------------------------------------------------------
