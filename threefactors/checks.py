@@ -440,7 +440,11 @@ def _empirical_only(name: str) -> Callable[[Context], list[Evidence]]:
 
 
 def _experiment_evidence(ctx: Context, name: str) -> list[Evidence]:
-    """Run (or resume) an empirical experiment's grid under OUT/runs/NAME; its evidence."""
+    """Run (or resume) an empirical experiment's grid under OUT/runs/NAME; its evidence.
+
+    The figure ``NAME.png`` is drawn from the tidy rows (metrics at the first epoch past the
+    train-accuracy threshold), the λ_max histories and the experiment's analysis.
+    """
     from threefactors.empirical.experiments import run_experiment
 
     def on_run(done: int, total: int, record: dict | None) -> None:
@@ -451,7 +455,25 @@ def _experiment_evidence(ctx: Context, name: str) -> list[Evidence]:
     if summary is None:
         failed = "; ".join(str(f) for f in result["failed"])[:300]
         return [Evidence("empirical", name, None, None, "not run", f"grid incomplete: {failed}")]
-    return [Evidence(**e) for e in summary["evidence"]]
+    histories = [
+        {
+            "lr": r["config"]["lr"],
+            "batch": r["config"]["batch"],
+            "epoch": [h["epoch"] for h in r["history"] if h.get("lambda_max") is not None],
+            "lambda_max": [
+                h["lambda_max"] for h in r["history"] if h.get("lambda_max") is not None
+            ],
+        }
+        for r in result["records"]
+    ]
+    data = {
+        "experiment": name,
+        "rows": result["rows"],
+        "histories": histories,
+        "summary": {k: v for k, v in summary.items() if k != "evidence"},
+    }
+    figure = ctx.figure(name, data, _plot("experiment"))
+    return [Evidence(**{**e, "figure": figure}) for e in summary["evidence"]]
 
 
 def _plot(name: str) -> Callable[[dict, object], None]:

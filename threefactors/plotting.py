@@ -122,3 +122,85 @@ def plot_escape(data: Data, path: Path) -> None:
     ax.set_title("Escape from a minimum grows as exp(ΔL/T)")
     ax.legend(fontsize=8)
     _save(fig, path)
+
+
+def _by(rows: list[dict], key: str) -> dict[Any, list[dict]]:
+    groups: dict[Any, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
+
+
+def _reached(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["reached_threshold"] and not r["diverged"]]
+
+
+def _metric_panels(
+    ax_pair: Any, rows: list[dict], x: str, group: str, xlabel: str, log: bool = True
+) -> None:
+    """λ_max and test accuracy against ``x`` at the train-accuracy threshold, per ``group``."""
+    for label, members in _by(_reached(rows), group).items():
+        members = sorted(members, key=lambda r: r[x])
+        for ax, metric in zip(ax_pair, ("lambda_max", "test_accuracy"), strict=True):
+            ax.plot(
+                [r[x] for r in members],
+                [r[metric] for r in members],
+                "o-",
+                label=f"{group} = {label}",
+            )
+    for ax, metric in zip(ax_pair, ("λ_max of the Hessian", "test accuracy"), strict=True):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric)
+        if log:
+            ax.set_xscale("log")
+    ax_pair[0].legend(fontsize=7)
+
+
+def plot_experiment(data: Data, path: Path) -> None:
+    """One figure per network experiment, from its tidy rows, histories and analysis."""
+    name, rows = data["experiment"], data["rows"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    if name in ("ratio", "memorization"):
+        _metric_panels(
+            axes, rows, "eta_over_s", "batch" if name == "ratio" else "random_labels", "η/S"
+        )
+    elif name == "rescaling":
+        for row in rows:
+            row["beta"] = row["lr"] / min(r["lr"] for r in rows)
+        _metric_panels(axes, rows, "beta", "n_train", "β in (βη₀, βS₀)")
+    elif name == "nsgd":
+        _metric_panels(axes, rows, "nsgd_gamma", "batch", "Nudged SGD γ")
+    elif name == "sharpest":
+        for run in data["histories"]:
+            axes[0 if run["batch"] == data["histories"][0]["batch"] else 1].plot(
+                run["epoch"], run["lambda_max"], label=f"η={run['lr']:g}, S={run['batch']}"
+            )
+        for ax in axes:
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("λ_max")
+            ax.legend(fontsize=7)
+        axes[0].set_title("η grid at fixed S", fontsize=9)
+        axes[1].set_title("S grid at fixed η", fontsize=9)
+    elif name == "interpolation":
+        for line in data["summary"]["lines"]:
+            axes[0].plot(line["alpha"], line["loss"], label=f"{line['from']} → {line['to']}")
+            axes[1].plot(line["alpha"], line["accuracy"], label=f"{line['from']} → {line['to']}")
+        for ax, label in zip(axes, ("train loss", "train accuracy"), strict=True):
+            ax.set_xlabel("α in (1−α)θ_A + αθ_B  [(η, S) of A → B]")
+            ax.set_ylabel(label)
+            ax.legend(fontsize=7)
+        axes[0].set_yscale("log")
+    elif name == "schedules":
+        labels = [f"{r['schedule']}\nη={r['lr']:g} S={r['batch']}" for r in rows]
+        for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
+            ax.bar(range(len(rows)), [r[metric] or 0 for r in rows])
+            ax.set_xticks(range(len(rows)), labels, fontsize=6, rotation=30)
+            ax.set_ylabel(metric)
+        lo = min(r["test_accuracy"] or 1 for r in rows)
+        axes[0].set_ylim(max(0, lo - 0.05), 1)
+    fig.suptitle(
+        f"{name}: metrics at the first epoch with train accuracy ≥ threshold"
+        if name not in ("sharpest", "interpolation")
+        else name
+    )
+    _save(fig, path)
