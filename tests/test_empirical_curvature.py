@@ -13,21 +13,12 @@ from threefactors.empirical.curvature import measure, top_eigenvectors
 from threefactors.empirical.functional import flat_params
 from threefactors.empirical.hessian import HessianOperator
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def problem():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 24), nn.Tanh(), nn.Linear(24, 5)).double()
-    x = torch.randn(300, 8, dtype=torch.float64)
-    y = torch.randint(0, 5, (300,))
+def problem(make_classifier):
+    model, x, y = make_classifier()
     dense = HessianOperator(model, F.cross_entropy, x, y).dense()
     return model, x, y, dense
 

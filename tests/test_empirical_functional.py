@@ -17,14 +17,7 @@ from threefactors.empirical.functional import (
 )
 from threefactors.errors import InputError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny products: one thread avoids oversubscription stalls on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _model() -> nn.Module:

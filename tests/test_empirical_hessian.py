@@ -11,23 +11,13 @@ from threefactors.empirical.functional import flat_params, make_loss
 from threefactors.empirical.hessian import HessianOperator, MatrixOperator
 from threefactors.errors import InputError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny products: one thread avoids oversubscription stalls on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def problem():
+def problem(make_classifier):
     """A 2-layer tanh MLP (341 parameters, float64) on 300 random 8-d points, 5 classes."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 24), nn.Tanh(), nn.Linear(24, 5)).double()
-    x = torch.randn(300, 8, dtype=torch.float64)
-    y = torch.randint(0, 5, (300,))
+    model, x, y = make_classifier()
     return model, x, y
 
 

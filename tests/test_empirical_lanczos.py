@@ -5,33 +5,22 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from threefactors.empirical.hessian import HessianOperator, MatrixOperator
 from threefactors.empirical.lanczos import lanczos, lanczos_vs_power, power_iteration
 from threefactors.errors import InputError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny products: one thread avoids oversubscription stalls on a shared 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def hessian():
+def hessian(make_classifier):
     """(operator, exact eigenvalues descending, exact eigenvectors) of a 341-parameter MLP.
 
     Only the first test runs Lanczos through the network's Hessian–vector products; the
     others use its dense matrix (the products are checked against it in test_empirical_hessian).
     """
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 24), nn.Tanh(), nn.Linear(24, 5)).double()
-    x = torch.randn(300, 8, dtype=torch.float64)
-    y = torch.randint(0, 5, (300,))
+    model, x, y = make_classifier()
     op = HessianOperator(model, F.cross_entropy, x, y)
     dense = op.dense()
     values, vectors = torch.linalg.eigh(dense)

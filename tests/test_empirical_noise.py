@@ -7,29 +7,19 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from threefactors.empirical.functional import flat_params, num_params
 from threefactors.empirical.hessian import HessianOperator
 from threefactors.empirical.noise import gradient_noise, noise_fraction_in, per_example_gradients
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def problem():
+def problem(make_classifier):
     """A 2-layer ReLU MLP (341 parameters, float64) on 120 random points, and its per-example
     gradients by a plain loop of autograd calls (the oracle)."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 24), nn.ReLU(), nn.Linear(24, 5)).double()
-    x = torch.randn(120, 8, dtype=torch.float64)
-    y = torch.randint(0, 5, (120,))
+    model, x, y = make_classifier("relu", n=120)
     rows = []
     for i in range(len(x)):
         loss = F.cross_entropy(model(x[i : i + 1]), y[i : i + 1])

@@ -16,21 +16,13 @@ from threefactors.errors import InputError
 REPEATS = 300
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def problem():
+def problem(make_classifier):
     """Hessian operator and dense Hessian of a 341-parameter tanh MLP (float64)."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 24), nn.Tanh(), nn.Linear(24, 5)).double()
-    x = torch.randn(300, 8, dtype=torch.float64)
-    y = torch.randint(0, 5, (300,))
+    model, x, y = make_classifier()
     op = HessianOperator(model, F.cross_entropy, x, y)
     return op, op.dense()
 
