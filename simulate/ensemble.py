@@ -20,11 +20,16 @@ from threefactors.errors import InputError, check_batch, check_positive, check_s
 from threefactors.progress import Progress
 from threefactors.provenance import provenance
 from threefactors.simulate import rng
-from threefactors.simulate.codegen import compile_kernel
-from threefactors.simulate.noise import NoiseModel, get_noise
+from threefactors.simulate.codegen import compile_kernel, gradient_data
+from threefactors.simulate.noise import DIAGONAL, NOISE_MODELS, NoiseModel, get_noise
 from threefactors.simulate.observers import Accumulators, Basins, EscapeStats
 from threefactors.simulate.schemes import Scheme, get_scheme
-from threefactors.theory.critical import CriticalPoints, critical_points, default_box
+from threefactors.theory.critical import (
+    CriticalPoints,
+    critical_points,
+    default_box,
+    quadratic_form,
+)
 from threefactors.theory.landscape import Landscape
 
 #: Largest particles × steps × d one call accepts (≈ 10 min at 3 ns per particle-step).
@@ -200,7 +205,7 @@ def simulate(
     block = block_size(d)
     n_blocks = -(-particles // block)
     need = (
-        8 * particles * d * 2
+        8 * particles * d * 3
         + 16 * particles
         + Accumulators.nbytes(n_blocks, len(record), n_min, d, bins)
     )
@@ -227,25 +232,28 @@ def simulate(
     hist_start = steps // 2 if histogram_from is None else int(histogram_from)
     hist_spec = (box[:, 0].copy(), box[:, 1].copy(), hist_start)
 
-    module = compile_kernel(landscape, noise, scheme)
+    module = compile_kernel(landscape, noise, scheme, escape=escape_from is not None)
+    gradient = gradient_data(landscape)
     X = _start_positions(landscape, particles, start, seed)
     ZP = np.zeros_like(X) if scheme.uses_previous_noise else np.zeros((0, d))
+    frozen = np.zeros_like(X)
     states = rng.block_states(seed, n_blocks)
     diverged_at = np.full(particles, -1, dtype=np.int64)
     escaped_at = np.full(particles, -1, dtype=np.int64)
     acc = Accumulators.empty(n_blocks, len(record), n_min, d, bins)
     basin_args = basins.kernel_args()
 
-    def call(X, ZP, k0, n_steps, states, r0, div, esc, acc_args):
+    def call(X, ZP, frozen, k0, n_steps, states, r0, div, esc, acc_args):
         module.integrate(
-            X, ZP, k0, n_steps, float(dt), noise_data, int(n_examples), states, block,
-            record, r0, basin_args, escape, float(bound), hist_spec, div, esc, acc_args,
+            X, ZP, frozen, k0, n_steps, float(dt), noise_data, gradient, int(n_examples),
+            states, block, record, r0, basin_args, escape, float(bound), hist_spec, div, esc,
+            acc_args,
         )  # fmt: skip
 
     # compile (or load from cache) on a one-particle copy, so the timing below is pure run
     tiny = Accumulators.empty(1, len(record), n_min, d, bins).kernel_args()
-    call(X[:1].copy(), ZP[:1].copy(), 0, 1, states[:1].copy(), 0, diverged_at[:1].copy(),
-         escaped_at[:1].copy(), tiny)  # fmt: skip
+    call(X[:1].copy(), ZP[:1].copy(), frozen[:1].copy(), 0, 1, states[:1].copy(), 0,
+         diverged_at[:1].copy(), escaped_at[:1].copy(), tiny)  # fmt: skip
 
     chunks = max(1, min(steps, particles * steps * d // (5 * 10**8) + 1, 50))
     bounds = np.linspace(0, steps, chunks + 1).round().astype(np.int64)
@@ -254,13 +262,15 @@ def simulate(
     for k0, k1 in itertools.pairwise(bounds):
         r0 = int(np.searchsorted(record, k0))
         t0 = _time.perf_counter()
-        call(X, ZP, int(k0), int(k1 - k0), states, r0, diverged_at, escaped_at, acc.kernel_args())
+        call(X, ZP, frozen, int(k0), int(k1 - k0), states, r0, diverged_at, escaped_at,
+             acc.kernel_args())  # fmt: skip
         elapsed += _time.perf_counter() - t0
         progress.update(int(k1))
+    alive = diverged_at < 0
+    X[~alive] = frozen[~alive]  # where they left the bound
 
     reduced = acc.reduce()
     edges = np.stack([np.linspace(lo, hi, bins + 1) for lo, hi in box])
-    alive = diverged_at < 0
     return EnsembleResult(
         config=dict(config or {}),
         minima=basins.minima,
@@ -279,6 +289,16 @@ def simulate(
         ns_per_particle_step=1e9 * elapsed / (particles * steps),
         provenance=provenance(config, seed),
     )
+
+
+def _constant_noise(covariance: np.ndarray, scale: float) -> tuple[NoiseModel, tuple]:
+    """The kernel's model and data for constant C = B Bᵀ: ``diagonal`` with B = diag(sqrt(C_ii))
+    when C is diagonal, else ``constant`` with the symmetric root B = V Λ₊^{1/2} Vᵀ."""
+    if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:
+        return DIAGONAL, (scale, np.sqrt(np.clip(np.diag(covariance), 0, None)))
+    lam, vec = np.linalg.eigh(covariance)
+    root = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
+    return NOISE_MODELS["constant"], (scale, root)
 
 
 def langevin(
@@ -325,19 +345,25 @@ def langevin(
         check_positive("time", time)
         steps = int(np.ceil(time / dt - 1e-9))
     scale = np.sqrt(eta * dt / batch_size)
+    d = landscape.dim
     if model.name == "constant":
         require(covariance is not None, "covariance", covariance, "constant noise needs C")
         c = np.atleast_2d(np.asarray(covariance, dtype=float))
-        d = landscape.dim
         require(
             c.shape == (d, d) and np.allclose(c, c.T), "covariance", c.shape, "need d×d, symmetric"
         )
-        lam, vec = np.linalg.eigh(c)
+        lam = np.linalg.eigvalsh(c)
         require(lam.min() >= -1e-12 * max(lam.max(), 1), "covariance", lam.min(), "not PSD")
-        root = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
-        noise_data: tuple = (float(scale), root)
+        kernel_model, noise_data = _constant_noise(c, float(scale))
+    elif model.name == "hessian" and (form := quadratic_form(landscape)) is not None:
+        # constant curvature: the factor of σ²H₊ once, not per particle-step
+        lam, vec = np.linalg.eigh(form[0])
+        positive = vec @ np.diag(np.clip(lam, 0, None)) @ vec.T
+        if np.count_nonzero(form[0] - np.diag(np.diag(form[0]))) == 0:
+            positive = np.diag(np.clip(np.diag(form[0]), 0, None))
+        kernel_model, noise_data = _constant_noise(sigma**2 * positive, float(scale))
     else:
-        noise_data = (float(scale * sigma),)
+        kernel_model, noise_data = model, (float(scale * sigma),)
     config = {
         "simulator": "langevin",
         "loss": str(landscape.loss),
@@ -356,7 +382,7 @@ def langevin(
     }
     return simulate(
         landscape,
-        model,
+        kernel_model,
         chosen,
         noise_data,
         dt=dt,

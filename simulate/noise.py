@@ -1,10 +1,15 @@
 """Gradient-noise models, as source snippets for the generated kernel plus their data.
 
 A step of every simulator is θ ← θ − ∇L(θ) dt + ζ (see :mod:`.schemes`); the noise model
-says how the increment ζ is drawn. Each snippet is the body of
-``noise(X, p, Z, nd, W, H, P, s0, s1, s2, s3)``: it writes ζ for particle ``p`` (position
-``X[p]``) into ``Z``, reading its data tuple ``nd``, with scratch ``W`` (d), ``H`` (d×d),
-``P`` (example indices) and the generator state ``s0..s3``, which it returns.
+says how the increment ζ is drawn. The generated kernel draws ζ for a whole block of
+particles before it moves them: ``setup`` runs once per block (unpacking the model's data
+tuple ``nd``), ``draw`` once per particle ``p`` (row ``j`` of the block's buffer ``Z``,
+position ``X[p]``) with the generator state ``s0..s3`` in local variables. Lines starting
+with ``@each`` are per coordinate: :mod:`.codegen` unrolls them for small d (``{i}`` the
+index, ``{acc}`` a scalar local) or wraps them in ``for i in range(D)`` (``{acc}`` = ``W[i]``).
+``draw`` may hold ``{hessian_root}``, which codegen fills with the cheapest exact factor of
+the curvature at X[p] (d = 1: sqrt(max(h, 0)); d = 2: closed-form 2×2 eigen; d ≥ 3: Cholesky
+with an eigen fallback, :mod:`.primitives`).
 
 SDE models, dθ = −∇L dt + sqrt(η/S) B(θ) dW with B Bᵀ = C (THEORY.md, "Continuous-time
 model"); an increment over dt is ζ = sqrt(η dt/S) B(θ) ξ, ξ ~ N(0, I):
@@ -24,6 +29,8 @@ of per-example gradients from the full gradient (:mod:`.finite_sum` builds the d
 
 Minibatch indices: with replacement i ~ U{0..N−1} independently; without replacement a
 partial Fisher–Yates shuffle of ``P`` (S distinct indices, uniform over subsets).
+
+Snippets may not assign the kernel's own names (b, n, m, r, k, p, j, lo, hi, Z, X, ...).
 """
 
 from __future__ import annotations
@@ -35,105 +42,105 @@ from threefactors.errors import InputError
 
 @dataclass(frozen=True)
 class NoiseModel:
-    """How ζ is drawn: its kernel snippet, and whether it is additive / minibatch noise."""
+    """How ζ is drawn: kernel snippets, and whether it is additive / minibatch noise."""
 
     name: str
     additive: bool
     minibatch: bool
     needs_hessian: bool
-    snippet: str
+    setup: str
+    draw: str
 
+
+_GAUSSIAN_SETUP = "amp = nd[0]\n"
 
 _ISOTROPIC = """\
-    amp = nd[0]
-    for i in range(D):
-        z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        Z[i] = amp * z
+@each z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+@each Z[j, {i}] = amp * z
+"""
+
+_DIAGONAL = """\
+@each z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+@each Z[j, {i}] = amp * root[{i}] * z
 """
 
 _CONSTANT = """\
-    amp = nd[0]
-    B = nd[1]
-    for i in range(D):
-        W[i], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-    for i in range(D):
-        acc = 0.0
-        for j in range(D):
-            acc += B[i, j] * W[j]
-        Z[i] = amp * acc
+@each W[{i}], s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+for i in range(D):
+    zi = 0.0
+    for l in range(D):
+        zi += root[i, l] * W[l]
+    Z[j, i] = amp * zi
 """
 
-_HESSIAN = """\
-    amp = nd[0]
-    hess(X, p, H)
-    if D == 1:
-        z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        Z[0] = amp * math.sqrt(max(H[0, 0], 0.0)) * z
-        return s0, s1, s2, s3
-    lam, V = np.linalg.eigh(H)
-    for i in range(D):
-        z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
-        W[i] = math.sqrt(max(lam[i], 0.0)) * z
-    for i in range(D):
-        acc = 0.0
-        for j in range(D):
-            acc += V[i, j] * W[j]
-        Z[i] = amp * acc
+_SHIFT_SETUP = """\
+eta = nd[0]
+A = nd[1]
+S = nd[2]
+replace = nd[3]
+n_ex = A.shape[0]
+c = -eta / S
 """
 
 _SHIFT = """\
-    eta = nd[0]
-    A = nd[1]
-    S = nd[2]
-    replace = nd[3]
-    n_ex = A.shape[0]
-    for i in range(D):
-        Z[i] = 0.0
-    for j in range(S):
-        idx, s0, s1, s2, s3 = batch_index(P, j, n_ex, replace, s0, s1, s2, s3)
-        for i in range(D):
-            Z[i] += A[idx, i]
-    c = -eta / S
-    for i in range(D):
-        Z[i] *= c
+@each {acc} = 0.0
+if replace:
+    for t in range(S // 2):
+        i1, i2, s0, s1, s2, s3 = randint_pair(s0, s1, s2, s3, n_ex)
+        @each {acc} += A[i1, {i}] + A[i2, {i}]
+    if S % 2 == 1:
+        i1, s0, s1, s2, s3 = randint(s0, s1, s2, s3, n_ex)
+        @each {acc} += A[i1, {i}]
+else:
+    for t in range(S):
+        i1, s0, s1, s2, s3 = batch_index(P, t, n_ex, False, s0, s1, s2, s3)
+        @each {acc} += A[i1, {i}]
+@each Z[j, {i}] = c * {acc}
+"""
+
+_REGRESSION_SETUP = """\
+eta = nd[0]
+Xd = nd[1]
+y = nd[2]
+M = nd[3]
+m_xy = nd[4]
+S = nd[5]
+replace = nd[6]
+n_ex = Xd.shape[0]
+c = -eta / S
 """
 
 _REGRESSION = """\
-    eta = nd[0]
-    Xd = nd[1]
-    y = nd[2]
-    M = nd[3]
-    m = nd[4]
-    S = nd[5]
-    replace = nd[6]
-    n_ex = Xd.shape[0]
+for i in range(D):
+    zi = m_xy[i]
+    for l in range(D):
+        zi -= M[i, l] * X[p, l]
+    Z[j, i] = S * zi
+for t in range(S):
+    i1, s0, s1, s2, s3 = batch_index(P, t, n_ex, replace, s0, s1, s2, s3)
+    res = -y[i1]
     for i in range(D):
-        acc = m[i]
-        for j in range(D):
-            acc -= M[i, j] * X[p, j]
-        Z[i] = S * acc
-    for j in range(S):
-        idx, s0, s1, s2, s3 = batch_index(P, j, n_ex, replace, s0, s1, s2, s3)
-        r = -y[idx]
-        for i in range(D):
-            r += Xd[idx, i] * X[p, i]
-        for i in range(D):
-            Z[i] += Xd[idx, i] * r
-    c = -eta / S
+        res += Xd[i1, i] * X[p, i]
     for i in range(D):
-        Z[i] *= c
+        Z[j, i] += Xd[i1, i] * res
+for i in range(D):
+    Z[j, i] *= c
 """
 
 NOISE_MODELS: dict[str, NoiseModel] = {
     m.name: m
     for m in (
-        NoiseModel("isotropic", True, False, False, _ISOTROPIC),
-        NoiseModel("constant", True, False, False, _CONSTANT),
-        NoiseModel("hessian", False, False, True, _HESSIAN),
-        NoiseModel("shift", True, True, False, _SHIFT),
-        NoiseModel("regression", False, True, False, _REGRESSION),
+        NoiseModel("isotropic", True, False, False, _GAUSSIAN_SETUP, _ISOTROPIC),
+        NoiseModel("constant", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _CONSTANT),
+        NoiseModel("hessian", False, False, True, _GAUSSIAN_SETUP, "{hessian_root}"),
+        NoiseModel("shift", True, True, False, _SHIFT_SETUP, _SHIFT),
+        NoiseModel("regression", False, True, False, _REGRESSION_SETUP, _REGRESSION),
     )
 }
+#: Constant C with a diagonal factor (B = diag(root)): what ``constant`` and ``hessian``
+#: noise become when B is diagonal (e.g. σ² H₊ of a separable quadratic); d draws per step
+#: instead of a d×d product. Internal: chosen by :mod:`.ensemble`, not by name.
+DIAGONAL = NoiseModel("diagonal", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _DIAGONAL)
 
 SDE_NOISES = tuple(n for n, m in NOISE_MODELS.items() if not m.minibatch)
 MINIBATCH_NOISES = tuple(n for n, m in NOISE_MODELS.items() if m.minibatch)

@@ -16,7 +16,8 @@ it in registers inside a kernel. One state per fixed block of particles, seeded 
   draws cost one uint64, a multiply and a compare. Tail beyond r by Marsaglia's
   exponential method: x = −log(U₁)/r, y = −log(U₂), accept if 2y > x².
 - Bounded integer in [0, n) by Lemire's multiply-shift with rejection (ACM TOMACS 29, 2019),
-  on 32-bit halves: exactly uniform for n < 2³².
+  on 32-bit halves: exactly uniform for n < 2³²; :func:`randint_pair` takes two independent
+  ones from the two halves of one uint64 (minibatch indices at half the generator cost).
 """
 
 from __future__ import annotations
@@ -109,6 +110,34 @@ def randint(s0, s1, s2, s3, n):
             u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
             m = (u >> uint64(32)) * nn
     return np.int64(m >> uint64(32)), s0, s1, s2, s3
+
+
+@njit(inline="always", cache=True)
+def _lemire32(h, nn):
+    """Lemire's step on a 32-bit value h: (m = h·n, accepted?) with m >> 32 the index."""
+    m = h * nn
+    if (m & _M32) < nn:
+        return m, (m & _M32) >= ((_M32 - nn) + _ONE) % nn
+    return m, True
+
+
+@njit(inline="always", cache=True)
+def randint_pair(s0, s1, s2, s3, n):
+    """Two independent J ~ Uniform{0, ..., n−1}, 1 ≤ n < 2³², from the high and low halves of
+    one uint64 (each rejected half is redrawn alone): returns (j1, j2, s0, s1, s2, s3)."""
+    nn = uint64(n)
+    u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+    m1, ok1 = _lemire32(u >> uint64(32), nn)
+    m2, ok2 = _lemire32(u & _M32, nn)
+    if ok1 and ok2:
+        return np.int64(m1 >> uint64(32)), np.int64(m2 >> uint64(32)), s0, s1, s2, s3
+    j1 = np.int64(m1 >> uint64(32))
+    j2 = np.int64(m2 >> uint64(32))
+    if not ok1:
+        j1, s0, s1, s2, s3 = randint(s0, s1, s2, s3, n)
+    if not ok2:
+        j2, s0, s1, s2, s3 = randint(s0, s1, s2, s3, n)
+    return j1, j2, s0, s1, s2, s3
 
 
 @njit(inline="always", cache=True)

@@ -6,8 +6,10 @@ Every scheme advances θ by one step dt in SDE time (t = kη) as
 
 where ζ_k is the k-th noise increment of the noise model (for isotropic noise
 ζ = sqrt(2T dt) ξ, T = ησ²/(2S), ξ ~ N(0, I)). The two weights are all that distinguish the
-schemes: each declares the kernel line that applies them (``update``), so one generated
-kernel runs them all (the scheme with w_old = 0 keeps no memory of the previous noise).
+schemes: each declares the per-coordinate kernel lines that apply them (``update``: ``{x}``
+is θ_i, ``{g}`` is ∂_iL, ``Z[j, {i}]`` is ζ_{k+1,i} and ``ZP[p, {i}]`` the previous ζ_{k,i};
+the new value goes to ``v``), so one code generator writes them all (the scheme with
+w_old = 0 keeps no memory of the previous noise).
 
 - ``em``, Euler–Maruyama (w_new = 1, w_old = 0): weak order 1 (Kloeden & Platen 1992,
   §14.1). On the OU process dθ = −hθ dt + sqrt(2T) dW its stationary variance is
@@ -54,7 +56,7 @@ SCHEMES: dict[str, Scheme] = {
             "em",
             1.0,
             0.0,
-            "v = X[p, i] - G[i] * dt + Z[i]",
+            "v = {x} - {g} * dt + Z[j, {i}]",
             1,
             1,
             False,
@@ -64,7 +66,7 @@ SCHEMES: dict[str, Scheme] = {
             "lm",
             0.5,
             0.5,
-            "v = X[p, i] - G[i] * dt + 0.5 * (Z[i] + ZP[p, i])\nZP[p, i] = Z[i]",
+            "v = {x} - {g} * dt + 0.5 * (Z[j, {i}] + ZP[p, {i}])\nZP[p, {i}] = Z[j, {i}]",
             1,
             2,
             True,

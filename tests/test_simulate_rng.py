@@ -82,3 +82,25 @@ def test_batch_indices_uniform(replace: bool) -> None:
         assert abs(np.mean(distinct == batch) - 30 / 49) <= 4 * math.sqrt(0.24 / 2000)
     else:
         assert np.all(distinct == batch)
+
+
+@njit
+def _pairs(n: int, trials: int, seed_state: np.ndarray) -> np.ndarray:
+    s0, s1, s2, s3 = seed_state[0], seed_state[1], seed_state[2], seed_state[3]
+    out = np.empty((trials, 2), dtype=np.int64)
+    for t in range(trials):
+        out[t, 0], out[t, 1], s0, s1, s2, s3 = rng.randint_pair(s0, s1, s2, s3, n)
+    return out
+
+
+@pytest.mark.parametrize("n", [7, 1000, 3 * 2**30])  # 3·2³⁰: half of the halves rejected
+def test_index_pairs_uniform_and_independent(n: int) -> None:
+    """The two indices are uniform and independent: chi-square of the pair's classes
+    (⌊7j/n⌋, ⌊7j'/n⌋) on 7×7 cells, class c holding ⌈(c+1)n/7⌉ − ⌈cn/7⌉ of the n values."""
+    trials = 200_000
+    pairs = _pairs(n, trials, rng.block_states(9, 1)[0])
+    assert pairs.min() >= 0 and pairs.max() < n
+    classes = pairs * 7 // n
+    p = np.diff([-(-c * n // 7) for c in range(8)]) / n
+    joint = np.bincount(classes[:, 0] * 7 + classes[:, 1], minlength=49)
+    assert stats.chisquare(joint, trials * np.outer(p, p).ravel()).pvalue > 1e-4
