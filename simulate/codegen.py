@@ -67,7 +67,7 @@ import numpy as np
 from numba import njit, prange
 
 from threefactors.simulate.primitives import reached, root2, root_factor, settle
-from threefactors.simulate.rng import batch_index, normal, randint, randint_pair
+from threefactors.simulate.rng import batch_index, normal, randint, randint_pair, randint_quad
 
 D = {dim}
 FASTMATH = {{"nsz", "arcp", "contract", "reassoc"}}

@@ -27,8 +27,10 @@ of per-example gradients from the full gradient (:mod:`.finite_sum` builds the d
 - ``regression``: ℓ_i = L + ½(x_i·θ − y_i)² − ½ mean_j (x_j·θ − y_j)², so
   g_S − g = mean_{i∈B} x_i(x_i·θ − y_i) − (Mθ − m), M = mean x xᵀ, m = mean x y.
 
-Minibatch indices: with replacement i ~ U{0..N−1} independently; without replacement a
-partial Fisher–Yates shuffle of ``P`` (S distinct indices, uniform over subsets).
+Minibatch indices: with replacement i ~ U{0..N−1} independently (four per uint64 for
+N ≤ 4096, two otherwise: :func:`.rng.randint_quad`, :func:`.rng.randint_pair`); without
+replacement a partial Fisher–Yates shuffle of ``P`` (S distinct indices, uniform over
+subsets).
 
 Snippets may not assign the kernel's own names (b, n, m, r, k, p, j, lo, hi, Z, X, ...).
 """
@@ -80,15 +82,23 @@ S = nd[2]
 replace = nd[3]
 n_ex = A.shape[0]
 c = -eta / S
+quarters = n_ex <= 4096
 """
 
 _SHIFT = """\
 @each {acc} = 0.0
 if replace:
-    for t in range(S // 2):
-        i1, i2, s0, s1, s2, s3 = randint_pair(s0, s1, s2, s3, n_ex)
-        @each {acc} += A[i1, {i}] + A[i2, {i}]
-    if S % 2 == 1:
+    if quarters:
+        for t in range(S // 4):
+            i1, i2, i3, i4, s0, s1, s2, s3 = randint_quad(s0, s1, s2, s3, n_ex)
+            @each {acc} += (A[i1, {i}] + A[i2, {i}]) + (A[i3, {i}] + A[i4, {i}])
+        done = S - S % 4
+    else:
+        for t in range(S // 2):
+            i1, i2, s0, s1, s2, s3 = randint_pair(s0, s1, s2, s3, n_ex)
+            @each {acc} += A[i1, {i}] + A[i2, {i}]
+        done = S - S % 2
+    for t in range(done, S):
         i1, s0, s1, s2, s3 = randint(s0, s1, s2, s3, n_ex)
         @each {acc} += A[i1, {i}]
 else:

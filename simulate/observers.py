@@ -4,8 +4,9 @@ Memory is O(N·d) for the particles plus O(blocks × records × (minima + d)) fo
 accumulators, never O(N × steps). At each record step the kernel adds, per block, the
 number of live particles in each basin, Σθ, ΣL(θ) and the live count; from a chosen step on
 it adds every live coordinate to a marginal histogram. Per particle it keeps the step of
-divergence (|θ_i| > bound or non-finite; the particle is frozen and left out of every
-statistic) and the first step of escape (within the capture radius of another minimum).
+divergence (|θ_i| > bound or non-finite; the particle's position at that step is kept as its
+final position and it is left out of every statistic) and the first step of escape (within
+the capture radius of another minimum).
 Blocks are reduced here, in block order, so the sums do not depend on the thread count.
 
 Basin of a point = the minimum gradient flow carries it to (:class:`Basins`).

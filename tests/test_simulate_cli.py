@@ -13,24 +13,36 @@ KEYS = {"occupancy", "occupancy_stderr", "mean_loss", "mean", "covariance", "div
 
 
 def test_langevin_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # the loss and scheme of test_simulate_ensemble's Gibbs test: one compiled kernel for both
     code = main(["simulate", "langevin", "--loss", "(x^2-1)^2+0.3*x", "--lr", "0.6",
                  "--particles", "2000", "--steps", "300", "--dt", "0.01", "--seed", "1",
-                 "--json"])  # fmt: skip
+                 "--scheme", "lm", "--json"])  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and KEYS <= set(out)
     assert len(out["occupancy"]) == 2 and abs(sum(out["occupancy"]) - 1) < 1e-12
     assert out["provenance"]["seed"] == 1
 
 
-def test_sgd_escape_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", "sgd", "--loss", "(x^2-1)^2+0.3*x", "--examples", "100",
+def test_sgd_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # the bowl of test_simulate_sgd: the same compiled kernel
+    code = main(["simulate", "sgd", "--loss", "(x^2 + 4*y^2)/2", "--examples", "100",
                  "--lr", "0.05", "--batch", "2", "--sigma", "2", "--no-replacement",
-                 "--particles", "500", "--steps", "400", "--escape-from", "1",
+                 "--particles", "500", "--steps", "400", "--json"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and KEYS <= set(out)
+    assert out["occupancy"] == [1.0] and out["diverged"] == 0
+
+
+def test_escape_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # symmetric_double_well(1, 0.5) of test_simulate_ensemble's escape test: the same kernel
+    code = main(["simulate", "langevin", "--loss", "0.25*x^4 - 1.0*x^2 + 1.0", "--lr", "0.4",
+                 "--sigma", "3", "--dt", "0.005", "--particles", "500", "--steps", "2000",
+                 "--escape-from", "0",
                  "--json"])  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and KEYS <= set(out)
     escape = out["escape_times"]
-    assert escape["count"] + escape["censored"] == 500
+    assert escape["count"] + escape["censored"] == 500 and escape["count"] > 0
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,9 @@ def test_same_seed_same_numbers_on_one_and_two_threads(tilted: Landscape) -> Non
     try:
         for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
             numba.set_num_threads(threads)
-            runs.append(langevin(tilted, eta=0.6, particles=3000, steps=200, dt=0.01, seed=11))
+            runs.append(  # LM: the Gibbs test's kernel, compiled once
+                langevin(tilted, eta=0.6, particles=3000, steps=200, dt=0.01, scheme="lm", seed=11)
+            )
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(runs[0].final, runs[1].final)

@@ -104,3 +104,27 @@ def test_index_pairs_uniform_and_independent(n: int) -> None:
     p = np.diff([-(-c * n // 7) for c in range(8)]) / n
     joint = np.bincount(classes[:, 0] * 7 + classes[:, 1], minlength=49)
     assert stats.chisquare(joint, trials * np.outer(p, p).ravel()).pvalue > 1e-4
+
+
+@njit
+def _quads(n: int, trials: int, seed_state: np.ndarray) -> np.ndarray:
+    s0, s1, s2, s3 = seed_state[0], seed_state[1], seed_state[2], seed_state[3]
+    out = np.empty((trials, 4), dtype=np.int64)
+    for t in range(trials):
+        a, b, c, d, s0, s1, s2, s3 = rng.randint_quad(s0, s1, s2, s3, n)
+        out[t, 0], out[t, 1], out[t, 2], out[t, 3] = a, b, c, d
+    return out
+
+
+@pytest.mark.parametrize("n", [7, 1000, 40_000])  # 40 000: 39% of the quarters rejected
+def test_index_quads_uniform_and_independent(n: int) -> None:
+    """Every pair of the four quarters' indices is uniform and independent (chi-square of
+    the classes ⌊7j/n⌋ on 7×7 cells, as for the pairs)."""
+    trials = 200_000
+    quads = _quads(n, trials, rng.block_states(10, 1)[0])
+    assert quads.min() >= 0 and quads.max() < n
+    p = np.diff([-(-c * n // 7) for c in range(8)]) / n
+    classes = quads * 7 // n
+    for a, b in ((0, 1), (1, 2), (2, 3), (0, 3)):
+        joint = np.bincount(classes[:, a] * 7 + classes[:, b], minlength=49)
+        assert stats.chisquare(joint, trials * np.outer(p, p).ravel()).pvalue > 1e-4
