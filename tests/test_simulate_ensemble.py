@@ -100,16 +100,25 @@ def test_stationary_occupancy_matches_gibbs(tilted: Landscape) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("loss", "temperature"),
-    [("(x^2 - 1)^2 + 0.3*x", 0.25), ("(x^2-1)^2*(x^2-4)^2/9 + 0.2*x", 0.3)],
+    ("loss", "temperature", "box", "particles", "time"),
+    [
+        ("(x^2 - 1)^2 + 0.3*x", 0.25, None, 200_000, 200.0),
+        # four wells: relaxation time ≈ 200 between the inner and outer pairs, so t = 1000;
+        # the box keeps the start where the first step moves by < 1 (L' dt ≈ 0.6 at x = 2.4;
+        # ≈ 28 at the default box's edge 3.5, from where a quarter of the particles diverged)
+        ("(x^2-1)^2*(x^2-4)^2/9 + 0.2*x", 0.3, [(-2.4, 2.4)], 50_000, 1000.0),
+    ],
 )
-def test_stationary_occupancy_matches_gibbs_large(loss: str, temperature: float) -> None:
-    landscape = Landscape.from_string(loss)
+def test_stationary_occupancy_matches_gibbs_large(
+    loss: str, temperature: float, box: list | None, particles: int, time: float
+) -> None:
+    landscape = Landscape.from_string(loss, box=box)
     run = langevin(
-        landscape, eta=2 * temperature, particles=200_000, time=200.0, dt=0.01, scheme="lm",
+        landscape, eta=2 * temperature, particles=particles, time=time, dt=0.01, scheme="lm",
         seed=8,
     )  # fmt: skip
     exact = gibbs_probabilities(landscape, temperature)
+    assert run.diverged == 0
     assert np.all(np.abs(run.occupancy - exact) <= 4 * run.occupancy_stderr + 5e-4)
 
 
