@@ -62,6 +62,39 @@ def test_hessian_noise_gives_curvature_independent_variance(bowl: Landscape) -> 
     assert_variances(run.final, eta * sigma**2 / (2 * batch) / (1 - H * dt / 2))
 
 
+@pytest.mark.parametrize(
+    ("loss", "points"),
+    [
+        # d = 2, closed-form root: H indefinite at (0.2, 0.1), positive definite at (1, 0.3)
+        ("(x^2 - 1)^2 + y^2 + x*y/2", [[0.2, 0.1], [1.0, 0.3]]),
+        # d = 3: Cholesky where H is positive definite, the eigen fallback where it is not
+        ("(x^2 - 1)^2 + y^2 + z^2 + x*y*z", [[1.0, 0.2, -0.1], [0.1, 0.5, 0.4]]),
+    ],
+)
+def test_hessian_noise_one_step_covariance(loss: str, points: list) -> None:
+    """One EM step from θ₀: Cov θ₁ = (η dt/S) σ² H₊(θ₀) (H₊: the positive part of ∇²L),
+    each entry within 4 standard errors of its product mean; the mean is θ₀ − ∇L(θ₀) dt."""
+    land = Landscape.from_string(loss)
+    eta, batch, sigma, dt, n = 0.5, 2, 1.0, 0.1, 100_000
+    for k, theta0 in enumerate(np.array(points)):
+        run = langevin(
+            land, eta=eta, batch_size=batch, sigma=sigma, noise="hessian", particles=n,
+            steps=1, dt=dt, start=theta0, seed=20 + k, records=2,
+        )  # fmt: skip
+        lam, vec = np.linalg.eigh(land.hessian_at(theta0))
+        expected = eta * dt / batch * sigma**2 * (vec * np.clip(lam, 0, None)) @ vec.T
+        drift = theta0 - dt * land.gradient_at(theta0)
+        se_mean = np.sqrt(expected.diagonal() / n)
+        assert np.all(np.abs(run.final.mean(axis=0) - drift) <= 4 * se_mean + 1e-15)
+        centred = run.final - drift
+        for i in range(land.dim):
+            for j in range(land.dim):
+                products = centred[:, i] * centred[:, j]
+                se = products.std() / math.sqrt(n)
+                assert abs(products.mean() - expected[i, j]) <= 4 * se + 1e-15, (k, i, j)
+        assert (lam.min() < 0) == (k == 0 if land.dim == 2 else k == 1)  # both routes ran
+
+
 def test_constant_noise_covariance_solves_discrete_lyapunov(bowl: Landscape) -> None:
     """EM with constant C: Σ = A Σ Aᵀ + (η dt/S) C, A = I − H dt (Mandt et al. 2017)."""
     eta, batch, dt = 0.1, 2, 0.1
