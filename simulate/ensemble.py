@@ -36,6 +36,9 @@ from threefactors.theory.landscape import Landscape
 MAX_WORK = 2 * 10**11
 #: Largest memory (bytes) one call may allocate for particles and accumulators.
 MAX_BYTES = 8 * 2**30
+#: particles × steps × d per kernel call; a longer run is split into up to 50 calls (progress
+#: lines), which draw exactly the numbers of one call.
+CHUNK_WORK = 5 * 10**8
 #: Divergence bound on |θ_i| unless the caller gives one.
 DEFAULT_BOUND = 1e6
 
@@ -259,7 +262,7 @@ def simulate(
     call(X[:1].copy(), ZP[:1].copy(), frozen[:1].copy(), 0, 1, states[:1].copy(), 0,
          diverged_at[:1].copy(), escaped_at[:1].copy(), tiny)  # fmt: skip
 
-    chunks = max(1, min(steps, particles * steps * d // (5 * 10**8) + 1, 50))
+    chunks = max(1, min(steps, particles * steps * d // CHUNK_WORK + 1, 50))
     bounds = np.linspace(0, steps, chunks + 1).round().astype(np.int64)
     progress = Progress("simulate", steps, enabled=show_progress)
     elapsed = cpu = 0.0

@@ -11,6 +11,7 @@ import pytest
 from scipy.linalg import solve_discrete_lyapunov
 
 from threefactors.errors import InputError
+from threefactors.simulate import ensemble
 from threefactors.simulate.ensemble import langevin
 from threefactors.theory.escape import kramers_time, mean_first_passage_time
 from threefactors.theory.gibbs import gibbs_probabilities
@@ -202,6 +203,22 @@ def test_same_seed_same_numbers_on_one_and_two_threads(tilted: Landscape) -> Non
     np.testing.assert_array_equal(runs[0].final, runs[1].final)
     np.testing.assert_array_equal(runs[0].occupancy_over_time, runs[1].occupancy_over_time)
     np.testing.assert_array_equal(runs[0].mean_loss_over_time, runs[1].mean_loss_over_time)
+
+
+def test_chunked_run_draws_the_numbers_of_one_call(
+    tilted: Landscape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run split into kernel calls (progress lines) equals the run in one call, with the
+    LM memory and a diverging particle (σ large, bound small) carried across the splits."""
+    kw = dict(eta=0.6, sigma=3.0, particles=500, steps=120, dt=0.01, scheme="lm", seed=12,
+              bound=1.8, records=7)  # fmt: skip
+    whole = langevin(tilted, **kw)
+    monkeypatch.setattr(ensemble, "CHUNK_WORK", 500 * 120 // 7)
+    split = langevin(tilted, **kw)
+    assert 0 < whole.diverged < 500
+    np.testing.assert_array_equal(whole.final, split.final)
+    np.testing.assert_array_equal(whole.diverged_at, split.diverged_at)
+    np.testing.assert_array_equal(whole.occupancy_over_time, split.occupancy_over_time)
 
 
 def test_divergence_is_counted_with_its_step(bowl: Landscape) -> None:
