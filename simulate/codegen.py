@@ -195,7 +195,7 @@ def run_block(b, X, ZP, frozen, k0, steps, dt, nd, gd, n_examples, states, block
     n_rec = record.shape[0]
     minima = basins[0]
     park = minima[0]
-    escape_from, escape_r2, stop_on_escape = escape
+    escape_from, escape_r2 = escape
     Hm, hv, cv, L0 = gd
     s0 = states[b, 0]
     s1 = states[b, 1]

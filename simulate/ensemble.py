@@ -222,7 +222,7 @@ def simulate(
         particles,
         f"needs {need / 2**30:.1f} GiB, more than the {MAX_BYTES / 2**30:.0f} GiB budget",
     )
-    escape = (-1, 0.0, False)
+    escape = (-1, 0.0)
     if escape_from is not None:
         require(
             int(escape_from) == escape_from and 0 <= escape_from < n_min and n_min > 1,
@@ -232,7 +232,7 @@ def simulate(
         )
         radius = escape_radius if escape_radius is not None else basins.capture_radius.min()
         check_positive("escape_radius", radius)
-        escape = (int(escape_from), float(radius) ** 2, True)
+        escape = (int(escape_from), float(radius) ** 2)
         if start is None:
             start = basins.minima[int(escape_from)]
     box = np.array(landscape.box or default_box(landscape), dtype=float)
