@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from threefactors.theory.cli import add_loss_arguments, landscape_from_args
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--loss", required=True, help='loss expression, e.g. "(x^2-1)^2+0.3*x"')
-    parser.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="parameter value"
-    )
+    add_loss_arguments(parser)
     parser.add_argument("--lr", type=float, required=True, help="learning rate η > 0")
     parser.add_argument("--sigma", type=float, default=1.0, help="gradient-noise scale σ ≥ 0")
     parser.add_argument("--particles", type=int, default=10_000, help="number of particles N")
@@ -94,20 +93,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sgd.set_defaults(func=_run_sgd)
 
 
-def _landscape(args: argparse.Namespace) -> Any:
-    from threefactors.errors import InputError
-    from threefactors.theory.landscape import Landscape
-
-    params = {}
-    for item in args.param:
-        name, _, value = item.partition("=")
-        try:
-            params[name.strip()] = float(value)
-        except ValueError:
-            raise InputError("param", item, "expected NAME=VALUE with a number") from None
-    return Landscape.from_string(args.loss, params=params)
-
-
 def _start(args: argparse.Namespace) -> Any:
     from threefactors.errors import InputError
 
@@ -139,7 +124,7 @@ def _run_langevin(args: argparse.Namespace) -> int:
     from threefactors.simulate.ensemble import langevin
 
     result = langevin(
-        _landscape(args),
+        landscape_from_args(args),
         noise=args.noise,
         time=args.time,
         steps=args.steps,
@@ -156,7 +141,7 @@ def _run_sgd(args: argparse.Namespace) -> int:
     from threefactors.simulate.sgd import sgd
 
     result = sgd(
-        _landscape(args),
+        landscape_from_args(args),
         examples=args.examples,
         perturbation=args.perturbation,
         replacement=args.replacement,
