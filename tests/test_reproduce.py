@@ -11,7 +11,7 @@ import pytest
 from threefactors.claims import Evidence, compare
 from threefactors.cli import main
 from threefactors.report import write_report
-from threefactors.reproduce import ClaimSpec, Context, run_claims
+from threefactors.reproduce import ClaimSpec, Context, run_claims, saved_alongside
 
 
 def _specs(calls: list[str]) -> list[ClaimSpec]:
@@ -52,6 +52,11 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     other_seed = Context(out=tmp_path, quick=True, seed=4, progress=False)
     run_claims(_specs(calls), other_seed)  # different settings: recomputed
     assert calls.count("good") == 2
+
+    # rerunning one claim keeps the others' saved results in the report, in registry order
+    only_planted = run_claims(_specs(calls)[2:], other_seed, force=True)
+    merged = saved_alongside(only_planted, _specs(calls), other_seed)
+    assert [c.id for c in merged] == ["good", "planted"]
 
     report = write_report(first, tmp_path, {"config": {}})
     text = report.read_text()

@@ -112,6 +112,22 @@ def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) ->
     return claims
 
 
+def saved_alongside(
+    claims: Sequence[Claim], specs: Sequence[ClaimSpec], ctx: Context
+) -> list[Claim]:
+    """``claims`` plus the other claims of ``specs`` saved by earlier runs with the same
+    settings, in the order of ``specs``: ``reproduce --only ID`` updates one claim of the
+    report without dropping the others."""
+    fresh = {c.id: c for c in claims}
+    settings = _settings(ctx)
+    merged = []
+    for spec in specs:
+        claim = fresh.get(spec.id) or _load(ctx.out / "claims" / f"{spec.id}.json", settings)
+        if claim is not None:
+            merged.append(claim)
+    return merged
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "reproduce",
@@ -146,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     ctx = Context(out=out, quick=args.quick, seed=args.seed)
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
-    report = write_report(claims, out, prov)
+    report = write_report(saved_alongside(claims, CLAIMS, ctx), out, prov)
     errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]
     if args.json:
         print((out / "claims.json").read_text())
