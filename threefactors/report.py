@@ -52,9 +52,12 @@ def render_markdown(claims: Sequence[Claim], provenance: dict[str, Any]) -> str:
     lines = [
         "# threefactors — claims report",
         "",
-        f"Generated {provenance.get('time_utc', '')} by threefactors "
-        f"{provenance.get('versions', {}).get('threefactors', '?')}, "
-        f"config {provenance.get('config', {})}.",
+        f"Generated {provenance.get('time_utc', '')} at "
+        f"{'quick' if provenance.get('config', {}).get('quick') else 'full'} scale, seed "
+        f"{provenance.get('seed')}, on {provenance.get('device', 'cpu')}; versions "
+        + ", ".join(f"{k} {v}" for k, v in provenance.get("versions", {}).items())
+        + ". Finished claims are reused by later runs with the same settings; each section "
+        "gives the seconds its check took.",
         "",
         "Verdicts: *agrees* — within the estimator's standard error (z = 4) plus any stated "
         "bias bound, or a monotone trend of the claimed sign at p < 0.05; *disagrees* — "
