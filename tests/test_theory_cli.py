@@ -57,6 +57,23 @@ def test_derive_and_stationary_contract(capsys: pytest.CaptureFixture[str]) -> N
     assert out["ratio"] == pytest.approx([1 / (1 - 0.05), 1 / (1 - 0.2)])
 
 
+def test_derive_latex_is_a_pasteable_derivation(capsys: pytest.CaptureFixture[str]) -> None:
+    """`derive --format latex` (issue 2, Done when): one align block holding the SDE, the
+    Fokker–Planck equation and the Gibbs density exp(−2SL/(ησ²)) built here with sympy, and
+    the statement that the FP residual simplifies to 0."""
+    import sympy as sp
+
+    assert main(["derive", "--loss", "(x**2-1)**2", "--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    x, eta, batch, sigma = sp.symbols("x eta S sigma")
+    density = sp.exp(-2 * batch * (x**2 - 1) ** 2 / (eta * sigma**2))
+    assert out.count(r"\begin{align}") == 1 and out.count(r"\end{align}") == 1
+    assert sp.latex(density) in out
+    assert sp.latex(eta * sigma**2 / (2 * batch)) in out  # the temperature / diffusion
+    assert r"\frac{\partial}{\partial t} p" in out and r"\mathrm{d}W_t" in out
+    assert "verified" in out and "Traceback" not in out
+
+
 @pytest.mark.parametrize(
     ("argv", "name"),
     [
