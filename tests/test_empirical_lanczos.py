@@ -65,7 +65,8 @@ def test_lanczos_is_reproducible(hessian):
 def test_lanczos_restarts_on_degenerate_spectrum():
     """Spectrum {5, 5, 3, 1 ×17}: one Krylov space sees 3 distinct values and breaks down;
     the restart must still find the double eigenvalue 5."""
-    rotation, _ = torch.linalg.qr(torch.randn(20, 20, dtype=torch.float64))
+    generator = torch.Generator().manual_seed(0)
+    rotation, _ = torch.linalg.qr(torch.randn(20, 20, dtype=torch.float64, generator=generator))
     spectrum = torch.tensor([5.0, 5.0, 3.0] + [1.0] * 17, dtype=torch.float64)
     op = MatrixOperator(rotation @ torch.diag(spectrum) @ rotation.T)
     pairs = lanczos(op, k=3, steps=20)
@@ -95,8 +96,9 @@ def test_lanczos_vs_power_reaches_the_accuracy_with_fewer_products(hessian):
     assert result["lanczos"]["converged"] and result["power"]["converged"]
     assert result["lanczos"]["max_rel_error"] <= 1e-3
     assert result["power"]["max_rel_error"] <= 1e-3
-    # Power iteration converges at rate λ_{i+1}/λ_i (≥ 0.77 here), Lanczos at a Chebyshev rate.
-    assert result["matvec_ratio"] > 1
+    # Power iteration converges at rate λ_{i+1}/λ_i (≥ 0.77 here), Lanczos at a Chebyshev rate:
+    # the issue's target is ≥ 3× fewer products (≈ 10× here: 28 against 278; deterministic).
+    assert result["matvec_ratio"] >= 3
 
 
 def test_bad_input(hessian):
