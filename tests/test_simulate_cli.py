@@ -46,40 +46,21 @@ def test_escape_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "name"),
     [
-        ["simulate", "langevin", "--loss", "x^2", "--lr", "0", "--steps", "5"],
-        ["simulate", "langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--dt", "0"],
-        [
-            "simulate",
-            "langevin",
-            "--loss",
-            "x^2",
-            "--lr",
-            "0.1",
-            "--steps",
-            "5",
-            "--particles",
-            "0",
-        ],
-        [
-            "simulate",
-            "sgd",
-            "--loss",
-            "x^2",
-            "--lr",
-            "0.1",
-            "--batch",
-            "9",
-            "--examples",
-            "5",
-            "--steps",
-            "5",
-        ],
-        ["simulate", "langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--start", "a"],
+        (["langevin", "--loss", "x^2", "--lr", "0", "--steps", "5"], "lr"),
+        (["langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--dt", "0"], "dt"),
+        (["langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--particles", "0"],
+         "particles"),
+        (["sgd", "--loss", "x^2", "--lr", "0.1", "--batch", "9", "--examples", "5", "--steps",
+          "5"], "batch"),
+        (["langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--start", "a"], "start"),
     ],
-)
-def test_bad_input_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == 2
+)  # fmt: skip
+def test_bad_input_is_one_line_exit_2(
+    argv: list[str], name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line on stderr that names the parameter and its value, exit code 2."""
+    assert main(["simulate", *argv]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "error" in err
+    assert "\n" not in err and "error" in err and f"{name}=" in err
