@@ -98,3 +98,9 @@ def test_bad_input_is_one_line_exit_2(
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     if name:
         assert f"{name}=" in err
+
+
+def test_bad_hessian_is_reported_as_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["stationary", "--hessian", "1,-1", "--lr", "0.1", "--batch", "8", "--sigma", "1"]
+    assert main(argv) == 2
+    assert "hessian=[1.0, -1.0]: " in capsys.readouterr().err  # not numpy's np.float64(...)

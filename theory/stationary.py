@@ -108,7 +108,10 @@ def quadratic_stationary(
     SGD law does not exist: ``stable`` False and no SGD covariance."""
     h = np.asarray(eigenvalues, dtype=float)
     require(
-        h.ndim == 1 and h.size >= 1 and np.all(h > 0), "hessian", list(h), "eigenvalues must be > 0"
+        h.ndim == 1 and h.size >= 1 and np.all(h > 0),
+        "hessian",
+        h.tolist(),
+        "eigenvalues must be > 0",
     )
     check_positive("lr", eta)
     check_batch(batch_size)
