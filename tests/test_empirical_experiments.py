@@ -187,3 +187,36 @@ def test_schedule_analysis_judges_the_gaps(tmp_path, cyclic, verdict):
     summary = experiments.EXPERIMENTS["schedules"].analyse(records, tmp_path)
     verdicts = [e["verdict"] for e in summary["evidence"]]
     assert verdicts == ["agrees"] + [verdict] * 4
+
+
+@pytest.mark.parametrize(("sign", "verdict"), [(1, "agrees"), (-1, "disagrees")])
+def test_nsgd_analysis_can_agree_and_disagree(tmp_path, sign, verdict):
+    """Planted records over 5 γ (exact permutation p = 2/120 < 0.05 for a perfect ranking):
+    as claimed (γ < 1 faster, sharper, at least as accurate) or the reverse."""
+    records = []
+    for gamma in (0.1, 0.3, 1.0, 3.0, 5.0):
+        record = _record(
+            0.1,
+            64,
+            epoch=10 + sign * gamma,
+            lambda_max=20 - sign * gamma,
+            test_accuracy=0.7 - sign * 0.01 * gamma,
+        )
+        record["config"].update(optimizer="nsgd", nsgd_gamma=gamma)
+        records.append(record)
+    summary = experiments.EXPERIMENTS["nsgd"].analyse(records, tmp_path)
+    assert [e["verdict"] for e in summary["evidence"]] == [verdict] * 3
+
+
+@pytest.mark.parametrize(("sign", "verdict"), [(1, "agrees"), (-1, "disagrees")])
+def test_memorization_analysis_can_agree_and_disagree(tmp_path, sign, verdict):
+    """At each random-label fraction, test accuracy rising (claimed) or falling with η/S."""
+    records = []
+    for p in (0.25, 0.5):
+        for lr in (0.05, 0.2):
+            for batch in (16, 64, 256):
+                record = _record(lr, batch, test_accuracy=0.5 + sign * lr / batch)
+                record["config"]["random_labels"] = p
+                records.append(record)
+    summary = experiments.EXPERIMENTS["memorization"].analyse(records, tmp_path)
+    assert [e["verdict"] for e in summary["evidence"]] == [verdict] * 2
