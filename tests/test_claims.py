@@ -18,6 +18,9 @@ def test_compare_accepts_a_monte_carlo_estimate_and_rejects_a_planted_fault() ->
     assert compare("simulate", "mean", 2.0 + 10 * se, mean, se).verdict == "disagrees"
     # a stated bias bound widens the tolerance by exactly that amount
     assert compare("simulate", "mean", 2.0 + 10 * se, mean, se, bias=8 * se).verdict == "agrees"
+    # the tolerance is exactly 4 se + bias: just inside agrees, just outside disagrees
+    for offset, verdict in ((11.99, "agrees"), (12.01, "disagrees")):
+        assert compare("s", "m", mean + offset * se, mean, se, bias=8 * se).verdict == verdict
     # a diverged run (non-finite observation) never agrees
     assert compare("simulate", "mean", 2.0, float("nan"), se).verdict == "disagrees"
 
