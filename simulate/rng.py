@@ -116,20 +116,12 @@ def randint(s0, s1, s2, s3, n):
 
 
 @njit(inline="always", cache=True)
-def _lemire32(h, nn):
-    """Lemire's step on a 32-bit value h: (m = h·n, accepted?) with m >> 32 the index."""
+def _lemire(h, nn, mask):
+    """Lemire's step on a b-bit value h (``mask`` = 2^b − 1): (m = h·n, accepted?), with
+    m >> b the index; the rejection threshold (2^b − n) mod n keeps the index exactly uniform."""
     m = h * nn
-    if (m & _M32) < nn:
-        return m, (m & _M32) >= ((_M32 - nn) + _ONE) % nn
-    return m, True
-
-
-@njit(inline="always", cache=True)
-def _lemire16(h, nn):
-    """Lemire's step on a 16-bit value h: (m = h·n, accepted?) with m >> 16 the index."""
-    m = h * nn
-    if (m & _M16) < nn:
-        return m, (m & _M16) >= ((_M16 - nn) + _ONE) % nn
+    if (m & mask) < nn:
+        return m, (m & mask) >= ((mask - nn) + _ONE) % nn
     return m, True
 
 
@@ -139,10 +131,10 @@ def randint_quad(s0, s1, s2, s3, n):
     uint64 (a rejected quarter is redrawn alone): returns (j1, j2, j3, j4, s0, s1, s2, s3)."""
     nn = uint64(n)
     u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    m1, ok1 = _lemire16(u >> uint64(48), nn)
-    m2, ok2 = _lemire16((u >> uint64(32)) & _M16, nn)
-    m3, ok3 = _lemire16((u >> uint64(16)) & _M16, nn)
-    m4, ok4 = _lemire16(u & _M16, nn)
+    m1, ok1 = _lemire(u >> uint64(48), nn, _M16)
+    m2, ok2 = _lemire((u >> uint64(32)) & _M16, nn, _M16)
+    m3, ok3 = _lemire((u >> uint64(16)) & _M16, nn, _M16)
+    m4, ok4 = _lemire(u & _M16, nn, _M16)
     j1 = np.int64(m1 >> uint64(16))
     j2 = np.int64(m2 >> uint64(16))
     j3 = np.int64(m3 >> uint64(16))
@@ -165,8 +157,8 @@ def randint_pair(s0, s1, s2, s3, n):
     one uint64 (each rejected half is redrawn alone): returns (j1, j2, s0, s1, s2, s3)."""
     nn = uint64(n)
     u, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    m1, ok1 = _lemire32(u >> uint64(32), nn)
-    m2, ok2 = _lemire32(u & _M32, nn)
+    m1, ok1 = _lemire(u >> uint64(32), nn, _M32)
+    m2, ok2 = _lemire(u & _M32, nn, _M32)
     if ok1 and ok2:
         return np.int64(m1 >> uint64(32)), np.int64(m2 >> uint64(32)), s0, s1, s2, s3
     j1 = np.int64(m1 >> uint64(32))
