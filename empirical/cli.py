@@ -79,13 +79,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     grid = subparsers.add_parser(
         "grid",
-        help="run an experiment's grid of runs (resumable) and judge the paper's claim",
+        help="run an experiment's grid of runs (resumable); `reproduce` judges the claims",
         description="Run an experiment preset: one record per run at DIR/runs/<hash>.json, "
         "written atomically; re-running skips finished runs and resumes interrupted ones. "
-        "Prints the claim's verdicts; exit code 1 if a run failed (tracebacks in DIR/errors/).",
+        "Prints one line per run (the claims are judged by `threefactors reproduce`); exit code "
+        "1 if a run failed (tracebacks in DIR/errors/).",
     )
     grid.add_argument("--experiment", required=True, help=", ".join(EXPERIMENT_NAMES))
     grid.add_argument("--quick", action="store_true", help="the CPU-minutes preset")
+    grid.add_argument(
+        "--seed", type=int, default=0, help="first replicate seed (the preset's seeds follow)"
+    )
     grid.add_argument("--out", required=True, metavar="DIR", help="grid folder")
     grid.add_argument(
         "--set",
@@ -198,7 +202,8 @@ def _grid(args: argparse.Namespace) -> int:
     from threefactors.progress import Progress
 
     overrides = dict(parse_override(text) for text in args.set)
-    total = len(set(configs_for(args.experiment, args.quick, overrides)))
+    scale = "quick" if args.quick else "default"
+    total = len(set(configs_for(args.experiment, scale, overrides, args.seed)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)
 
     def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
@@ -215,7 +220,8 @@ def _grid(args: argparse.Namespace) -> int:
 
     result = run_experiment(
         args.experiment,
-        quick=args.quick,
+        scale=scale,
+        seed=args.seed,
         out=args.out,
         overrides=overrides,
         device=args.device,
@@ -230,7 +236,7 @@ def _grid(args: argparse.Namespace) -> int:
 
 
 def format_grid(result: dict[str, Any]) -> str:
-    """The claim, one line per run (the config fields that vary), and the verdicts."""
+    """The grid's purpose and one line per run (the config fields that vary)."""
     rows = result["rows"]
     skip = {"epoch", "eta_over_s", "diverged", "reached_threshold"}
     varying = [
@@ -238,7 +244,7 @@ def format_grid(result: dict[str, Any]) -> str:
         for k in (rows[0] if rows else {})
         if k not in skip and k not in _METRIC_KEYS and len({repr(r.get(k)) for r in rows}) > 1
     ]
-    lines = [f"experiment {result['experiment']}: {result['claim']}"]
+    lines = [f"experiment {result['experiment']} ({result['scale']}): {result['purpose']}"]
     for row in rows:
         fields = " ".join(
             f"{k}={row[k]:g}" if isinstance(row[k], float) else f"{k}={row[k]}" for k in varying
@@ -249,12 +255,6 @@ def format_grid(result: dict[str, Any]) -> str:
             + (" diverged" if row["diverged"] else "")
             + ("" if row["reached_threshold"] else " (threshold not reached)")
         )
-    summary = result["summary"] or {}
-    for ev in summary.get("evidence", []):
-        detail = ev["detail"] or f"observed {_num(ev['observed'], '.4g')}, tolerance "
-        if not ev["detail"]:
-            detail += _num(ev["tolerance"], ".3g")
-        lines.append(f"  [{ev['verdict']}] {ev['quantity']}: {detail}")
     for failure in result["failed"]:
         lines.append(f"  FAILED {failure['config_hash']}: {failure['error']}")
     return "\n".join(lines)

@@ -250,3 +250,17 @@ def measurement_subset(
     keep = torch.randperm(data.n_train, generator=_generator(seed))[:size].sort().values
     keep = keep.to(data.x_train.device)
     return data.x_train[keep], data.y_train[keep]
+
+
+# Where torchvision keeps each data set under its root folder.
+_ON_DISK = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
+
+
+def require_on_disk(name: str, data_dir: str | None) -> None:
+    """Raise InputError (naming ``data-dir``) unless torchvision data set ``name`` is already
+    under ``data_dir``: checked before a long run starts, without loading anything."""
+    if name not in _ON_DISK:
+        return
+    require(data_dir is not None, "data-dir", data_dir, f"{name} needs --data-dir")
+    folder = Path(str(data_dir)) / _ON_DISK[name]
+    require(folder.is_dir(), "data-dir", str(data_dir), f"{name} not found there ({folder})")

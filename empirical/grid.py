@@ -154,3 +154,20 @@ def run_grid(
                 collect(i + 1, futures[future], future.result())
     records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
     return {"records": records, "failed": failed}
+
+
+def load_model(
+    out: str | Path, record: dict[str, Any], data_dir: str | None = None
+) -> tuple[torch.nn.Module, Any]:
+    """The run's model at its saved final parameters (eval mode, CPU) and its data set."""
+    from threefactors.empirical import models
+    from threefactors.empirical.functional import set_flat_params
+    from threefactors.empirical.train import prepare_data
+
+    config = TrainConfig.from_dict(record["config"])
+    data = prepare_data(config, "cpu", data_dir)
+    model = models.build(
+        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
+    )
+    set_flat_params(model, load_params(out, record))
+    return model.eval(), data

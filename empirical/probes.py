@@ -224,3 +224,81 @@ def fluctuation_dissipation(
         "n_blocks": n_blocks,
         "eta": eta,
     }
+
+
+def step_lengths(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: Tensor,
+    targets: Tensor,
+    eta: float,
+    directions: dict[str, Tensor],
+    minibatches: Sequence[tuple[Tensor, Tensor]],
+    multipliers: Sequence[float] = (0.5, 1.0),
+) -> dict[str, dict[str, list[float]]]:
+    """The authors' step-length probe (Jastrzębski et al., ICLR 2019, Sec. 5): for each named
+    direction v and each minibatch B, the loss change ℓ(γ) − ℓ(0) on (``inputs``,
+    ``targets``) after the v-component of an SGD step of length γη, i.e. at θ − γη (g_Bᵀv) v,
+    for every multiplier γ. Returns direction → str(γ) → one change per minibatch.
+    """
+    alphas = torch.tensor([0.0, *[float(g) for g in multipliers]], dtype=torch.float64)
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, v in directions.items():
+        changes: dict[str, list[float]] = {f"{g:g}": [] for g in multipliers}
+        for batch in minibatches:
+            probe = step_too_long(
+                model, loss_fn, inputs, targets, eta, v, batch=batch, alphas=alphas
+            )
+            profile = probe["profile"]["loss"]
+            for g, loss in zip(multipliers, profile[1:], strict=True):
+                changes[f"{g:g}"].append(loss - profile[0])
+        out[name] = changes
+    return out
+
+
+@torch.no_grad()
+def saturation(model: nn.Module, inputs: Tensor, threshold: float = 0.99) -> dict[str, Any]:
+    """Per hidden ReLU layer of a sequential model, the fraction of units inactive
+    (output 0) on at least ``threshold`` of ``inputs`` — dead or saturated units, whose
+    incoming weights get no gradient from those examples (the saturation hypothesis of
+    "SGD smooths the sharpest directions", Jastrzębski et al. 2019). Returns ``layers``
+    (fractions), ``overall`` (over all hidden units) and ``units`` (per-layer boolean masks,
+    as lists)."""
+    fractions, masks = [], []
+    x = inputs
+    for module in model:
+        x = module(x)
+        if isinstance(module, nn.ReLU):
+            inactive = (x.flatten(1) <= 0).double().mean(dim=0) >= threshold
+            fractions.append(float(inactive.double().mean()))
+            masks.append(inactive.tolist())
+    total = sum(len(m) for m in masks)
+    overall = sum(sum(m) for m in masks) / total if total else None
+    return {"layers": fractions, "overall": overall, "units": masks}
+
+
+def saturated_share(model: nn.Module, direction: Tensor, units: Sequence[Sequence[bool]]) -> float:
+    """The share of |v|² on the incoming weights and biases of the saturated units ``units``
+    (from :func:`saturation`) among those of all hidden ReLU units, for a flat direction v in
+    the order of ``model.parameters()`` (a sequential model of Linear → ReLU layers)."""
+    v = direction.detach().double().cpu()
+    offset, layer, saturated, total = 0, 0, 0.0, 0.0
+    modules = list(model)
+    for i, module in enumerate(modules):
+        sizes = [p.numel() for p in module.parameters(recurse=False)]
+        hidden = (
+            isinstance(module, nn.Linear)
+            and i + 1 < len(modules)
+            and isinstance(modules[i + 1], nn.ReLU)
+        )
+        if hidden:
+            out = module.out_features
+            weight = v[offset : offset + sizes[0]].reshape(out, -1).pow(2).sum(dim=1)
+            if len(sizes) > 1:
+                weight = weight + v[offset + sizes[0] : offset + sizes[0] + sizes[1]].pow(2)
+            mask = torch.tensor(units[layer], dtype=torch.bool)
+            saturated += float(weight[mask].sum())
+            total += float(weight.sum())
+            layer += 1
+        offset += sum(sizes)
+    return saturated / total if total > 0 else math.nan

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from threefactors.claims import Claim, Evidence, compare, spearman_permutation, trend
+from threefactors.claims.base import (
+    Claim,
+    Evidence,
+    compare,
+    jointly,
+    spearman_permutation,
+    trend,
+)
 
 
 def test_compare_accepts_a_monte_carlo_estimate_and_rejects_a_planted_fault() -> None:
@@ -82,12 +89,22 @@ def test_exact_permutation_p_value_for_a_perfect_ranking() -> None:
     assert p == 2 / 120
 
 
-def test_claim_verdict_combines_views() -> None:
-    agree = Evidence("theory", "q", 1, 1, "agrees")
-    fault = Evidence("simulate", "q", 1, 2, "disagrees")
-    unclear = Evidence("empirical", "q", 1, 2, "inconclusive")
-    skipped = Evidence("empirical", "q", 1, None, "not run")
-    assert Claim("c", "s", "src", [agree, skipped]).verdict == "agrees"
-    assert Claim("c", "s", "src", [agree, unclear]).verdict == "inconclusive"
-    assert Claim("c", "s", "src", [agree, fault, unclear]).verdict == "disagrees"
-    assert Claim("c", "s", "src", [skipped]).verdict == "not run"
+def test_claim_verdict_is_the_primary_tests() -> None:
+    """Secondary items never override the declared primary test."""
+    primary = Evidence("empirical", "primary", 1, 1, "agrees")
+    fault = Evidence("simulate", "other", 1, 2, "disagrees")
+    unclear = Evidence("empirical", "primary", 1, 2, "inconclusive")
+    assert Claim("c", "s", "src", [primary, fault], primary_quantity="primary").verdict == "agrees"
+    assert Claim("c", "s", "src", [unclear, fault], primary_quantity="primary").verdict == (
+        "inconclusive"
+    )
+    assert Claim("c", "s", "src", [fault], primary_quantity="primary").verdict == "not run"
+
+
+def test_jointly_agrees_only_when_every_item_agrees() -> None:
+    good = [compare("simulate", f"q{i}", 0.0, 0.1 * i, 0.1) for i in range(3)]  # ≤ 2 se
+    bad = compare("simulate", "q9", 0.0, 1.0, 0.1)  # 10 se off
+    assert jointly("simulate", "all", good).verdict == "agrees"
+    assert jointly("simulate", "all", good).effect == pytest.approx(0.5)  # 0.2 / (4·0.1)
+    assert jointly("simulate", "all", [*good, bad]).verdict == "disagrees"
+    assert jointly("simulate", "all", []).verdict == "not run"

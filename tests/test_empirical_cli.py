@@ -73,7 +73,7 @@ def test_grid_json_prints_the_records_once_complete(tmp_path, capsys):
     argv = [
         "grid",
         "--experiment",
-        "ratio",
+        "interpolation",
         "--quick",
         "--out",
         str(tmp_path),
@@ -93,7 +93,7 @@ def test_grid_json_prints_the_records_once_complete(tmp_path, capsys):
     assert len(result["records"]) == 9
     assert all(set(RECORD_KEYS) <= set(r) for r in result["records"])
     assert len(list((tmp_path / "runs").glob("*.json"))) == 9
-    assert "grid ratio: 9/9" in captured.err
+    assert "grid interpolation: 9/9" in captured.err
     assert main(argv) == 0  # re-run: everything skipped, same records
     assert json.loads(capsys.readouterr().out)["records"] == result["records"]
 

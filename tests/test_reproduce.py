@@ -1,44 +1,63 @@
-"""reproduce: finished claims are saved at once and reused; the report lists every verdict."""
+"""reproduce: finished claims are saved at once and reused; the report lists every verdict;
+bad input is one line and exit 2 before any work."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from threefactors.claims import Evidence, compare
+from threefactors.claims.base import ClaimSpec, Context, Evidence, compare
 from threefactors.cli import main
 from threefactors.report import write_report
-from threefactors.reproduce import ClaimSpec, Context, run_claims, saved_alongside
+from threefactors.reproduce import run_claims, saved_alongside
+
+
+def _spec(name: str, statement: str, view) -> ClaimSpec:
+    return ClaimSpec(
+        id=name,
+        statement=statement,
+        source="test",
+        command="cmd",
+        primary_view="simulate",
+        primary="mean",
+        primary_test="|obs − pred| ≤ 4 se",
+        secondary=(),
+        scales={"default": {}, "quick": {}},
+        views=(view,),
+    )
 
 
 def _specs(calls: list[str]) -> list[ClaimSpec]:
-    def good(ctx: Context) -> list[Evidence]:
+    def good(ctx: Context, s) -> list[Evidence]:
         calls.append("good")
         rng = np.random.default_rng(ctx.seed)
         x = rng.normal(size=4000)
-        return [compare("simulate", "mean", 0.0, x.mean(), x.std() / np.sqrt(x.size))]
+        secondary = compare("simulate", "other", 1.0, 0.0, 0.01)  # never overrides
+        return [compare("simulate", "mean", 0.0, x.mean(), x.std() / np.sqrt(x.size)), secondary]
 
-    def planted(ctx: Context) -> list[Evidence]:
+    def planted(ctx: Context, s) -> list[Evidence]:
         calls.append("planted")
         return [compare("simulate", "mean", 1.0, 0.0, 0.01)]  # off by 100 se
 
-    def broken(ctx: Context) -> list[Evidence]:
+    def broken(ctx: Context, s) -> list[Evidence]:
         calls.append("broken")
         raise RuntimeError("a bug in a check")
 
     return [
-        ClaimSpec("good", "a true statement", "test", "cmd", good),
-        ClaimSpec("broken", "a check that raises", "test", "cmd", broken),
-        ClaimSpec("planted", "a planted fault", "test", "cmd", planted),
+        _spec("good", "a true statement", good),
+        _spec("broken", "a check that raises", broken),
+        _spec("planted", "a planted fault", planted),
     ]
 
 
 def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     calls: list[str] = []
-    ctx = Context(out=tmp_path, quick=True, seed=3, progress=False)
+    ctx = Context(out=tmp_path, scale="quick", seed=3, progress=False)
     first = run_claims(_specs(calls), ctx)
     assert [c.verdict for c in first] == ["agrees", "not run", "disagrees"]
     assert "RuntimeError: a bug in a check" in first[1].evidence[0].detail
@@ -49,7 +68,7 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     assert calls == ["good", "broken", "planted", "broken"]
     assert [c.evidence for c in again] == [c.evidence for c in first]
 
-    other_seed = Context(out=tmp_path, quick=True, seed=4, progress=False)
+    other_seed = Context(out=tmp_path, scale="quick", seed=4, progress=False)
     run_claims(_specs(calls), other_seed)  # different settings: recomputed
     assert calls.count("good") == 2
 
@@ -58,15 +77,64 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     merged = saved_alongside(only_planted, _specs(calls), other_seed)
     assert [c.id for c in merged] == ["good", "planted"]
 
-    report = write_report(first, tmp_path, {"config": {}})
+    report = write_report(first, tmp_path, {"config": {}}, "quick", _specs(calls))
     text = report.read_text()
-    assert "| a planted fault (planted) | — | **disagrees** | — | **disagrees** |" in text
+    assert "| a planted fault (planted) | — | **disagrees** | — | simulate: mean |" in text
     payload = json.loads((tmp_path / "claims.json").read_text())
+    assert payload["scale"] == "quick"
     assert [c["verdict"] for c in payload["claims"]] == ["agrees", "not run", "disagrees"]
+    primary = payload["claims"][2]["primary"]
+    assert set(primary) >= {
+        "view",
+        "test",
+        "effect",
+        "interval",
+        "p",
+        "margin",
+        "detectable_effect",
+        "verdict",
+    }
+    assert primary["effect"] == -1.0 and primary["interval"] == [-1.04, -0.96]
+    assert payload["claims"][1]["primary"] is None
 
 
-def test_unknown_claim_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["reproduce", "--only", "no-such-claim", "--out", "unused"]) == 2
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--only", "no-such-claim"], "only='no-such-claim'"),
+        (["--scale", "huge"], "scale='huge'"),
+        (["--quick", "--scale", "paper"], "scale='paper'"),
+        (["--scale", "paper"], "data-dir=None"),
+        (["--scale", "paper", "--data-dir", "/nonexistent"], "data-dir='/nonexistent'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    argv: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["reproduce", *argv, "--out", str(tmp_path / "unused")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "only='no-such-claim'" in err
+    assert named in err
     assert len(err.splitlines()) == 1
+    assert not (tmp_path / "unused").exists()  # nothing started
+
+
+def test_registry_lists_claims_without_heavy_imports() -> None:
+    code = (
+        "import sys; from threefactors import cli, claims; cli.build_parser(); "
+        "assert len(claims.ids()) == 12 and 'step-too-long' in claims.ids(); "
+        "heavy = {'scipy', 'torch', 'numba'} & set(sys.modules); assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_claim_declares_its_primary_test_and_scales() -> None:
+    from threefactors import claims
+
+    for spec in claims.all_specs():
+        assert (
+            spec.primary
+            and spec.primary_test
+            and spec.primary_view in ("theory", "simulate", "empirical")
+        )
+        assert {"quick", "default"} <= set(spec.scales)
+        assert spec.views

@@ -124,83 +124,262 @@ def plot_escape(data: Data, path: Path) -> None:
     _save(fig, path)
 
 
-def _by(rows: list[dict], key: str) -> dict[Any, list[dict]]:
-    groups: dict[Any, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row[key], []).append(row)
-    return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
+def _seed_marker(seed: int) -> str:
+    return "osd^v<>p*h"[int(seed) % 10]
 
 
-def _reached(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if r["reached_threshold"] and not r["diverged"]]
-
-
-def _metric_panels(
-    ax_pair: Any, rows: list[dict], x: str, group: str, xlabel: str, log: bool = True
-) -> None:
-    """λ_max and test accuracy against ``x`` at the train-accuracy threshold, per ``group``."""
-    for label, members in _by(_reached(rows), group).items():
-        members = sorted(members, key=lambda r: r[x])
-        for ax, metric in zip(ax_pair, ("lambda_max", "test_accuracy"), strict=True):
-            ax.plot(
-                [r[x] for r in members],
-                [r[metric] for r in members],
-                "o-",
-                label=f"{group} = {label}",
+def _per_seed(ax: Any, rows: list[dict], x: str, y: str, group: str | None = None) -> None:
+    """One line per (group, seed), seeds told apart by marker, groups by colour."""
+    groups = sorted({r.get(group) for r in rows} if group else {None}, key=str)
+    for colour, g in enumerate(groups):
+        for seed in sorted({r["seed"] for r in rows}):
+            members = sorted(
+                (
+                    r
+                    for r in rows
+                    if r["seed"] == seed
+                    and (group is None or r[group] == g)
+                    and r.get(y) is not None
+                ),
+                key=lambda r: r[x],
             )
-    for ax, metric in zip(ax_pair, ("λ_max of the Hessian", "test accuracy"), strict=True):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(metric)
-        if log:
-            ax.set_xscale("log")
-    ax_pair[0].legend(fontsize=7)
+            if members:
+                ax.plot(
+                    [r[x] for r in members],
+                    [r[y] for r in members],
+                    "-",
+                    marker=_seed_marker(seed),
+                    color=f"C{colour}",
+                    alpha=0.8,
+                    ms=4,
+                    label=(f"{group} = {g}, " if group else "") + f"seed {seed}",
+                )
+
+
+def plot_eta_over_s(data: Data, path: Path) -> None:
+    """True SGD's in-well variance at (η,S), (2η,2S), (4η,4S): finite-η theory vs the SDE."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    grid = np.linspace(0.05, 0.45, 100)
+    sde = data["sde"]
+    ax.plot(grid, sde / (1 - grid / 2), "k-", label="finite-η theory: SDE/(1 − ηh/2)")
+    ax.axhline(sde, color="k", ls="--", label="SDE: depends on η/S only")
+    ax.errorbar(
+        data["eta_h"],
+        data["variance"],
+        yerr=[4 * v for v in data["stderr"]],
+        fmt="o",
+        capsize=3,
+        label="true minibatch SGD (±4 se)",
+    )
+    for x, y, b in zip(data["eta_h"], data["variance"], data["batch"], strict=True):
+        ax.annotate(f"β={b}", (x, y), textcoords="offset points", xytext=(5, -10), fontsize=7)
+    ax.set_xlabel("ηh along (βη, βS), η/S fixed")
+    ax.set_ylabel("stationary Var θ in the sharp well")
+    ax.set_title("Is SGD invariant under (βη, βS)?")
+    ax.legend(fontsize=8)
+    _save(fig, path)
 
 
 def plot_experiment(data: Data, path: Path) -> None:
-    """One figure per network experiment, from its tidy rows, histories and analysis."""
-    name, rows = data["experiment"], data["rows"]
+    """The ratio grid: λ_max and test accuracy at matched progress against η/S, per seed."""
+    rows = [r for r in data["rows"] if r["reached_threshold"] and not r["diverged"]]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    if name in ("ratio", "memorization"):
-        _metric_panels(
-            axes, rows, "eta_over_s", "batch" if name == "ratio" else "random_labels", "η/S"
-        )
-    elif name == "rescaling":
-        for row in rows:
-            row["beta"] = row["lr"] / min(r["lr"] for r in rows)
-        _metric_panels(axes, rows, "beta", "n_train", "β in (βη₀, βS₀)")
-    elif name == "nsgd":
-        _metric_panels(axes, rows, "nsgd_gamma", "batch", "Nudged SGD γ")
-    elif name == "sharpest":
-        for run in data["histories"]:
-            axes[0 if run["batch"] == data["histories"][0]["batch"] else 1].plot(
-                run["epoch"], run["lambda_max"], label=f"η={run['lr']:g}, S={run['batch']}"
-            )
-        for ax in axes:
-            ax.set_xlabel("epoch")
-            ax.set_ylabel("λ_max")
-            ax.legend(fontsize=7)
-        axes[0].set_title("η grid at fixed S", fontsize=9)
-        axes[1].set_title("S grid at fixed η", fontsize=9)
-    elif name == "interpolation":
-        for line in data["summary"]["lines"]:
-            axes[0].plot(line["alpha"], line["loss"], label=f"{line['from']} → {line['to']}")
-            axes[1].plot(line["alpha"], line["accuracy"], label=f"{line['from']} → {line['to']}")
-        for ax, label in zip(axes, ("train loss", "train accuracy"), strict=True):
-            ax.set_xlabel("α in (1−α)θ_A + αθ_B  [(η, S) of A → B]")
-            ax.set_ylabel(label)
-            ax.legend(fontsize=7)
-        axes[0].set_yscale("log")
-    elif name == "schedules":
-        labels = [f"{r['schedule']}\nη={r['lr']:g} S={r['batch']}" for r in rows]
-        for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
-            ax.bar(range(len(rows)), [r[metric] or 0 for r in rows])
-            ax.set_xticks(range(len(rows)), labels, fontsize=6, rotation=30)
-            ax.set_ylabel(metric)
-        lo = min(r["test_accuracy"] or 1 for r in rows)
-        axes[0].set_ylim(max(0, lo - 0.05), 1)
+    for ax, metric in zip(axes, ("lambda_max", "test_accuracy"), strict=True):
+        _per_seed(ax, rows, "eta_over_s", metric, "batch")
+        ax.set_xscale("log")
+        ax.set_xlabel("η/S")
+        ax.set_ylabel(metric.replace("_", " "))
+    axes[0].legend(fontsize=6)
+    missing = len(data["rows"]) - len(rows)
     fig.suptitle(
-        f"{name}: metrics at the first epoch with train accuracy ≥ threshold"
-        if name not in ("sharpest", "interpolation")
-        else name
+        f"η × S grid at the first epoch with 95% train accuracy ({missing} runs not reaching it)"
     )
+    _save(fig, path)
+
+
+def plot_rescaling(data: Data, path: Path) -> None:
+    """Test accuracy and λ_max against β per seed, and each β's TOST interval vs its margin."""
+    rows = [r for r in data["rows"] if r.get("test_accuracy") is not None]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, metric in zip(axes[:2], ("test_accuracy", "lambda_max"), strict=True):
+        _per_seed(ax, rows, "beta", metric, "n_train")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("β in (βη₀, βS₀)")
+        ax.set_ylabel(metric.replace("_", " ") + " at matched progress")
+    axes[0].legend(fontsize=6)
+    tests = [t for t in data["tost"] if t["metric"] == "test_accuracy"]
+    for k, t in enumerate(tests):
+        lo, hi = t["interval"]
+        axes[2].plot([lo, hi], [k, k], "-", color="C0" if t["verdict"] == "agrees" else "C3")
+        axes[2].plot([t["effect"]], [k], "o", color="k", ms=3)
+    margin = data["margins"]["test_accuracy"]
+    for m in (-margin, margin):
+        axes[2].axvline(m, color="0.5", ls="--")
+    axes[2].set_yticks(
+        range(len(tests)), [f"β={t['beta']:g}, n={t['n_train']}" for t in tests], fontsize=7
+    )
+    axes[2].set_xlabel("Δ test accuracy vs β = 1 (90% CI; dashed: margin)")
+    fig.suptitle(f"Rescaling (βη₀, βS₀) from (η₀, S₀) = {tuple(data['base'])}")
+    _save(fig, path)
+
+
+def plot_sharpest(data: Data, path: Path) -> None:
+    """λ_max along training per run (seeds by line style), peaks marked; η grid and S grid."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    styles = ["-", "--", ":", "-."]
+    for k, (ax, key, fixed) in enumerate(
+        ((axes[0], "batch", data["fixed_batch"]), (axes[1], "lr", data["fixed_eta"]))
+    ):
+        runs = [h for h in data["histories"] if h[key] == fixed]
+        levels = sorted({h["lr" if k == 0 else "batch"] for h in runs})
+        for h in runs:
+            level = h["lr" if k == 0 else "batch"]
+            colour = f"C{levels.index(level)}"
+            ax.plot(
+                h["lambda_max_epoch"],
+                h["lambda_max"],
+                styles[h["seed"] % 4],
+                color=colour,
+                label=f"{'η' if k == 0 else 'S'}={level:g}"
+                if h["seed"] == runs[0]["seed"]
+                else None,
+            )
+        for r in data["runs"]:
+            if r[key] == fixed and r["peak_epoch"] is not None:
+                level = r["lr" if k == 0 else "batch"]
+                ax.plot(
+                    [r["peak_epoch"]],
+                    [r["peak_lambda_max"]],
+                    "x" if r["censored"] else "o",
+                    color=f"C{levels.index(level)}",
+                    ms=5,
+                )
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("λ_max")
+        ax.legend(fontsize=7)
+    axes[0].set_title(
+        f"η grid at S = {data['fixed_batch']} (o: peak, x: censored; line style: seed)", fontsize=8
+    )
+    axes[1].set_title(f"S grid at η = {data['fixed_eta']}", fontsize=8)
+    _save(fig, path)
+
+
+def plot_step_too_long(data: Data, path: Path) -> None:
+    """Per seed: [Δ(1) − Δ(0.5)] along v₁, v₂, v₃ minus along a random direction."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, d in enumerate(("v1", "v2", "v3")):
+        values = data["statistic"][d]
+        ax.plot([k] * len(values), values, "o", alpha=0.7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(3), ["v₁", "v₂", "v₃"])
+    ax.set_ylabel("[Δ(γ=1) − Δ(γ=½)] − same along a random direction")
+    ax.set_title("Step too long along the top eigenvectors? (one point per seed)", fontsize=9)
+    _save(fig, path)
+
+
+def plot_conditioning(data: Data, path: Path) -> None:
+    """λ₁/λ₅, λ₁ and the saturated-unit fraction against η/S, per seed."""
+    rows = data["rows"]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, metric in zip(
+        axes, ("condition_top_k", "lambda_max", "saturated_fraction"), strict=True
+    ):
+        _per_seed(ax, rows, "eta_over_s", metric, "batch")
+        ax.set_xscale("log")
+        ax.set_xlabel("η/S")
+        ax.set_ylabel(metric.replace("_", " "))
+    axes[0].legend(fontsize=6)
+    fig.suptitle("Top Hessian spectrum and saturated units at 95% train accuracy")
+    _save(fig, path)
+
+
+def plot_interpolation(data: Data, path: Path) -> None:
+    """Training loss along the line from the highest-η/S minimum to each other, per seed."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for line in data["lines"]:
+        ax.plot(
+            line["alpha"],
+            line["loss"],
+            _seed_marker(line["seed"]) + "-",
+            ms=2,
+            label=f"seed {line['seed']}: {line['from']} → {line['to']}",
+        )
+    for x in (0, 1):
+        ax.axvline(x, color="0.6", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("α in (1−α)θ_A + αθ_B  [(η, S) of A → B]")
+    ax.set_ylabel("train loss")
+    ax.legend(fontsize=6)
+    _save(fig, path)
+
+
+def plot_schedules(data: Data, path: Path) -> None:
+    """Test accuracy along training per schedule (colour) and seed (style), and final values."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    names = sorted({f"{h['schedule']} lr={h['lr']:g} S={h['batch']}" for h in data["histories"]})
+    for h in data["histories"]:
+        name = f"{h['schedule']} lr={h['lr']:g} S={h['batch']}"
+        axes[0].plot(
+            h["test_accuracy_epoch"],
+            h["test_accuracy"],
+            color=f"C{names.index(name)}",
+            lw=0.8,
+            label=name if h["seed"] == data["histories"][0]["seed"] else None,
+        )
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("test accuracy")
+    axes[0].legend(fontsize=6)
+    for k, name in enumerate(names):
+        values = [v for v in data["final"].get(name, {}).values() if v is not None]
+        axes[1].plot([k] * len(values), values, "o", color=f"C{k}")
+    axes[1].set_xticks(range(len(names)), names, fontsize=6, rotation=20)
+    axes[1].set_ylabel("final test accuracy (one point per seed)")
+    _save(fig, path)
+
+
+def plot_memorization(data: Data, path: Path) -> None:
+    """Test accuracy against corrupted-subset train accuracy per run; the matched band."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ratios = sorted({h["lr"] / h["batch"] for h in data["histories"]})
+    for h in data["histories"]:
+        colour = f"C{ratios.index(h['lr'] / h['batch'])}"
+        axes[0].plot(
+            h["train_accuracy_corrupted"],
+            h["test_accuracy"],
+            color=colour,
+            lw=0.8,
+            label=f"η/S={h['lr'] / h['batch']:.2g}" if h["seed"] == 0 else None,
+        )
+    axes[0].axvspan(min(data["levels"]), max(data["levels"]), color="0.9", label="matched band")
+    axes[0].set_xlabel("train accuracy on the randomly labelled subset")
+    axes[0].set_ylabel("test accuracy")
+    axes[0].legend(fontsize=6)
+    _per_seed(axes[1], data["rows"], "eta_over_s", "matched_test_accuracy")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("η/S")
+    axes[1].set_ylabel("test accuracy averaged over the band")
+    _save(fig, path)
+
+
+def plot_nsgd(data: Data, path: Path) -> None:
+    """Final test accuracy and λ₁ per seed, γ = 1 vs γ = 0.1 (paired lines)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    rows = [r for r in data["rows"] if not r["diverged"]]
+    for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
+        for seed in sorted({r["seed"] for r in rows}):
+            pair = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["gamma"])
+            ax.plot(
+                [r["gamma"] for r in pair],
+                [r[metric] for r in pair],
+                _seed_marker(seed) + "-",
+                label=f"seed {seed}",
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("Nudged SGD γ")
+        ax.set_ylabel(f"final {metric.replace('_', ' ')}")
+    axes[0].legend(fontsize=6)
+    fig.suptitle(f"Nudged SGD, same initial weights per seed (margin {data['margin']})")
     _save(fig, path)

@@ -1,13 +1,24 @@
-"""The claims report: one Markdown page and one JSON document, made from Claim results."""
+"""The claims report: one Markdown page and one JSON document, made from Claim results.
+
+Per claim the report gives its declared primary test — effect with its interval, p (or the
+equivalence / non-inferiority margin), the verdict, and when inconclusive the smallest effect
+the design could have detected — then every piece of evidence (secondary p-values
+Holm-adjusted) and the figures. ``claims.json`` has the keys scripts read: ``provenance``,
+``scale`` and per claim ``id``, ``statement``, ``source``, ``verdict``, ``primary`` and
+``evidence``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threefactors.claims import Claim, Evidence
 from threefactors.jsonio import dumps, write_atomic
+
+if TYPE_CHECKING:
+    from threefactors.claims.base import Claim, ClaimSpec, Evidence
 
 VIEWS = ("theory", "simulate", "empirical")
 _MARK = {
@@ -16,10 +27,22 @@ _MARK = {
     "inconclusive": "inconclusive",
     "not run": "—",
 }
+SCALE_TEXT = {
+    "quick": "quick (CPU minutes; may leave network claims inconclusive, with their power)",
+    "default": "default (tens of CPU minutes)",
+    "paper": "paper (the papers' data sets and models, for a GPU)",
+}
 
 
 def _view_verdict(evidence: Sequence[Evidence], view: str) -> str:
-    return Claim("", "", "", [e for e in evidence if e.view == view]).verdict
+    """A view's summary: its primary-like reading — disagrees if any item disagrees, agrees
+    if all that ran agree, else inconclusive (shown beside the claim's primary verdict)."""
+    ran = [e.verdict for e in evidence if e.view == view and e.verdict != "not run"]
+    if not ran:
+        return "not run"
+    if "disagrees" in ran:
+        return "disagrees"
+    return "agrees" if all(v == "agrees" for v in ran) else "inconclusive"
 
 
 def _fmt(value: Any) -> str:
@@ -27,80 +50,157 @@ def _fmt(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
     return "" if value is None else str(value)
 
 
+def primary_dict(claim: Claim) -> dict[str, Any] | None:
+    """The contract's ``primary`` object of a claim (None when its primary did not run)."""
+    e = claim.primary
+    if e is None:
+        return None
+    return {
+        "view": e.view,
+        "test": e.test,
+        "quantity": e.quantity,
+        "effect": e.effect,
+        "interval": e.interval,
+        "p": e.p,
+        "margin": e.margin,
+        "detectable_effect": e.detectable_effect,
+        "verdict": e.verdict,
+    }
+
+
+def primary_text(claim: Claim) -> str:
+    """One line: the primary test, effect [interval], p or margin, and the power statement."""
+    e = claim.primary
+    if e is None:
+        return "primary test did not run"
+    parts = [f"{e.test or 'test'}: effect {_fmt(e.effect)}"]
+    if e.interval is not None:
+        parts[0] += f" [{_fmt(e.interval[0])}, {_fmt(e.interval[1])}]"
+    if e.margin is not None:
+        parts.append(f"margin ±{_fmt(e.margin)}")
+    if e.p is not None:
+        parts.append(f"p = {e.p:.3g}")
+    if e.n is not None:
+        parts.append(f"n = {e.n}")
+    if e.verdict == "inconclusive" and e.detectable_effect is not None:
+        parts.append(f"the design could detect |effect| ≥ {_fmt(e.detectable_effect)}")
+    return "; ".join(parts)
+
+
 def claims_table(claims: Sequence[Claim], commands: dict[str, str] | None = None) -> str:
-    """A Markdown table: claim, the verdict of each view, overall verdict (and command)."""
-    head = "| claim | theory | simulate | empirical | verdict |"
-    rule = "|---|---|---|---|---|"
+    """A Markdown table: claim, each view's reading, the primary test, the claim's verdict."""
+    head = "| claim | theory | simulate | empirical | primary test | verdict |"
+    rule = "|---|---|---|---|---|---|"
     if commands:
         head, rule = head + " command |", rule + "---|"
     rows = [head, rule]
     for claim in claims:
         cells = [_MARK[_view_verdict(claim.evidence, v)] for v in VIEWS]
+        primary = claim.primary
+        where = f"{primary.view}: {primary.quantity}" if primary else "—"
         row = f"| {claim.statement} ({claim.id}) | " + " | ".join(cells)
-        row += f" | {_MARK[claim.verdict]} |"
+        row += f" | {where} | {_MARK[claim.verdict]} |"
         if commands:
             row += f" `{commands.get(claim.id, '')}` |"
         rows.append(row)
     return "\n".join(rows)
 
 
-def render_markdown(claims: Sequence[Claim], provenance: dict[str, Any]) -> str:
-    """The report: summary table, then for each claim its evidence and figures."""
+def render_markdown(
+    claims: Sequence[Claim],
+    provenance: dict[str, Any],
+    scale: str = "default",
+    specs: Sequence[ClaimSpec] = (),
+) -> str:
+    """The report: header with the scale, summary table, then per claim its primary test,
+    evidence and figures, and the paper-scale setting of each network claim."""
+    by_id = {s.id: s for s in specs}
     lines = [
         "# threefactors — claims report",
         "",
-        f"Generated {provenance.get('time_utc', '')} at "
-        f"{'quick' if provenance.get('config', {}).get('quick') else 'full'} scale, seed "
-        f"{provenance.get('seed')}, on {provenance.get('device', 'cpu')}; versions "
+        f"Scale: **{SCALE_TEXT.get(scale, scale)}**. Generated {provenance.get('time_utc', '')}"
+        f", seed {provenance.get('seed')}, on {provenance.get('device', 'cpu')}; versions "
         + ", ".join(f"{k} {v}" for k, v in provenance.get("versions", {}).items())
         + ". Finished claims are reused by later runs with the same settings; each section "
         "gives the seconds its check took.",
         "",
-        "Verdicts: *agrees* — within the estimator's standard error (z = 4) plus any stated "
-        "bias bound, or a monotone trend of the claimed sign at p < 0.05; *disagrees* — "
-        "outside it, or the opposite trend at p < 0.05; *inconclusive* — too little data to "
-        "tell at this scale. Nothing is massaged: a quick run that cannot show a claim says so.",
+        "A claim's verdict is its **declared primary test's** verdict (declared in the claim's "
+        "module before any data are seen); the other tests are secondary, Holm-adjusted "
+        "across the claim, shown but never overriding it. *agrees* — the primary test "
+        "supports the claim at α = 0.05 (or, for a prediction, the observation lies within "
+        "4 standard errors plus the stated bias bound); *disagrees* — it contradicts it; "
+        "*inconclusive* — the design could not tell, and the report states the smallest "
+        "effect it could have detected. Nothing is tuned until it agrees.",
         "",
         claims_table(claims),
         "",
     ]
     for claim in claims:
+        spec = by_id.get(claim.id)
         lines += [
             f"## {claim.id}: {claim.statement}",
             "",
             f"Source: {claim.source}. Verdict: **{claim.verdict}** ({claim.seconds:.1f} s).",
             "",
+            f"Primary test ({spec.primary_view if spec else '?'}: "
+            f"{spec.primary_test if spec else claim.primary_quantity}): {primary_text(claim)}.",
+            "",
         ]
+        if spec and spec.paper_setting:
+            lines += [f"Paper-scale setting (`--scale paper`): {spec.paper_setting}.", ""]
         lines += [
-            "| view | quantity | predicted | observed | tolerance | verdict | detail |",
-            "|---|---|---|---|---|---|---|",
+            "| view | quantity | predicted | observed | interval / tolerance | p (Holm) "
+            "| verdict | detail |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for e in claim.evidence:
+            bound = _fmt(e.interval) if e.interval is not None else _fmt(e.tolerance)
+            p = "" if e.p is None else f"{e.p:.3g}"
+            if e.p_holm is not None:
+                p += f" ({e.p_holm:.3g})"
+            mark = " (primary)" if e.quantity == claim.primary_quantity else ""
+            detail = e.detail
+            if e.verdict == "inconclusive" and e.detectable_effect is not None:
+                detail += f" Detectable effect: {_fmt(e.detectable_effect)}."
             lines.append(
-                f"| {e.view} | {e.quantity} | {_fmt(e.predicted)} | {_fmt(e.observed)} | "
-                f"{_fmt(e.tolerance)} | {e.verdict} | {e.detail} |"
+                f"| {e.view} | {e.quantity}{mark} | {_fmt(e.predicted)} | {_fmt(e.observed)} | "
+                f"{bound} | {p} | {e.verdict} | {detail} |"
             )
         figures = sorted({e.figure for e in claim.evidence if e.figure})
         lines += [""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
 
 
-def write_report(claims: Sequence[Claim], out: Path, provenance: dict[str, Any]) -> Path:
+def write_report(
+    claims: Sequence[Claim],
+    out: Path,
+    provenance: dict[str, Any],
+    scale: str = "default",
+    specs: Sequence[ClaimSpec] = (),
+) -> Path:
     """Write out/REPORT.md and out/claims.json (atomically); return the Markdown path."""
     path = Path(out) / "REPORT.md"
-    write_atomic(path, render_markdown(claims, provenance))
+    write_atomic(path, render_markdown(claims, provenance, scale, specs))
     payload = {
         "provenance": provenance,
-        "claims": [{**_claim_dict(c), "verdict": c.verdict} for c in claims],
+        "scale": scale,
+        "claims": [
+            {
+                "id": c.id,
+                "statement": c.statement,
+                "source": c.source,
+                "verdict": c.verdict,
+                "primary": primary_dict(c),
+                "evidence": [asdict(e) for e in c.evidence],
+                "seconds": c.seconds,
+            }
+            for c in claims
+        ],
     }
     write_atomic(Path(out) / "claims.json", dumps(payload))
     return path
-
-
-def _claim_dict(claim: Claim) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(claim)

@@ -1,10 +1,13 @@
 """``threefactors reproduce``: every claim through the three views → figures/ and a report.
 
-Each claim (``threefactors.checks.CLAIMS``) is checked by a function that runs theory,
-simulation and networks and returns :class:`~threefactors.claims.Evidence`. A finished
-claim is saved at once (``OUT/claims/<id>.json``, written atomically) and skipped when the
-command is run again with the same settings, so killing a long run loses only the claim in
-progress (the network grids inside it resume from their own records).
+Each claim (:mod:`threefactors.claims`, one module per claim) gathers its evidence at the
+chosen scale — ``quick`` (CPU minutes), ``default`` (tens of CPU minutes) or ``paper`` (the
+papers' data sets and models, for a GPU). A finished claim is saved at once
+(``OUT/claims/<id>.json``, written atomically) and skipped when the command is run again with
+the same settings, so killing a long run loses only the claim in progress (the network grids
+inside it resume from their own records). Bad input — an unknown ``--scale`` or ``--only``
+id, ``--quick`` with ``--scale paper``, paper scale without its data in ``--data-dir`` — is
+one line naming the parameter and value, exit 2, before any work starts.
 """
 
 from __future__ import annotations
@@ -14,100 +17,79 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threefactors.claims import Claim, Evidence
-from threefactors.jsonio import dumps, write_atomic
-
-
-@dataclass
-class Context:
-    """What a claim check needs: where to write, how big to run, the seed."""
-
-    out: Path
-    quick: bool
-    seed: int
-    progress: bool = True
-
-    def log(self, message: str) -> None:
-        if self.progress:
-            print(message, file=sys.stderr, flush=True)
-
-    def figure(self, name: str, data: dict[str, Any], plot: Callable[[dict, Path], None]) -> str:
-        """Save the data behind a figure as ``name.json``, draw ``name.png``; return its name."""
-        write_atomic(self.out / f"{name}.json", dumps(data))
-        plot(data, self.out / f"{name}.png")
-        return f"{name}.png"
-
-
-@dataclass(frozen=True)
-class ClaimSpec:
-    """A claim of the papers and the function that gathers the views' evidence."""
-
-    id: str
-    statement: str
-    source: str
-    command: str
-    check: Callable[[Context], list[Evidence]]
+if TYPE_CHECKING:
+    from threefactors.claims.base import Claim, ClaimSpec, Context
 
 
 def _settings(ctx: Context) -> dict[str, Any]:
     from threefactors import __version__
 
-    return {"quick": ctx.quick, "seed": ctx.seed, "version": __version__}
+    return {"scale": ctx.scale, "seed": ctx.seed, "version": __version__}
 
 
 def _load(path: Path, settings: dict[str, Any]) -> Claim | None:
+    from threefactors.claims.base import Claim, Evidence
+
     try:
         payload = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if payload.get("settings") != settings:
-        return None
-    data = payload["claim"]
-    evidence = [Evidence(**e) for e in data.pop("evidence")]
-    return Claim(**data, evidence=evidence)
+        if payload.get("settings") != settings:
+            return None
+        data = dict(payload["claim"])
+        evidence = [Evidence(**e) for e in data.pop("evidence")]
+        return Claim(**data, evidence=evidence)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # missing, unreadable or from an older layout: recomputed
 
 
 def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) -> list[Claim]:
     """Check each claim, reusing results saved by an earlier run with the same settings."""
     from dataclasses import asdict
 
+    from threefactors.claims.base import Claim, Evidence
+    from threefactors.jsonio import dumps, write_atomic
+
     settings = _settings(ctx)
     claims = []
     for i, spec in enumerate(specs, 1):
         path = ctx.out / "claims" / f"{spec.id}.json"
         claim = None if force else _load(path, settings)
-        if claim is None:
-            ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: {spec.statement}")
-            start = time.perf_counter()
-            try:
-                evidence = spec.check(ctx)
-            except Exception as err:  # one broken check must not cost the other claims
-                traceback.print_exc(file=sys.stderr)
-                failed = Evidence(
-                    "reproduce",
-                    spec.id,
-                    None,
-                    None,
-                    "not run",
-                    f"error: {type(err).__name__}: {err}",
-                )
-                claims.append(
-                    Claim(
-                        spec.id, spec.statement, spec.source, [failed], time.perf_counter() - start
-                    )
-                )
-                continue  # not saved: the next run retries it
-            claim = Claim(
-                spec.id, spec.statement, spec.source, evidence, time.perf_counter() - start
-            )
-            write_atomic(path, dumps({"settings": settings, "claim": asdict(claim)}))
-        else:
+        if claim is not None:
             ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: done earlier, reused")
+            claims.append(claim)
+            continue
+        ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: {spec.statement}")
+        start = time.perf_counter()
+        try:
+            evidence = spec.gather(ctx)
+        except Exception as err:  # one broken check must not cost the other claims
+            traceback.print_exc(file=sys.stderr)
+            failed = Evidence(
+                "reproduce", spec.id, None, None, "not run", f"error: {type(err).__name__}: {err}"
+            )
+            claims.append(
+                Claim(
+                    spec.id,
+                    spec.statement,
+                    spec.source,
+                    [failed],
+                    time.perf_counter() - start,
+                    spec.primary,
+                )
+            )
+            continue  # not saved: the next run retries it
+        claim = Claim(
+            spec.id,
+            spec.statement,
+            spec.source,
+            evidence,
+            time.perf_counter() - start,
+            spec.primary,
+        )
+        write_atomic(path, dumps({"settings": settings, "claim": asdict(claim)}))
         claims.append(claim)
     return claims
 
@@ -136,33 +118,66 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "figures (PNG + the JSON behind each), OUT/REPORT.md and OUT/claims.json. Finished "
         "claims are reused when the command is run again with the same settings.",
     )
-    parser.add_argument("--quick", action="store_true", help="CPU-minutes scale")
+    parser.add_argument("--quick", action="store_true", help="CPU-minutes scale (--scale quick)")
+    parser.add_argument(
+        "--scale", default=None, help="quick | default (tens of CPU minutes) | paper (GPU)"
+    )
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="first replicate seed")
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
+    parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
     parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
     parser.set_defaults(func=_run)
 
 
+def resolve_scale(quick: bool, scale: str | None) -> str:
+    """The scale from ``--quick`` / ``--scale`` (InputError naming the bad one)."""
+    from threefactors.claims import SCALES
+    from threefactors.errors import require
+
+    if scale is not None:
+        require(scale in SCALES, "scale", scale, f"choose one of {', '.join(SCALES)}")
+        require(not quick or scale == "quick", "scale", scale, "--quick contradicts it")
+        return scale
+    return "quick" if quick else "default"
+
+
+def check_paper_data(data_dir: str | None) -> None:
+    """Every data set the paper-scale grids use must already be in ``data_dir``."""
+    from threefactors.empirical.data import require_on_disk
+    from threefactors.empirical.experiments import EXPERIMENTS, configs_for
+
+    for name in EXPERIMENTS:
+        for dataset in sorted({c.dataset for c in configs_for(name, "paper")}):
+            require_on_disk(dataset, data_dir)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from threefactors import claims as registry
+    from threefactors.errors import require
+
+    scale = resolve_scale(args.quick, args.scale)
+    known = registry.ids()
+    for claim_id in args.only or []:
+        require(claim_id in known, "only", claim_id, f"unknown claim; known: {', '.join(known)}")
+    if scale == "paper":
+        check_paper_data(args.data_dir)
+
     import matplotlib
 
     matplotlib.use("Agg")
-    from threefactors.checks import CLAIMS
-    from threefactors.errors import require
+    from threefactors.claims.base import Context
     from threefactors.provenance import provenance
     from threefactors.report import claims_table, write_report
 
-    known = {spec.id: spec for spec in CLAIMS}
-    for claim_id in args.only or []:
-        require(claim_id in known, "only", claim_id, f"unknown claim; known: {', '.join(known)}")
-    specs = [known[c] for c in args.only] if args.only else list(CLAIMS)
+    every = registry.all_specs()
+    specs = [registry.spec(c) for c in args.only] if args.only else every
     out = Path(args.out)
-    ctx = Context(out=out, quick=args.quick, seed=args.seed)
+    ctx = Context(out=out, scale=scale, seed=args.seed, data_dir=args.data_dir)
     claims = run_claims(specs, ctx, force=args.force)
-    prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
-    report = write_report(saved_alongside(claims, CLAIMS, ctx), out, prov)
+    prov = provenance({"scale": scale, "only": args.only, "out": str(out)}, args.seed)
+    report = write_report(saved_alongside(claims, every, ctx), out, prov, scale, every)
     errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]
     if args.json:
         print((out / "claims.json").read_text())

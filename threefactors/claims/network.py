@@ -1,0 +1,80 @@
+"""Running a claim's network grid and reading its records (shared by the network claims).
+
+A grid runs (or resumes) under ``OUT/runs/<experiment>`` at the context's scale, with the
+context's seed as the first replicate seed, so a killed ``reproduce`` loses at most the run in
+progress. Rows are the records' tidy metrics at the matched-progress threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from threefactors.claims.base import Context, Evidence, Settings, not_run
+
+Records = list[dict[str, Any]]
+
+
+def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
+    """Run experiment ``name`` at ``ctx.scale`` (settings may hold ``overrides``)."""
+    from threefactors.empirical.experiments import run_experiment
+
+    def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
+        ctx.log(f"  {name}: run {done}/{total}")
+
+    return run_experiment(
+        name,
+        scale=ctx.scale,
+        seed=ctx.seed,
+        out=ctx.out / "runs" / name,
+        overrides=dict(settings.get("overrides", {})),
+        data_dir=ctx.data_dir,
+        on_run=on_run,
+    )
+
+
+def incomplete(name: str, result: dict[str, Any], quantity: str) -> list[Evidence]:
+    """The evidence of a grid that did not finish: its primary test did not run."""
+    failed = "; ".join(str(f) for f in result["failed"])[:300]
+    return [not_run("empirical", quantity, f"grid {name} incomplete: {failed}")]
+
+
+def series(record: dict[str, Any], key: str) -> list[tuple[int, float]]:
+    """(epoch, value) along a run's history where ``key`` was measured."""
+    return [(h["epoch"], h[key]) for h in record["history"] if h.get(key) is not None]
+
+
+def seed_of(record: dict[str, Any]) -> int:
+    return int(record["config"]["seed"])
+
+
+def paired_by_seed(
+    records: Records, select: Callable[[dict[str, Any]], bool], value: Callable[[dict], Any]
+) -> dict[int, Any]:
+    """seed → value for the records ``select`` picks (one per seed)."""
+    return {seed_of(r): value(r) for r in records if select(r)}
+
+
+def aligned(a: dict[int, Any], b: dict[int, Any]) -> tuple[list[Any], list[Any], list[int]]:
+    """The values of ``a`` and ``b`` on their common seeds where both are not None."""
+    seeds = sorted(s for s in a if s in b and a[s] is not None and b[s] is not None)
+    return [a[s] for s in seeds], [b[s] for s in seeds], seeds
+
+
+def histories(records: Records, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Per run: its (lr, batch, seed) and the epochs and values of ``keys`` along training."""
+    out = []
+    for r in records:
+        c = r["config"]
+        entry: dict[str, Any] = {
+            "lr": c["lr"],
+            "batch": c["batch"],
+            "seed": c["seed"],
+            "schedule": c["schedule"],
+        }
+        for key in keys:
+            points = series(r, key)
+            entry[f"{key}_epoch"] = [e for e, _ in points]
+            entry[key] = [v for _, v in points]
+        out.append(entry)
+    return out
