@@ -235,24 +235,30 @@ def step_lengths(
     directions: dict[str, Tensor],
     minibatches: Sequence[tuple[Tensor, Tensor]],
     multipliers: Sequence[float] = (0.5, 1.0),
+    chunk_size: int | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """The authors' step-length probe (Jastrzębski et al., ICLR 2019, Sec. 5): for each named
-    direction v and each minibatch B, the loss change ℓ(γ) − ℓ(0) on (``inputs``,
-    ``targets``) after the v-component of an SGD step of length γη, i.e. at θ − γη (g_Bᵀv) v,
-    for every multiplier γ. Returns direction → str(γ) → one change per minibatch.
+    direction v and each minibatch B, the loss change L(θ − γη(g_Bᵀv)v) − L(θ) on
+    (``inputs``, ``targets``) — the v-component of an SGD step of length γη — for every
+    multiplier γ. Returns direction → str(γ) → one change per minibatch.
     """
-    alphas = torch.tensor([0.0, *[float(g) for g in multipliers]], dtype=torch.float64)
-    out: dict[str, dict[str, list[float]]] = {}
-    for name, v in directions.items():
-        changes: dict[str, list[float]] = {f"{g:g}": [] for g in multipliers}
-        for batch in minibatches:
-            probe = step_too_long(
-                model, loss_fn, inputs, targets, eta, v, batch=batch, alphas=alphas
-            )
-            profile = probe["profile"]["loss"]
-            for g, loss in zip(multipliers, profile[1:], strict=True):
-                changes[f"{g:g}"].append(loss - profile[0])
-        out[name] = changes
+    check_positive("eta", eta)
+    theta = HessianOperator(model, loss_fn, inputs, targets).theta
+    before = _loss_and_accuracy(model, theta, loss_fn, inputs, targets, chunk_size)[0]
+    unit = {
+        name: (v / v.norm()).to(dtype=theta.dtype, device=theta.device)
+        for name, v in directions.items()
+    }
+    out = {name: {f"{g:g}": [] for g in multipliers} for name in directions}
+    for batch in minibatches:
+        step_grad = HessianOperator(model, loss_fn, *batch).loss_and_gradient()[1]
+        for name, v in unit.items():
+            step = -eta * float(step_grad @ v)
+            for g in multipliers:
+                after = _loss_and_accuracy(
+                    model, theta + (g * step) * v, loss_fn, inputs, targets, chunk_size
+                )[0]
+                out[name][f"{g:g}"].append(after - before)
     return out
 
 

@@ -15,6 +15,9 @@ from threefactors.empirical.probes import (
     fd_sample,
     fluctuation_dissipation,
     interpolate,
+    saturated_share,
+    saturation,
+    step_lengths,
     step_too_long,
 )
 from threefactors.errors import InputError
@@ -197,3 +200,43 @@ def test_fluctuation_dissipation_for_sgd_on_a_linear_network(regression):
     out = fluctuation_dissipation(lhs, norms, eta)
     assert abs(out["ratio"] - 1) <= 4 * out["ratio_stderr"]
     assert out["ratio_stderr"] < 0.1
+
+
+def test_step_lengths_on_a_quadratic(regression):
+    """On a quadratic along any unit v, with t = −η g_Bᵀv: Δ(γ) = γ t gᵀv + (γ t)² vᵀHv/2
+    exactly, for each minibatch and direction."""
+    model, x, y = regression
+    op = HessianOperator(model, F.mse_loss, x, y)
+    _, grad = op.loss_and_gradient()
+    generator = torch.Generator().manual_seed(3)
+    directions = {n: torch.randn(op.dim, dtype=torch.float64, generator=generator) for n in "ab"}
+    batches = [(x[:20], y[:20]), (x[50:90], y[50:90])]
+    eta = 0.05
+    out = step_lengths(model, F.mse_loss, x, y, eta, directions, batches, (0.5, 1.0))
+    for name, v in directions.items():
+        v = v / v.norm()
+        for k, batch in enumerate(batches):
+            g_b = HessianOperator(model, F.mse_loss, *batch).loss_and_gradient()[1]
+            t = -eta * float(g_b @ v)
+            for gamma in (0.5, 1.0):
+                exact = gamma * t * float(grad @ v) + (gamma * t) ** 2 * float(v @ op.matvec(v)) / 2
+                assert out[name][f"{gamma:g}"][k] == pytest.approx(exact, rel=1e-8, abs=1e-14)
+
+
+def test_saturation_counts_dead_relus_and_the_weight_on_them():
+    """A ReLU layer with units 0 and 1 forced dead (bias −100): they are the saturated ones,
+    and a direction living only on their incoming weights has all its weight there."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    with torch.no_grad():
+        model[0].bias[:2] = -100.0
+        model[0].bias[2:] = 100.0
+    x = torch.randn(50, 3, dtype=torch.float64)
+    state = saturation(model, x)
+    assert state["layers"] == [0.5] and state["overall"] == 0.5
+    assert state["units"] == [[True, True, False, False]]
+    v = torch.zeros(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
+    v[:6] = 1.0  # the incoming weights of units 0 and 1 (rows 0, 1 of the 4×3 weight)
+    assert saturated_share(model, v, state["units"]) == pytest.approx(1.0)
+    v[6:9] = 1.0  # and unit 2's
+    assert saturated_share(model, v, state["units"]) == pytest.approx(6 / 9)

@@ -20,8 +20,6 @@ from threefactors.claims.base import (
     Context,
     Evidence,
     Settings,
-    from_test,
-    not_run,
     plotter,
 )
 
@@ -58,20 +56,8 @@ def saturation_probe(record: dict[str, Any], out, data_dir: str | None) -> dict[
 
 
 def _trend(quantity: str, rows: list[dict], y: str, sign: int, seed: int) -> Evidence:
-    from threefactors.statistics import seed_blocked_trend
-
-    kept = [r for r in rows if r.get(y) is not None]
-    if len({r["eta_over_s"] for r in kept}) < 2:
-        return not_run("empirical", quantity, "fewer than 2 levels measured")
-    test = seed_blocked_trend(
-        [r["eta_over_s"] for r in kept],
-        [r[y] for r in kept],
-        [r["seed"] for r in kept],
-        sign,
-        rng=seed,
-    )
-    return from_test(
-        "empirical", quantity, test, predicted=f"sign {sign:+d}", figure="conditioning.png"
+    return network.blocked_trend(
+        quantity, rows, "eta_over_s", y, sign, seed, figure="conditioning.png"
     )
 
 

@@ -22,8 +22,6 @@ from threefactors.claims.base import (
     Context,
     Evidence,
     Settings,
-    from_test,
-    not_run,
     plotter,
 )
 
@@ -47,8 +45,6 @@ def at_memorization(record: dict[str, Any], level: float) -> float | None:
 
 
 def networks(ctx: Context, s: Settings) -> list[Evidence]:
-    from threefactors.statistics import seed_blocked_trend
-
     result = network.run_grid(ctx, "memorization", s)
     if not result["complete"]:
         return network.incomplete("memorization", result, PRIMARY)
@@ -72,27 +68,18 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
         note += "; not: " + ", ".join(
             f"(η={r['lr']:g}, S={r['batch']}, seed {r['seed']})" for r in missing
         )
-    kept = [r for r in rows if r["matched_test_accuracy"] is not None]
-    if len({r["eta_over_s"] for r in kept}) < 2:
-        evidence = [not_run("empirical", PRIMARY, note)]
-    else:
-        test = seed_blocked_trend(
-            [r["eta_over_s"] for r in kept],
-            [r["matched_test_accuracy"] for r in kept],
-            [r["seed"] for r in kept],
+    evidence = [
+        network.blocked_trend(
+            PRIMARY,
+            rows,
+            "eta_over_s",
+            "matched_test_accuracy",
             +1,
-            rng=ctx.seed,
+            ctx.seed,
+            detail=note,
+            figure="memorization.png",
         )
-        evidence = [
-            from_test(
-                "empirical",
-                PRIMARY,
-                test,
-                predicted="sign +1",
-                detail=note,
-                figure="memorization.png",
-            )
-        ]
+    ]
     histories = network.histories(result["records"], ("train_accuracy_corrupted", "test_accuracy"))
     ctx.figure(
         "memorization",

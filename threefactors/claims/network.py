@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from threefactors.claims.base import Context, Evidence, Settings, not_run
+from threefactors.claims.base import Context, Evidence, Settings, from_test, not_run
 
 Records = list[dict[str, Any]]
 
@@ -78,3 +78,40 @@ def histories(records: Records, keys: Sequence[str]) -> list[dict[str, Any]]:
             entry[key] = [v for _, v in points]
         out.append(entry)
     return out
+
+
+def blocked_trend(
+    quantity: str,
+    rows: Sequence[dict[str, Any]],
+    x: str,
+    y: str,
+    sign: int,
+    rng: int,
+    *,
+    stratum: str | None = None,
+    detail: str = "",
+    figure: str | None = None,
+) -> Evidence:
+    """Seed-blocked Spearman trend of ``y`` on ``x`` over the rows where y was measured
+    (blocks = seeds, or seed × ``stratum`` for the effect of x at a fixed other factor).
+    Rows without a value are counted in the detail, never silently dropped; a design with
+    nothing to rank is reported as not run."""
+    from threefactors.errors import InputError
+    from threefactors.statistics import seed_blocked_trend
+
+    kept = [r for r in rows if r.get(y) is not None and r.get(x) is not None]
+    missing = len(rows) - len(kept)
+    note = detail + (f"; {missing} runs without a value" if missing else "")
+    blocks = [str(r["seed"]) if stratum is None else f"{r['seed']}|{r[stratum]}" for r in kept]
+    try:
+        test = seed_blocked_trend([r[x] for r in kept], [r[y] for r in kept], blocks, sign, rng=rng)
+    except InputError as err:
+        return not_run("empirical", quantity, f"{err.reason}. {note}".strip())
+    return from_test(
+        "empirical",
+        quantity,
+        test,
+        predicted=f"sign {sign:+d}",
+        detail=note.strip("; "),
+        figure=figure,
+    )

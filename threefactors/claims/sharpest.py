@@ -25,8 +25,6 @@ from threefactors.claims.base import (
     Context,
     Evidence,
     Settings,
-    from_test,
-    not_run,
     plotter,
 )
 
@@ -76,25 +74,8 @@ def peaks(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _trend(
     quantity: str, rows: list[dict], x: str, y: str, sign: int, seed: int, note: str
 ) -> Evidence:
-    from threefactors.statistics import seed_blocked_trend
-
-    kept = [r for r in rows if r.get(y) is not None]
-    if len({r[x] for r in kept}) < 2:
-        return not_run("empirical", quantity, "fewer than 2 levels measured")
-    test = seed_blocked_trend(
-        [r[x] for r in kept], [r[y] for r in kept], [r["seed"] for r in kept], sign, rng=seed
-    )
-    missing = len(rows) - len(kept)
-    detail = note + (
-        f"; {missing} runs without a value (diverged / never reached)" if missing else ""
-    )
-    return from_test(
-        "empirical",
-        quantity,
-        test,
-        predicted=f"sign {sign:+d}",
-        detail=detail,
-        figure="sharpest.png",
+    return network.blocked_trend(
+        quantity, rows, x, y, sign, seed, detail=note, figure="sharpest.png"
     )
 
 

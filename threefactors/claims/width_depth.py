@@ -23,9 +23,7 @@ from threefactors.claims.base import (
     Evidence,
     Settings,
     compare,
-    from_test,
     jointly,
-    not_run,
     plotter,
     trend,
 )
@@ -137,8 +135,6 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
 
 def networks(ctx: Context, s: Settings) -> list[Evidence]:
     """The ratio grid: seed-blocked trends (blocks = seed, or seed × the fixed factor)."""
-    from threefactors.statistics import seed_blocked_trend
-
     result = network.run_grid(ctx, "ratio", s)
     if not result["complete"]:
         return network.incomplete("ratio", result, NETWORK_TRENDS[0][0])
@@ -153,26 +149,20 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     note = f"{len(reached)} of {len(rows)} runs reached the threshold" + (
         f"; not reached or diverged: {', '.join(missing)}" if missing else ""
     )
-    evidence = []
-    for quantity, x, y, sign, stratum in NETWORK_TRENDS:
-        kept = [r for r in reached if r.get(x) is not None and r.get(y) is not None]
-        if len({r[x] for r in kept}) < 2:
-            evidence.append(not_run("empirical", quantity, "fewer than 2 levels measured"))
-            continue
-        blocks = [f"{r['seed']}" if stratum is None else f"{r['seed']}|{r[stratum]}" for r in kept]
-        test = seed_blocked_trend(
-            [r[x] for r in kept], [r[y] for r in kept], blocks, sign, rng=ctx.seed
+    evidence = [
+        network.blocked_trend(
+            quantity,
+            reached,
+            x,
+            y,
+            sign,
+            ctx.seed,
+            stratum=stratum,
+            detail=note,
+            figure="ratio.png",
         )
-        evidence.append(
-            from_test(
-                "empirical",
-                quantity,
-                test,
-                predicted=f"sign {sign:+d}",
-                detail=note,
-                figure="ratio.png",
-            )
-        )
+        for quantity, x, y, sign, stratum in NETWORK_TRENDS
+    ]
     data = {"experiment": "ratio", "rows": rows, "not_reached": missing}
     ctx.figure("ratio", data, plotter("experiment"))
     return evidence
