@@ -138,3 +138,20 @@ def test_every_claim_declares_its_primary_test_and_scales() -> None:
         )
         assert {"quick", "default"} <= set(spec.scales)
         assert spec.views
+
+
+def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:
+    from threefactors.report import README_BEGIN, README_END, update_readme
+
+    calls: list[str] = []
+    ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
+    claims = run_claims(_specs(calls)[2:], ctx)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold table\n{README_END}\noutro\n")
+    update_readme(readme, claims, {"planted": "cmd"})
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert "| a planted fault (planted) |" in text and "`cmd`" in text
+    readme.write_text("no markers")
+    with pytest.raises(Exception, match="readme"):
+        update_readme(readme, claims, {})

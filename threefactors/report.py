@@ -204,3 +204,24 @@ def write_report(
     }
     write_atomic(Path(out) / "claims.json", dumps(payload))
     return path
+
+
+README_BEGIN = "<!-- claims table: rebuilt by `threefactors reproduce --readme README.md` -->"
+README_END = "<!-- end of claims table -->"
+
+
+def update_readme(path: Path, claims: Sequence[Claim], commands: dict[str, str]) -> None:
+    """Replace the claims table between the README's markers with the report's table."""
+    from threefactors.errors import require
+
+    text = Path(path).read_text()
+    require(
+        README_BEGIN in text and README_END in text,
+        "readme",
+        str(path),
+        "has no claims-table markers",
+    )
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    table = claims_table(claims, commands)
+    write_atomic(Path(path), f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}")

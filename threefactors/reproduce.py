@@ -128,6 +128,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
     parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
+    parser.add_argument(
+        "--readme", default=None, metavar="PATH", help="rebuild the claims table in this README"
+    )
     parser.set_defaults(func=_run)
 
 
@@ -169,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from threefactors.claims.base import Context
     from threefactors.provenance import provenance
-    from threefactors.report import claims_table, write_report
+    from threefactors.report import claims_table, update_readme, write_report
 
     every = registry.all_specs()
     specs = [registry.spec(c) for c in args.only] if args.only else every
@@ -179,6 +182,9 @@ def _run(args: argparse.Namespace) -> int:
     prov = provenance({"scale": scale, "only": args.only, "out": str(out)}, args.seed)
     report = write_report(saved_alongside(claims, every, ctx), out, prov, scale, every)
     errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]
+    if args.readme:
+        every_claim = saved_alongside(claims, every, ctx)
+        update_readme(Path(args.readme), every_claim, {s.id: s.command for s in every})
     if args.json:
         print((out / "claims.json").read_text())
     else:
