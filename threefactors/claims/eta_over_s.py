@@ -80,7 +80,7 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
 
     land = double_well(**WIDTH_DEPTH_WELL)
     sharp = critical_points(land).minima[0]
-    centre, curvature = float(sharp.x[0]), float(sharp.eigenvalues[0])
+    centre, curvature = float(sharp.x[0]), float(sharp.hessian_eigenvalues[0])
     law = scalar_laws()["sgd_variance"]
     h, c, eta_sym, batch_sym = law.symbols
     finite_eta = sp.lambdify((h, c, eta_sym, batch_sym), law.expr)
