@@ -70,8 +70,11 @@ def _grid(base: TrainConfig, seeds: Sequence[int], **axes: Sequence[Any]) -> lis
 
 
 def _ratio(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    lrs = {"quick": [0.03, 0.1, 0.3], "default": [0.01, 0.03, 0.1, 0.3]}.get(scale, [0.01, 0.1])
-    return _grid(_base(scale), seeds, lr=lrs, batch=[16, 64, 256])
+    """Quick: 2 × 2 (η/S from 1/640 to 1/53, every run reaches 95% train accuracy in minutes);
+    default: 4 × 3 down to η/S = 1/25600."""
+    lrs = {"quick": [0.1, 0.3], "default": [0.01, 0.03, 0.1, 0.3]}.get(scale, [0.01, 0.1])
+    batches = [16, 64] if scale == "quick" else [16, 64, 256]
+    return _grid(_base(scale), seeds, lr=lrs, batch=batches)
 
 
 # η₀λ_max ≈ 0.2 at the threshold for the MLP on MNIST-1D (λ_max ≈ 14 at η/S = 0.0016).
@@ -130,9 +133,9 @@ def _schedules(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     return [dataclasses.replace(base, seed=s, **v) for v in variants for s in seeds]
 
 
-# Distinct η/S values (no ties): 1/5120, 1/1280, 1/320, 1/80.
+# Distinct η/S values (no ties): quick 1/1280, 1/320, 1/80; default 1/5120 … 1/80.
 MEMORIZATION_POINTS = {
-    "quick": ((0.05, 256), (0.05, 64), (0.2, 64)),
+    "quick": ((0.1, 128), (0.1, 32), (0.2, 16)),
     "default": ((0.05, 256), (0.05, 64), (0.2, 64), (0.2, 16)),
 }
 
