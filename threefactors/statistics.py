@@ -464,10 +464,19 @@ def _blocks(
     return blocks, int((~keep).sum())
 
 
-def _centred_ranks(values: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1 … n, tied values sharing the mean of their ranks (scipy's ``rankdata``)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    dense = np.empty(len(values), dtype=int)
+    dense[order] = np.cumsum(new)
+    bounds = np.concatenate([np.flatnonzero(new), [len(values)]])
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
 
-    ranks = rankdata(values)  # average ranks for ties
+
+def _centred_ranks(values: np.ndarray) -> np.ndarray:
+    ranks = _average_ranks(values)
     return ranks - ranks.mean()
 
 
@@ -500,21 +509,37 @@ def _merge(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndar
     return ordered[first], np.bincount(group, weights=weights[order])
 
 
-def _exact_sum_null(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Distribution of Σ_s ρ_s (independent within-seed permutations): a convolution."""
+def _abs_law(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levels v of |T| (ascending) and the tail P(|T| ≥ v) of a discrete law of T."""
+    levels, level_weights = _merge(np.abs(values), weights)
+    return levels, np.cumsum(level_weights[::-1])[::-1]
+
+
+_Blocks = tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _exact_law(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """|Σ_s ρ_s| under independent within-seed permutations: a convolution of the seeds'
+    exact laws (``blocks`` = each seed's sorted centred ranks of x and of y)."""
     values, weights = np.zeros(1), np.ones(1)
-    for rx, ry in pairs:
-        v, w = _null_support(tuple(np.sort(rx)), tuple(np.sort(ry)))
+    for rx, ry in blocks:
+        if len(rx) > _EXACT_PERMUTATION_LEVELS:
+            raise OverflowError
+        v, w = _null_support(rx, ry)
         if len(values) * len(v) > _EXACT_SUPPORT:
             raise OverflowError
         values, weights = _merge(values[:, None] + v[None, :], weights[:, None] * w[None, :])
-    return values, weights
+    levels, tail = _abs_law(values, weights)
+    levels.setflags(write=False)
+    tail.setflags(write=False)
+    return levels, tail
 
 
-def _monte_carlo_sum_null(
+def _monte_carlo_law(
     pairs: list[tuple[np.ndarray, np.ndarray]], observed: float, permutations: int, rng: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Σ_s ρ_s over ``permutations`` random within-seed orderings plus the observed one.
+    """|Σ_s ρ_s| over ``permutations`` random within-seed orderings plus the observed one.
 
     Including the observed statistic gives p = (1 + #{|T_b| ≥ |t|}) / (B + 1), a valid
     Monte-Carlo p-value (Phipson & Smyth 2010).
@@ -525,15 +550,13 @@ def _monte_carlo_sum_null(
         shuffled = generator.permuted(np.tile(ry, (permutations, 1)), axis=1)
         total += shuffled @ rx / math.sqrt((rx @ rx) * (ry @ ry))
     values = np.append(total, observed)
-    return values, np.full(len(values), 1.0 / len(values))
+    return _abs_law(values, np.full(len(values), 1.0 / len(values)))
 
 
 def _two_sided_tail(
-    values: np.ndarray, weights: np.ndarray, statistic: float, alpha: float
+    levels: np.ndarray, tail: np.ndarray, statistic: float, alpha: float
 ) -> tuple[float, float]:
     """p = P(|T| ≥ |t|) and the critical value c = min{v : P(|T| ≥ v) < α} (inf if none)."""
-    levels, level_weights = _merge(np.abs(values), weights)
-    tail = np.cumsum(level_weights[::-1])[::-1]  # P(|T| ≥ level)
     observed = np.searchsorted(levels, abs(statistic) + _TOL, side="right") - 1
     below = np.flatnonzero(tail < alpha)
     return min(float(tail[observed]), 1.0), float(levels[below[0]]) if len(below) else math.inf
@@ -578,14 +601,13 @@ def seed_blocked_trend(
     rhos = np.array([rx @ ry / math.sqrt((rx @ rx) * (ry @ ry)) for rx, ry in ranked])
     total = float(rhos.sum())
     method = "exact"
+    blocks_key = tuple(sorted((tuple(np.sort(rx)), tuple(np.sort(ry))) for rx, ry in ranked))
     try:
-        if max(len(rx) for rx, _ in ranked) > _EXACT_PERMUTATION_LEVELS:
-            raise OverflowError
-        values, weights = _exact_sum_null(ranked)
+        law = _exact_law(blocks_key)
     except OverflowError:
         method = f"{permutations} Monte-Carlo permutations"
-        values, weights = _monte_carlo_sum_null(ranked, total, int(permutations), rng)
-    p, critical_sum = _two_sided_tail(values, weights, total, alpha)
+        law = _monte_carlo_law(ranked, total, int(permutations), rng)
+    p, critical_sum = _two_sided_tail(*law, total, alpha)
     k = len(ranked)
     effect, critical = total / k, critical_sum / k
     if p < alpha:
@@ -789,7 +811,7 @@ def wilcoxon_signed_rank(
     d = d[d != 0]
     n = len(d)
     require(n >= 1, "differences", differences, "needs at least one non-zero difference")
-    ranks = stats.rankdata(np.abs(d))
+    ranks = _average_ranks(np.abs(d))
     w_plus = float(ranks[d > 0].sum())
     _, tie_counts = np.unique(ranks, return_counts=True)
     exact = n <= _EXACT_WILCOXON and bool((tie_counts == 1).all())
