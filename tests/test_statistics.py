@@ -377,7 +377,8 @@ def power_of_paired_t(n: int, alternative: str, sims: int, seed: int) -> tuple[i
     pilot_data = rng.normal(size=n)
     pilot = st.paired_difference(pilot_data, np.zeros(n), alternative=alternative)
     sd = float(np.std(pilot_data, ddof=1))
-    rows = pilot.detectable_effect + sd * rng.standard_normal((sims, n))
+    direction = -1.0 if alternative == "less" else 1.0
+    rows = direction * pilot.detectable_effect + sd * rng.standard_normal((sims, n))
     hits = sum(
         st.paired_difference(row, np.zeros(n), alternative=alternative).verdict == "agrees"
         for row in rows

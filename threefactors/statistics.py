@@ -17,8 +17,9 @@ Conventions (the same for every test):
   p-value :func:`with_holm` adjusts.
 - ``interval`` is the two-sided (1 − α) interval for two-sided tests and the (1 − 2α)
   interval for one-sided tests, TOST and non-inferiority (its relevant bound is the
-  one-sided (1 − α) bound), so that the interval excludes the null value exactly when the
-  verdict is ``agrees``; ``confidence`` records which.
+  one-sided (1 − α) bound), so that interval and verdict tell the same story (e.g. the
+  TOST interval lies inside ±margin exactly when equivalence is shown); ``confidence``
+  records which.
 - ``detectable_effect`` for t-based tests is the true effect detected with 80 % power,
   solved from the noncentral t distribution with the observed standard error (Cohen 1988,
   ch. 2); for the rank and permutation tests it is the critical value: the observed effect
@@ -81,9 +82,18 @@ class TestResult:
 # --------------------------------------------------------------------------- input checks
 
 
+def _as_float(value: Any) -> float:
+    """``value`` as a float, NaN when it is not a number (the caller's check then fails)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _check_alpha(alpha: float) -> float:
-    require(0 < alpha < 0.5, "alpha", alpha, "must lie in (0, 0.5)")
-    return float(alpha)
+    value = _as_float(alpha)
+    require(0 < value < 0.5, "alpha", alpha, "must lie in (0, 0.5)")
+    return value
 
 
 def _check_alternative(alternative: str) -> Alternative:
@@ -302,13 +312,14 @@ def _difference(a: ArrayLike, b: ArrayLike, paired: bool) -> tuple[_Estimate, in
 
 
 def _check_margin(margin: float) -> float:
+    value = _as_float(margin)
     require(
-        isinstance(margin, int | float) and math.isfinite(margin) and margin > 0,
+        math.isfinite(value) and value > 0,
         "margin",
         margin,
         "must be a finite number > 0, fixed before the data are seen",
     )
-    return float(margin)
+    return value
 
 
 _LEGENDRE = np.polynomial.legendre.leggauss(64)
@@ -581,7 +592,8 @@ def seed_blocked_trend(
     p = P(|T₀| ≥ |t|). ``agrees``: T has the claimed ``sign`` and p < α; ``disagrees``:
     opposite sign and p < α. ``detectable_effect`` = c, the smallest |mean ρ| with
     p < α under this null (the design's critical value); ``interval`` = T ± c clipped to
-    [−1, 1], which excludes 0 exactly when the test rejects. Seeds whose x or y is constant
+    [−1, 1], which excludes 0 when the test rejects (0 on its edge when |T| = c, where
+    the test also rejects). Seeds whose x or y is constant
     carry no ordering information and are left out (said in ``detail``).
     """
     alpha, sign = _check_alpha(alpha), _check_sign(sign)
