@@ -17,8 +17,9 @@ Conventions (the same for every test):
   p-value :func:`with_holm` adjusts.
 - ``interval`` is the two-sided (1 − α) interval for two-sided tests and the (1 − 2α)
   interval for one-sided tests, TOST and non-inferiority (its relevant bound is the
-  one-sided (1 − α) bound), so that the interval excludes the null value exactly when the
-  verdict is ``agrees``; ``confidence`` records which.
+  one-sided (1 − α) bound), so that interval and verdict tell the same story (e.g. the
+  TOST interval lies inside ±margin exactly when equivalence is shown); ``confidence``
+  records which.
 - ``detectable_effect`` for t-based tests is the true effect detected with 80 % power,
   solved from the noncentral t distribution with the observed standard error (Cohen 1988,
   ch. 2); for the rank and permutation tests it is the critical value: the observed effect
@@ -32,6 +33,7 @@ caller reports the missing runs themselves.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -80,9 +82,18 @@ class TestResult:
 # --------------------------------------------------------------------------- input checks
 
 
+def _as_float(value: Any) -> float:
+    """``value`` as a float, NaN when it is not a number (the caller's check then fails)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _check_alpha(alpha: float) -> float:
-    require(0 < alpha < 0.5, "alpha", alpha, "must lie in (0, 0.5)")
-    return float(alpha)
+    value = _as_float(alpha)
+    require(0 < value < 0.5, "alpha", alpha, "must lie in (0, 0.5)")
+    return value
 
 
 def _check_alternative(alternative: str) -> Alternative:
@@ -193,23 +204,22 @@ def _solve_increasing(f: Callable[[float], float], target: float, low: float) ->
 
 
 def _t_detectable(est: _Estimate, alpha: float, two_sided: bool) -> float:
-    """True effect δ with power 0.8: P(|T'| > t_c) = 0.8, T' ~ noncentral t(df, δ/se).
+    """True effect δ with power 0.8: P(T' > t_c) = 0.8, T' ~ noncentral t(df, δ/se).
 
-    t_c = t_{1−α/2, df} (two-sided) or t_{1−α, df}; close to (t_c + t_{0.8, df})·se, which
-    it refines (Cohen 1988, ch. 2).
+    t_c = t_{1−α/2, df} (two-sided; the opposite tail, below 10⁻³ at this power, is
+    neglected) or t_{1−α, df}; close to (t_c + t_{0.8, df})·se, which it refines
+    (Cohen 1988, ch. 2). The observed se stands in for the true one.
     """
+    return _detectable_ncp(est.df, alpha / 2 if two_sided else alpha) * est.se
+
+
+@functools.lru_cache(maxsize=1024)
+def _detectable_ncp(df: float, tail: float) -> float:
+    """Noncentrality λ with P(T' > t_{1−tail, df}) = 0.8, T' ~ noncentral t(df, λ)."""
     from scipy import stats
 
-    if est.se == 0:
-        return 0.0
-    tail = alpha / 2 if two_sided else alpha
-    t_c = _t_quantile(1 - tail, est.df)
-
-    def power(ncp: float) -> float:
-        upper = stats.nct.sf(t_c, est.df, ncp)
-        return float(upper + (stats.nct.cdf(-t_c, est.df, ncp) if two_sided else 0.0))
-
-    return _solve_increasing(power, POWER, 0.0) * est.se
+    t_c = _t_quantile(1 - tail, df)
+    return _solve_increasing(lambda ncp: float(stats.nct.sf(t_c, df, ncp)), POWER, 0.0)
 
 
 def _directional(p_claim: float, p_opposite: float, alpha: float) -> tuple[Verdict, float]:
@@ -219,6 +229,23 @@ def _directional(p_claim: float, p_opposite: float, alpha: float) -> tuple[Verdi
     if p_opposite < alpha:
         return "disagrees", p_opposite
     return "inconclusive", p_claim
+
+
+def _decide(
+    upper_p: float, lower_p: float, alternative: Alternative, alpha: float
+) -> tuple[Verdict, float, float]:
+    """Verdict, p and interval coverage from the two one-sided p-values of a test.
+
+    ``two-sided``: p = min(1, 2·min(upper, lower)), agrees when p < α (a difference, either
+    sign), coverage 1 − α. One-sided: :func:`_directional` on the claimed and the opposite
+    tail, coverage 1 − 2α.
+    """
+    if alternative == "two-sided":
+        p = min(1.0, 2 * min(upper_p, lower_p))
+        return ("agrees" if p < alpha else "inconclusive"), p, 1 - alpha
+    claim, opposite = (upper_p, lower_p) if alternative == "greater" else (lower_p, upper_p)
+    verdict, p = _directional(claim, opposite, alpha)
+    return verdict, p, 1 - 2 * alpha
 
 
 def _interval(est: _Estimate, confidence: float) -> tuple[float, float]:
@@ -237,15 +264,7 @@ def _one_or_two_sided(
 ) -> TestResult:
     """A t test of est.value = 0: verdict, interval and detectable effect."""
     t = _t_ratio(est.value, est.se)
-    upper, lower = _t_sf(t, est.df), _t_sf(-t, est.df)
-    if alternative == "two-sided":
-        p = min(1.0, 2 * min(upper, lower))
-        verdict: Verdict = "agrees" if p < alpha else "inconclusive"
-        confidence = 1 - alpha
-    else:
-        claim, opposite = (upper, lower) if alternative == "greater" else (lower, upper)
-        verdict, p = _directional(claim, opposite, alpha)
-        confidence = 1 - 2 * alpha
+    verdict, p, confidence = _decide(_t_sf(t, est.df), _t_sf(-t, est.df), alternative, alpha)
     interval = _interval(est, confidence)
     detectable = _t_detectable(est, alpha, alternative == "two-sided")
     detail = (
@@ -293,21 +312,76 @@ def _difference(a: ArrayLike, b: ArrayLike, paired: bool) -> tuple[_Estimate, in
 
 
 def _check_margin(margin: float) -> float:
+    value = _as_float(margin)
     require(
-        isinstance(margin, int | float) and math.isfinite(margin) and margin > 0,
+        math.isfinite(value) and value > 0,
         "margin",
         margin,
         "must be a finite number > 0, fixed before the data are seen",
     )
-    return float(margin)
+    return value
+
+
+_LEGENDRE = np.polynomial.legendre.leggauss(64)
 
 
 def _tost_detectable(est: _Estimate, alpha: float) -> float:
-    """Margin shown with power 0.8 when the true difference is 0.
+    """Margin m shown with power 0.8 when the true difference is 0.
 
-    Approximation (t_{1−α, df} + t_{1−0.2/2, df})·se (Chow, Shao & Wang 2008, §3.2).
+    TOST shows equivalence when |d̂| + t_c·ŝe < m, t_c = t_{1−α, df}. With d̂ ~ N(0, se²) and
+    ŝe = se·u, u² ~ χ²_df/df independent of d̂, its power is
+    P(m) = ∫₀^{m'/t_c} [2Φ(m' − t_c·u) − 1] f_u(u) du, m' = m/se (Schuirmann 1987;
+    Phillips 1990), integrated by 64-point Gauss–Legendre; m solves P(m) = 0.8 with the
+    observed se standing in for the true one. Close to (t_{1−α} + t_{0.9})·se, which
+    underestimates the power by 0.003–0.03 for 20 ≥ n ≥ 3.
     """
-    return (_t_quantile(1 - alpha, est.df) + _t_quantile(1 - (1 - POWER) / 2, est.df)) * est.se
+    return _tost_scaled_margin(est.df, alpha) * est.se
+
+
+@functools.lru_cache(maxsize=1024)
+def _tost_scaled_margin(df: float, alpha: float) -> float:
+    """m' = m/se solving the TOST power equation of :func:`_tost_detectable`."""
+    from scipy import special
+
+    t_c = _t_quantile(1 - alpha, df)
+    nodes, weights = _LEGENDRE
+    log_norm = special.gammaln(df / 2) + df / 2 * math.log(2)
+
+    def power(scaled_margin: float) -> float:
+        top = scaled_margin / t_c
+        u = (nodes + 1) * top / 2
+        v = df * u * u  # χ²_df; density of u = 2·u·df·f_χ²(v)
+        density = 2 * u * df * np.exp(special.xlogy(df / 2 - 1, v) - v / 2 - log_norm)
+        inside = 2 * special.ndtr(scaled_margin - t_c * u) - 1
+        return float(top / 2 * weights @ (inside * density))
+
+    return _solve_increasing(power, POWER, 0.0)
+
+
+def _margin_result(
+    name: str,
+    est: _Estimate,
+    margin: float,
+    alpha: float,
+    p_claim: float,
+    p_opposite: float,
+    detectable: float,
+    n: int,
+    what: str,
+    closing: str,
+) -> TestResult:
+    """Verdict, (1 − 2α) interval and detail of an equivalence / non-inferiority test."""
+    verdict, p = _directional(p_claim, p_opposite, alpha)
+    confidence = 1 - 2 * alpha
+    interval = _interval(est, confidence)
+    detail = (
+        f"{what} {est.value:+.4g} (se {est.se:.3g}, df {est.df:.4g}), "
+        f"{100 * confidence:.0f}% CI [{interval[0]:+.4g}, {interval[1]:+.4g}], margin "
+        f"{margin:.4g}: p = {p:.3g}; {closing}"
+    )
+    return TestResult(
+        name, est.value, interval, p, verdict, n, margin, detectable, detail, confidence, alpha
+    )
 
 
 def tost(
@@ -331,28 +405,19 @@ def tost(
     p_high = _t_sf(_t_ratio(margin - est.value, est.se), est.df)  # H0: d ≥ +margin
     p_above = _t_sf(_t_ratio(est.value - margin, est.se), est.df)  # H0: d ≤ +margin
     p_below = _t_sf(_t_ratio(-margin - est.value, est.se), est.df)  # H0: d ≥ −margin
-    interval = _interval(est, 1 - 2 * alpha)
-    verdict, p = _directional(max(p_low, p_high), min(p_above, p_below), alpha)
     detectable = _tost_detectable(est, alpha)
-    kind = "paired" if paired else "Welch"
-    detail = (
-        f"mean difference {est.value:+.4g} (se {est.se:.3g}, df {est.df:.4g}), "
-        f"{100 * (1 - 2 * alpha):.0f}% CI [{interval[0]:+.4g}, {interval[1]:+.4g}] against "
-        f"±{margin:.4g}: p = {p:.3g}; this design shows equivalence (80% power at no true "
-        f"difference) within ±{detectable:.3g}.{_dropped(dropped)}"
-    )
-    return TestResult(
-        f"TOST equivalence ({kind})",
-        est.value,
-        interval,
-        p,
-        verdict,
-        n,
+    return _margin_result(
+        f"TOST equivalence ({'paired' if paired else 'Welch'})",
+        est,
         margin,
-        detectable,
-        detail,
-        1 - 2 * alpha,
         alpha,
+        max(p_low, p_high),
+        min(p_above, p_below),
+        detectable,
+        n,
+        "mean difference",
+        f"this design shows equivalence within ±{detectable:.3g} with 80% power when there "
+        f"is no true difference.{_dropped(dropped)}",
     )
 
 
@@ -378,31 +443,19 @@ def noninferiority(
     sign = 1.0 if higher_is_better else -1.0
     est, n, dropped = _difference(treatment, control, paired)
     est = _Estimate(sign * est.value, est.se, est.df)
-    p_claim = _t_sf(_t_ratio(est.value + margin, est.se), est.df)
-    p_worse = _t_sf(_t_ratio(-margin - est.value, est.se), est.df)
-    verdict, p = _directional(p_claim, p_worse, alpha)
-    interval = _interval(est, 1 - 2 * alpha)
     detectable = _t_detectable(est, alpha, two_sided=False)
-    kind = "paired" if paired else "Welch"
-    better = "higher" if higher_is_better else "lower"
-    detail = (
-        f"treatment − control ({better} is better) {est.value:+.4g} (se {est.se:.3g}), "
-        f"{100 * (1 - 2 * alpha):.0f}% CI [{interval[0]:+.4g}, {interval[1]:+.4g}] against "
-        f"−{margin:.4g}: p = {p:.3g}; this design shows non-inferiority (80% power at no "
-        f"true difference) within {detectable:.3g}.{_dropped(dropped)}"
-    )
-    return TestResult(
-        f"non-inferiority ({kind})",
-        est.value,
-        interval,
-        p,
-        verdict,
-        n,
+    return _margin_result(
+        f"non-inferiority ({'paired' if paired else 'Welch'})",
+        est,
         margin,
-        detectable,
-        detail,
-        1 - 2 * alpha,
         alpha,
+        _t_sf(_t_ratio(est.value + margin, est.se), est.df),  # H0: d ≤ −margin
+        _t_sf(_t_ratio(-margin - est.value, est.se), est.df),  # H0: d ≥ −margin
+        detectable,
+        n,
+        f"treatment − control ({'higher' if higher_is_better else 'lower'} is better)",
+        f"this design shows non-inferiority within {detectable:.3g} with 80% power when "
+        f"there is no true difference.{_dropped(dropped)}",
     )
 
 
@@ -422,41 +475,82 @@ def _blocks(
     return blocks, int((~keep).sum())
 
 
-def _centred_ranks(values: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1 … n, tied values sharing the mean of their ranks (scipy's ``rankdata``)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    dense = np.empty(len(values), dtype=int)
+    dense[order] = np.cumsum(new)
+    bounds = np.concatenate([np.flatnonzero(new), [len(values)]])
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
 
-    ranks = rankdata(values)  # average ranks for ties
+
+def _centred_ranks(values: np.ndarray) -> np.ndarray:
+    ranks = _average_ranks(values)
     return ranks - ranks.mean()
 
 
-def _null_support(rx: np.ndarray, ry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact permutation distribution of ρ = Σ rx·ry[π] / (‖rx‖‖ry‖) over all n! orderings."""
-    orders = np.array(list(itertools.permutations(range(len(ry)))))
-    rho = ry[orders] @ rx / math.sqrt((rx @ rx) * (ry @ ry))
-    return _merge(rho, np.full(len(rho), 1.0 / len(rho)))
+@functools.lru_cache(maxsize=256)
+def _null_support(rx: tuple[float, ...], ry: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact permutation law of ρ = Σ rx·ry[π] / (‖rx‖‖ry‖) over all n! orderings π.
+
+    It depends on the two multisets of centred ranks only (pass them sorted, so that the
+    cache serves every seed with the same tie pattern).
+    """
+    x, y = np.array(rx), np.array(ry)
+    orders = np.array(list(itertools.permutations(range(len(y)))))
+    rho = y[orders] @ x / math.sqrt((x @ x) * (y @ y))
+    values, weights = _merge(rho, np.full(len(rho), 1.0 / len(rho)))
+    values.setflags(write=False)
+    weights.setflags(write=False)
+    return values, weights
 
 
 def _merge(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Collapse equal values (to 1e-10) of a discrete distribution."""
-    unique, inverse = np.unique(np.round(values, 10), return_inverse=True)
-    return unique, np.bincount(inverse.ravel(), weights=weights.ravel())
+    """Collapse values equal up to round-off (gaps ≤ 1e-9) of a discrete distribution.
+
+    Each group is represented by its smallest value; weights are summed.
+    """
+    values, weights = values.ravel(), weights.ravel()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    group = np.concatenate([[0], np.cumsum(np.diff(ordered) > _TOL)])
+    first = np.concatenate([[True], np.diff(group) > 0])
+    return ordered[first], np.bincount(group, weights=weights[order])
 
 
-def _exact_sum_null(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Distribution of Σ_s ρ_s (independent within-seed permutations): a convolution."""
+def _abs_law(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levels v of |T| (ascending) and the tail P(|T| ≥ v) of a discrete law of T."""
+    levels, level_weights = _merge(np.abs(values), weights)
+    return levels, np.cumsum(level_weights[::-1])[::-1]
+
+
+_Blocks = tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _exact_law(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """|Σ_s ρ_s| under independent within-seed permutations: a convolution of the seeds'
+    exact laws (``blocks`` = each seed's sorted centred ranks of x and of y)."""
     values, weights = np.zeros(1), np.ones(1)
-    for rx, ry in pairs:
+    for rx, ry in blocks:
+        if len(rx) > _EXACT_PERMUTATION_LEVELS:
+            raise OverflowError
         v, w = _null_support(rx, ry)
         if len(values) * len(v) > _EXACT_SUPPORT:
             raise OverflowError
         values, weights = _merge(values[:, None] + v[None, :], weights[:, None] * w[None, :])
-    return values, weights
+    levels, tail = _abs_law(values, weights)
+    levels.setflags(write=False)
+    tail.setflags(write=False)
+    return levels, tail
 
 
-def _monte_carlo_sum_null(
+def _monte_carlo_law(
     pairs: list[tuple[np.ndarray, np.ndarray]], observed: float, permutations: int, rng: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Σ_s ρ_s over ``permutations`` random within-seed orderings plus the observed one.
+    """|Σ_s ρ_s| over ``permutations`` random within-seed orderings plus the observed one.
 
     Including the observed statistic gives p = (1 + #{|T_b| ≥ |t|}) / (B + 1), a valid
     Monte-Carlo p-value (Phipson & Smyth 2010).
@@ -467,19 +561,16 @@ def _monte_carlo_sum_null(
         shuffled = generator.permuted(np.tile(ry, (permutations, 1)), axis=1)
         total += shuffled @ rx / math.sqrt((rx @ rx) * (ry @ ry))
     values = np.append(total, observed)
-    return values, np.full(len(values), 1.0 / len(values))
+    return _abs_law(values, np.full(len(values), 1.0 / len(values)))
 
 
 def _two_sided_tail(
-    values: np.ndarray, weights: np.ndarray, statistic: float, alpha: float
+    levels: np.ndarray, tail: np.ndarray, statistic: float, alpha: float
 ) -> tuple[float, float]:
     """p = P(|T| ≥ |t|) and the critical value c = min{v : P(|T| ≥ v) < α} (inf if none)."""
-    size = np.abs(values)
-    p = float(weights[size >= abs(statistic) - _TOL].sum())
-    levels, inverse = np.unique(np.round(size, 10), return_inverse=True)
-    tail = np.cumsum(np.bincount(inverse.ravel(), weights=weights)[::-1])[::-1]
+    observed = np.searchsorted(levels, abs(statistic) + _TOL, side="right") - 1
     below = np.flatnonzero(tail < alpha)
-    return min(p, 1.0), float(levels[below[0]]) if len(below) else math.inf
+    return min(float(tail[observed]), 1.0), float(levels[below[0]]) if len(below) else math.inf
 
 
 def seed_blocked_trend(
@@ -501,7 +592,8 @@ def seed_blocked_trend(
     p = P(|T₀| ≥ |t|). ``agrees``: T has the claimed ``sign`` and p < α; ``disagrees``:
     opposite sign and p < α. ``detectable_effect`` = c, the smallest |mean ρ| with
     p < α under this null (the design's critical value); ``interval`` = T ± c clipped to
-    [−1, 1], which excludes 0 exactly when the test rejects. Seeds whose x or y is constant
+    [−1, 1], which excludes 0 when the test rejects (0 on its edge when |T| = c, where
+    the test also rejects). Seeds whose x or y is constant
     carry no ordering information and are left out (said in ``detail``).
     """
     alpha, sign = _check_alpha(alpha), _check_sign(sign)
@@ -521,14 +613,13 @@ def seed_blocked_trend(
     rhos = np.array([rx @ ry / math.sqrt((rx @ rx) * (ry @ ry)) for rx, ry in ranked])
     total = float(rhos.sum())
     method = "exact"
+    blocks_key = tuple(sorted((tuple(np.sort(rx)), tuple(np.sort(ry))) for rx, ry in ranked))
     try:
-        if max(len(rx) for rx, _ in ranked) > _EXACT_PERMUTATION_LEVELS:
-            raise OverflowError
-        values, weights = _exact_sum_null(ranked)
+        law = _exact_law(blocks_key)
     except OverflowError:
         method = f"{permutations} Monte-Carlo permutations"
-        values, weights = _monte_carlo_sum_null(ranked, total, int(permutations), rng)
-    p, critical_sum = _two_sided_tail(values, weights, total, alpha)
+        law = _monte_carlo_law(ranked, total, int(permutations), rng)
+    p, critical_sum = _two_sided_tail(*law, total, alpha)
     k = len(ranked)
     effect, critical = total / k, critical_sum / k
     if p < alpha:
@@ -610,15 +701,30 @@ def seed_regression_trend(
 # --------------------------------------------------------------------------- rank tests
 
 
-def _sign_critical(n: int, alpha: float, alternative: Alternative) -> tuple[int, int]:
-    """Rejection region of the exact sign test: K ≥ upper or K ≤ lower (K ~ Bin(n, ½))."""
+@functools.lru_cache(maxsize=256)
+def _sign_detectable(n: int, alpha: float, alternative: Alternative) -> float:
+    """Fraction π of positive differences that the exact sign test detects with power 0.8.
+
+    Rejection region K ≥ k_c with P(K ≥ k_c | ½) < α (α/2 per tail when two-sided, the
+    lower tail K ≤ n − k_c then added); π solves P(reject | π) = 0.8. For ``less`` the
+    fraction is 1 − π; ``inf`` when k_c > n.
+    """
     from scipy import stats
+    from scipy.optimize import brentq
 
     tail = alpha / 2 if alternative == "two-sided" else alpha
     ks = np.arange(n + 1)
-    upper_ok = np.flatnonzero(stats.binom.sf(ks - 1, n, 0.5) < tail)
-    upper = int(upper_ok[0]) if len(upper_ok) else n + 1
-    return upper, n - upper
+    reaching = np.flatnonzero(stats.binom.sf(ks - 1, n, 0.5) < tail)
+    if not len(reaching):
+        return math.inf
+    k_c = int(reaching[0])
+
+    def power(pi: float) -> float:
+        lower = stats.binom.cdf(n - k_c, n, pi) if alternative == "two-sided" else 0.0
+        return float(stats.binom.sf(k_c - 1, n, pi) + lower)
+
+    pi = float(brentq(lambda q: power(q) - POWER, 0.5, 1.0, xtol=1e-12))
+    return 1 - pi if alternative == "less" else pi
 
 
 def sign_test(
@@ -642,34 +748,15 @@ def sign_test(
     d = d[d != 0]
     n, k = len(d), int((d > 0).sum())
     require(n >= 1, "differences", differences, "needs at least one non-zero difference")
-    upper_p = float(stats.binom.sf(k - 1, n, 0.5))
-    lower_p = float(stats.binom.cdf(k, n, 0.5))
-    if alternative == "two-sided":
-        p = float(stats.binomtest(k, n, 0.5).pvalue)
-        verdict: Verdict = "agrees" if p < alpha else "inconclusive"
-        confidence = 1 - alpha
-    else:
-        claim, opposite = (upper_p, lower_p) if alternative == "greater" else (lower_p, upper_p)
-        verdict, p = _directional(claim, opposite, alpha)
-        confidence = 1 - 2 * alpha
-    ci = stats.binomtest(k, n, 0.5).proportion_ci(confidence_level=confidence, method="exact")
-    upper, lower = _sign_critical(n, alpha, alternative)
-    if upper > n:
-        detectable = math.inf
-    else:
-        two_tails = alternative == "two-sided"
-
-        def power(pi: float) -> float:
-            reject = stats.binom.sf(upper - 1, n, pi)
-            return float(reject + (stats.binom.cdf(lower, n, pi) if two_tails else 0.0))
-
-        from scipy.optimize import brentq
-
-        pi = float(brentq(lambda q: power(q) - POWER, 0.5, 1.0, xtol=1e-12))
-        detectable = 1 - pi if alternative == "less" else pi
+    upper_p, lower_p = float(stats.binom.sf(k - 1, n, 0.5)), float(stats.binom.cdf(k, n, 0.5))
+    verdict, p, confidence = _decide(upper_p, lower_p, alternative, alpha)
+    tail = (1 - confidence) / 2  # Clopper & Pearson (1934) exact interval for K/n
+    ci_low = float(stats.beta.ppf(tail, k, n - k + 1)) if k > 0 else 0.0
+    ci_high = float(stats.beta.isf(tail, k + 1, n - k)) if k < n else 1.0
+    detectable = _sign_detectable(n, alpha, alternative)
     detail = (
         f"{k} of {n} non-zero differences positive (fraction {k / n:.3g}, "
-        f"{100 * confidence:.0f}% CI [{ci.low:.3g}, {ci.high:.3g}]), exact p = {p:.3g} "
+        f"{100 * confidence:.0f}% CI [{ci_low:.3g}, {ci_high:.3g}]), exact p = {p:.3g} "
         f"({alternative}); {_reach(detectable, '80% power at a fraction', alpha)}."
         + (f" {zeros} zero difference(s) dropped." if zeros else "")
         + _dropped(dropped)
@@ -677,7 +764,7 @@ def sign_test(
     return TestResult(
         "exact sign test",
         k / n,
-        (float(ci.low), float(ci.high)),
+        (ci_low, ci_high),
         p,
         verdict,
         n,
@@ -689,6 +776,7 @@ def sign_test(
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _signed_rank_null(n: int) -> np.ndarray:
     """P(W⁺ = w), w = 0 … n(n+1)/2, for n untied non-zero pairs: the generating function
     Π_i (1 + z^i)/2 (Wilcoxon 1945)."""
@@ -697,6 +785,7 @@ def _signed_rank_null(n: int) -> np.ndarray:
     for i in range(1, n + 1):
         law[i:] = (law[i:] + law[:-i].copy()) / 2
         law[:i] /= 2
+    law.setflags(write=False)
     return law
 
 
@@ -734,7 +823,7 @@ def wilcoxon_signed_rank(
     d = d[d != 0]
     n = len(d)
     require(n >= 1, "differences", differences, "needs at least one non-zero difference")
-    ranks = stats.rankdata(np.abs(d))
+    ranks = _average_ranks(np.abs(d))
     w_plus = float(ranks[d > 0].sum())
     _, tie_counts = np.unique(ranks, return_counts=True)
     exact = n <= _EXACT_WILCOXON and bool((tie_counts == 1).all())
@@ -750,14 +839,8 @@ def wilcoxon_signed_rank(
         mean = total / 2
         upper_p = float(stats.norm.sf((w_plus - mean - 0.5) / sd))
         lower_p = float(stats.norm.cdf((w_plus - mean + 0.5) / sd))
-    if alternative == "two-sided":
-        p = min(1.0, 2 * min(upper_p, lower_p))
-        verdict: Verdict = "agrees" if p < alpha else "inconclusive"
-        confidence, tail = 1 - alpha, alpha / 2
-    else:
-        claim, opposite = (upper_p, lower_p) if alternative == "greater" else (lower_p, upper_p)
-        verdict, p = _directional(claim, opposite, alpha)
-        confidence, tail = 1 - 2 * alpha, alpha
+    verdict, p, confidence = _decide(upper_p, lower_p, alternative, alpha)
+    tail = alpha / 2 if alternative == "two-sided" else alpha
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2)
     estimate = float(np.median(walsh))
