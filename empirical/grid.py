@@ -29,10 +29,11 @@ from typing import Any
 
 import torch
 
-from threefactors.empirical.records import config_hash
+from threefactors.empirical.records import check_record, config_hash
 from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
+from threefactors.saved import load_validated
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -46,11 +47,9 @@ def paths(out: Path, key: str) -> dict[str, Path]:
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """The record at ``path``, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    """The record at ``path``; None when it is missing or fails :func:`.records.check_record`
+    (then it is moved aside with a warning, and the run is recomputed)."""
+    return load_validated(path, lambda record: check_record(record, path.stem))
 
 
 def load_params(out: str | Path, record: dict[str, Any]) -> torch.Tensor:

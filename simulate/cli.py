@@ -12,15 +12,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from threefactors import options
 from threefactors.theory.cli import add_loss_arguments, landscape_from_args
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_loss_arguments(parser)
-    parser.add_argument("--lr", type=float, required=True, help="learning rate η > 0")
-    parser.add_argument("--sigma", type=float, default=1.0, help="gradient-noise scale σ ≥ 0")
-    parser.add_argument("--particles", type=int, default=10_000, help="number of particles N")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
+    parser.add_argument("--lr", type=options.positive, required=True, help="learning rate η > 0")
+    parser.add_argument(
+        "--sigma", type=options.nonnegative, default=1.0, help="gradient-noise scale σ ≥ 0"
+    )
+    parser.add_argument(
+        "--particles", type=options.count, default=10_000, help="number of particles N"
+    )
+    parser.add_argument("--seed", type=options.seed, default=0, help="random seed (≥ 0)")
     parser.add_argument(
         "--start",
         default=None,
@@ -29,16 +34,29 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--escape-from",
-        type=int,
+        type=options.integer(0),
         default=None,
         metavar="I",
         help="start at minimum I and measure first-passage times to any other minimum",
     )
     parser.add_argument(
-        "--escape-radius", type=float, default=None, help="capture radius around the target"
+        "--escape-radius",
+        type=options.positive,
+        default=None,
+        help="capture radius around the target",
     )
     parser.add_argument(
-        "--bound", type=float, default=1e6, help="a particle with |θ_i| > bound has diverged"
+        "--bound",
+        type=options.positive,
+        default=1e6,
+        help="a particle with |θ_i| > bound has diverged",
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=options.memory,
+        default=None,
+        metavar="BYTES",
+        help="most memory a run may allocate, e.g. 2G (default: half the memory now available)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -59,12 +77,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(isotropic) or σ² H(θ)₊ (hessian); temperature T = ησ²/(2S).",
     )
     _common(lang)
-    lang.add_argument("--batch", type=int, default=1, help="batch size S ≥ 1")
+    lang.add_argument("--batch", type=options.count, default=1, help="batch size S ≥ 1")
     lang.add_argument("--noise", choices=("isotropic", "hessian"), default="isotropic")
     length = lang.add_mutually_exclusive_group(required=True)
-    length.add_argument("--time", type=float, help="SDE time to integrate (t = kη)")
-    length.add_argument("--steps", type=int, help="number of steps")
-    lang.add_argument("--dt", type=float, default=None, help="step in SDE time (default η)")
+    length.add_argument("--time", type=options.positive, help="SDE time to integrate (t = kη)")
+    length.add_argument("--steps", type=options.count, help="number of steps")
+    lang.add_argument(
+        "--dt", type=options.positive, default=None, help="step in SDE time (default η)"
+    )
     lang.add_argument(
         "--scheme",
         choices=("em", "lm"),
@@ -80,8 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "covariance σ² I; regression: least-squares noise, state dependent).",
     )
     _common(sgd)
-    sgd.add_argument("--batch", type=int, required=True, help="batch size 1 ≤ S ≤ N")
-    sgd.add_argument("--examples", type=int, required=True, help="number of examples N")
+    sgd.add_argument("--batch", type=options.count, required=True, help="batch size 1 ≤ S ≤ N")
+    sgd.add_argument("--examples", type=options.count, required=True, help="number of examples N")
     sgd.add_argument("--perturbation", choices=("shift", "regression"), default="shift")
     sgd.add_argument(
         "--replacement",
@@ -89,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="draw minibatches with (default) or without replacement",
     )
-    sgd.add_argument("--steps", type=int, required=True, help="number of SGD steps")
+    sgd.add_argument("--steps", type=options.count, required=True, help="number of SGD steps")
     sgd.set_defaults(func=_run_sgd)
 
 
@@ -105,6 +125,10 @@ def _start(args: argparse.Namespace) -> Any:
 
 
 def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The simulator's keywords shared by both subcommands (and ``--memory-budget`` applied)."""
+    from threefactors.resources import set_memory_budget
+
+    set_memory_budget(args.memory_budget)
     return {
         "eta": args.lr,
         "batch_size": args.batch,

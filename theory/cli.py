@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from threefactors import options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this view's subcommands. Import heavy modules inside the handlers only."""
@@ -38,9 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
-        sub.add_argument("--lr", type=float, required=True, help="learning rate η")
-        sub.add_argument("--batch", type=float, required=True, help="batch size S")
-        sub.add_argument("--sigma", type=float, required=True, help="gradient noise scale σ")
+        sub.add_argument("--lr", type=options.positive, required=True, help="learning rate η")
+        sub.add_argument("--batch", type=options.count, required=True, help="batch size S")
+        sub.add_argument(
+            "--sigma",
+            type=options.positive if name == "minima" else options.nonnegative,
+            required=True,
+            help="gradient noise scale σ",
+        )
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
 
@@ -61,7 +68,7 @@ def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
 
 def landscape_from_args(args: argparse.Namespace) -> Any:
     """The Landscape of ``--loss`` with the ``--param`` values."""
-    from threefactors.errors import InputError
+    from threefactors.errors import InputError, check_finite
     from threefactors.theory.landscape import Landscape
 
     params = {}
@@ -71,6 +78,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
             params[name.strip()] = float(value)
         except ValueError:
             raise InputError("param", item, "expected NAME=VALUE with a number") from None
+        check_finite("param", params[name.strip()])
     return Landscape.from_string(args.loss, params=params)
 
 
@@ -248,7 +256,7 @@ def _minima_text(r: dict[str, Any]) -> str:
 
 def _stationary(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
-    from threefactors.errors import InputError, check_batch
+    from threefactors.errors import InputError, check_batch, check_finite
     from threefactors.provenance import provenance
     from threefactors.theory.stationary import quadratic_stationary
 
@@ -256,6 +264,8 @@ def _stationary(args: argparse.Namespace) -> int:
         eigenvalues = [float(v) for v in args.hessian.split(",")]
     except ValueError:
         raise InputError("hessian", args.hessian, "comma-separated numbers") from None
+    for value in eigenvalues:
+        check_finite("hessian", value)
     check_batch(args.batch)
     result = quadratic_stationary(eigenvalues, args.lr, int(args.batch), args.sigma, args.noise)
     out = {
