@@ -20,8 +20,15 @@ With ``jobs`` > 1, runs execute in that many worker processes (one thread each).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ctypes
 import json
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +41,8 @@ from threefactors.empirical.train import TrainConfig, resolve_device, train, val
 from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
 from threefactors.saved import load_validated
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -106,6 +115,36 @@ def _run_or_fail(args: tuple) -> tuple[dict[str, Any] | None, str | None]:
         return None, text
 
 
+def tie_to_parent(parent: int) -> None:
+    """Worker set-up: die with the parent process, leave Ctrl-C to the parent.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker when its
+    parent dies, even by SIGKILL; elsewhere a daemon thread polls ``os.getppid()``. A
+    parent that died before this ran is caught by comparing ``os.getppid()`` with
+    ``parent``. SIGINT is ignored: the parent stops the workers (:func:`_stop_workers`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Cancel queued runs and terminate the running ones (their checkpoints stay)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def run_grid(
     configs: Sequence[TrainConfig],
     out: str | Path,
@@ -128,7 +167,36 @@ def run_grid(
     for config in unique:
         validate(config, config.n_train)
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_tasks(unique, out, device, data_dir, download, checkpoint_every, jobs, on_run)
+    except InputError:  # a config refused (e.g. S > N once the data is loaded)
+        _remove_empty_folders(out, created)
+        raise
+
+
+def _remove_empty_folders(out: Path, created: bool) -> None:
+    """Remove the folders under ``out`` that hold no file, and ``out`` itself when this grid
+    created it and it is now empty: a refused grid leaves nothing behind."""
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()
+
+
+def _run_tasks(
+    unique: list[TrainConfig],
+    out: Path,
+    device: str,
+    data_dir: str | None,
+    download: bool,
+    checkpoint_every: float,
+    jobs: int,
+    on_run: Callable[[int, int, dict[str, Any] | None], None] | None,
+) -> dict[str, Any]:
     tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
     results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
@@ -147,9 +215,15 @@ def run_grid(
             collect(i + 1, task[0], _run_or_fail(task))
     else:
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
-            for i, future in enumerate(concurrent.futures.as_completed(futures)):
-                collect(i + 1, futures[future], future.result())
+        with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
+        ) as pool:
+            try:
+                futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
+                for i, future in enumerate(concurrent.futures.as_completed(futures)):
+                    collect(i + 1, futures[future], future.result())
+            except BaseException:  # Ctrl-C or a refused config: stop the workers now
+                _stop_workers(pool)  # finished records are on disk; runs resume from checkpoints
+                raise
     records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
     return {"records": records, "failed": failed}

@@ -177,7 +177,8 @@ def _run_sgd(args: argparse.Namespace) -> int:
 
 
 def format_text(summary: dict[str, Any]) -> str:
-    """Human-readable lines for a simulation summary."""
+    """Human-readable lines for a simulation summary; never NaN: a run whose particles all
+    diverged says so, with the first step, like the JSON's ``first_divergence_step``."""
     import numpy as np
 
     config = summary["provenance"]["config"]
@@ -185,6 +186,14 @@ def format_text(summary: dict[str, Any]) -> str:
         f"{config['simulator']}: {config['loss']}  (η={config['lr']}, S={config['batch']}, "
         f"σ={config['sigma']}, {config['particles']} particles × {config['steps']} steps)"
     ]
+    first = summary["first_divergence_step"]
+    if summary["diverged"] == config["particles"]:
+        lines.append(
+            f"  diverged at step {first}: all {summary['diverged']} particles left the bound, "
+            "no occupancy or moments to report"
+        )
+        lines.append(f"  {summary['ns_per_particle_step']:.3g} ns per particle-step")
+        return "\n".join(lines)
     for j, (x, p, se) in enumerate(
         zip(summary["minima"], summary["occupancy"], summary["occupancy_stderr"], strict=True)
     ):
@@ -193,18 +202,20 @@ def format_text(summary: dict[str, Any]) -> str:
     lines.append(f"  mean loss {summary['mean_loss']:.6g}")
     if summary["mean"] is not None:
         lines.append(f"  mean θ {np.array2string(np.asarray(summary['mean']), precision=4)}")
+    if summary["covariance"] is not None and np.asarray(summary["covariance"]).size <= 16:
         cov = np.asarray(summary["covariance"])
-        if cov.size <= 16:
-            lines.append(f"  covariance {np.array2string(cov, precision=4)}")
-    first = summary["first_divergence_step"]
+        lines.append(f"  covariance {np.array2string(cov, precision=4)}")
     lines.append(
-        f"  diverged {summary['diverged']}" + (f" (first at step {first})" if first else "")
+        f"  diverged {summary['diverged']}"
+        + (f" (first at step {first})" if first is not None else "")
     )
     if "escape_times" in summary:
         e = summary["escape_times"]
         lines.append(
             f"  escape time {e['mean']:.4g} ± {e['stderr']:.2g} "
             f"({e['count']} escaped, {e['censored']} censored)"
+            if e["count"]
+            else f"  no particle escaped ({e['censored']} censored)"
         )
     lines.append(f"  {summary['ns_per_particle_step']:.3g} ns per particle-step")
     return "\n".join(lines)

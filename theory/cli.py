@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -68,7 +69,7 @@ def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
 
 def landscape_from_args(args: argparse.Namespace) -> Any:
     """The Landscape of ``--loss`` with the ``--param`` values."""
-    from threefactors.errors import InputError, check_finite
+    from threefactors.errors import InputError, require
     from threefactors.theory.landscape import Landscape
 
     params = {}
@@ -78,7 +79,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
             params[name.strip()] = float(value)
         except ValueError:
             raise InputError("param", item, "expected NAME=VALUE with a number") from None
-        check_finite("param", params[name.strip()])
+        require(math.isfinite(params[name.strip()]), "param", item, "must be a finite number")
     return Landscape.from_string(args.loss, params=params)
 
 
@@ -168,6 +169,8 @@ def _temperature(args: argparse.Namespace) -> float:
 
 
 def _minima(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from threefactors.cli import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
@@ -177,8 +180,22 @@ def _minima(args: argparse.Namespace) -> int:
     temperature = _temperature(args)
     land = landscape_from_args(args)
     cp = critical_points(land)
-    laplace = laplace_probabilities(land, temperature, cp)
-    gibbs = gibbs_probabilities(land, temperature, cp) if land.dim <= 2 else None
+    with np.errstate(all="ignore"):  # under/overflow at tiny T is reported in "notes"
+        laplace = laplace_probabilities(land, temperature, cp)
+        gibbs = gibbs_probabilities(land, temperature, cp) if land.dim <= 2 else None
+        routes = escape_routes(land, temperature, cp)
+    notes = []
+    if gibbs is not None and not np.all(np.isfinite(gibbs)):
+        gibbs = None
+        notes.append(
+            f"underflow: T = {temperature:.3g} too small for the Gibbs quadrature "
+            "(exp(-ΔL/T) underflows); Laplace is exact as T → 0"
+        )
+    if not cp.complete:
+        notes.append(
+            f"incomplete search: {cp.starts} Newton starts reached some minimum or saddle "
+            "only once, so others are likely missed; probabilities are over those found"
+        )
     minima = []
     for k, m in enumerate(cp.minima):
         entry = {
@@ -200,13 +217,21 @@ def _minima(args: argparse.Namespace) -> int:
             "kramers_steps": r.time / args.lr,
             "escapable": r.saddle is not None,
         }
-        for r in escape_routes(land, temperature, cp)
+        for r in routes
     ]
+    if any(not math.isfinite(e["kramers_time"]) for e in escape if e["escapable"]):
+        notes.append(
+            f"overflow: T = {temperature:.3g} too small for the Kramers time exp(ΔL/T) "
+            "(null in JSON)"
+        )
     out = {
         "loss": str(land.loss),
         "coordinates": list(land.coord_names),
         "temperature": temperature,
         "method": cp.method,
+        "complete": cp.complete,
+        "starts": cp.starts,
+        "notes": notes,
         "minima": minima,
         "saddles": [
             {"x": s.x, "loss": s.loss, "hessian_eigenvalues": s.hessian_eigenvalues}
@@ -243,14 +268,16 @@ def _minima_text(r: dict[str, Any]) -> str:
     ] or ["  none"]
     lines.append("escape (Eyring–Kramers, SDE time t = kη):")
     for e in r["escape"]:
-        if e["escapable"]:
-            lines.append(
-                f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: "
-                f"ΔL = {e['barrier']:.4g}, τ = {e['kramers_time']:.4g} "
-                f"({e['kramers_steps']:.4g} steps)"
-            )
-        else:
+        if not e["escapable"]:
             lines.append(f"  from [{e['from']}]: no saddle, no escape")
+            continue
+        head = f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: ΔL = {e['barrier']:.4g}"
+        if math.isfinite(e["kramers_time"]) and math.isfinite(e["kramers_steps"]):
+            tail = f", τ = {e['kramers_time']:.4g} ({e['kramers_steps']:.4g} steps)"
+        else:
+            tail = f", τ overflows: T = {r['temperature']:.3g} too small for exp(ΔL/T)"
+        lines.append(head + tail)
+    lines += [f"warning: {note}" for note in r["notes"]]
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ def require(condition: bool, parameter: str, value: Any, reason: str) -> None:
 
 def check_positive(parameter: str, value: float) -> float:
     """``value`` > 0 and finite (learning rate, time step, temperature)."""
-    require(_finite(value) and value > 0, parameter, value, "must be a finite number > 0")
+    require(_finite(value) and value > 0, parameter, value, "must be > 0 and finite")
     return value
 
 
@@ -52,7 +52,7 @@ def check_batch(batch_size: int, examples: int | None = None, parameter: str = "
 
 def check_sigma(sigma: float, parameter: str = "sigma") -> float:
     """σ ≥ 0."""
-    require(_finite(sigma) and sigma >= 0, parameter, sigma, "must be a finite number ≥ 0")
+    require(_finite(sigma) and sigma >= 0, parameter, sigma, "must be ≥ 0 and finite")
     return sigma
 
 
