@@ -140,8 +140,9 @@ def _watch_parent(parent: int) -> None:
 
 def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """Cancel queued runs and terminate the running ones (their checkpoints stay)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in workers:
         process.terminate()
 
 
