@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
+import functools
 import json
 import multiprocessing
 import os
@@ -40,7 +41,7 @@ from threefactors.empirical.records import check_record, config_hash
 from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
-from threefactors.saved import load_validated
+from threefactors.saved import check, load_validated
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -56,9 +57,24 @@ def paths(out: Path, key: str) -> dict[str, Path]:
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """The record at ``path``; None when it is missing or fails :func:`.records.check_record`
-    (then it is moved aside with a warning, and the run is recomputed)."""
-    return load_validated(path, lambda record: check_record(record, path.stem))
+    """The record at ``path``; None when it is missing or fails :func:`.records.check_record`,
+    or its parameters file (``params/<hash>.pt``) is missing or does not hold ``n_params``
+    numbers: then the bad file is moved aside with a warning, and the run is recomputed."""
+    record = load_validated(path, lambda record: check_record(record, path.stem))
+    if record is None:
+        return None
+    params = path.parent.parent / "params" / f"{path.stem}.pt"
+    read = functools.partial(torch.load, weights_only=True)
+    theta = load_validated(params, lambda t: _check_params(t, record["n_params"]), read=read)
+    return record if theta is not None else None
+
+
+def _check_params(theta: Any, n_params: int) -> torch.Tensor:
+    check(
+        isinstance(theta, torch.Tensor) and theta.numel() == n_params,
+        f"does not hold the record's {n_params} parameters",
+    )
+    return theta
 
 
 def load_params(out: str | Path, record: dict[str, Any]) -> torch.Tensor:

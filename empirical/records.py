@@ -57,7 +57,7 @@ def check_record(record: Any, key: str) -> dict[str, Any]:
     """
     from threefactors import __version__
 
-    require_fields(record, ("config_hash", *RECORD_KEYS, "provenance"), "record")
+    require_fields(record, ("config_hash", *RECORD_KEYS, "n_params", "provenance"), "record")
     check(record["config_hash"] == key, f"config_hash {record['config_hash']!r} ≠ file name")
     check(isinstance(record["config"], dict), "config is not an object")
     own = _hash(record["config"])
@@ -67,6 +67,7 @@ def check_record(record: Any, key: str) -> dict[str, Any]:
     check(version == __version__, f"written by threefactors {version}, this is {__version__}")
     check(isinstance(record["diverged"], bool), "diverged is not true/false")
     check(isinstance(record["history"], list), "history is not a list")
+    check(isinstance(record["n_params"], int) and record["n_params"] > 0, "n_params is not > 0")
     for name in (*METRICS, *CURVATURE):
         value = record[name]
         check(value is None or isinstance(value, int | float), f"{name} is not a number")

@@ -115,6 +115,9 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
     for name in ("n_train", "n_test"):
         value = getattr(config, name)
         require(value is None or value >= 1, name.replace("_", "-"), value, "must be ≥ 1")
+    for name in ("seed", "data_seed"):
+        value = getattr(config, name)
+        require(0 <= value < 2**64, name.replace("_", "-"), value, "must be in 0 … 2⁶⁴ − 1")
     check_positive("lr", config.lr)
     check_batch(config.batch)
     schedule = config.schedule_of()

@@ -4,6 +4,7 @@ the option the user typed (``argument --dt:`` from argparse, ``dt=…`` from Inp
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,49 @@ def test_help_imports_no_numerical_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_diverged_simulation_says_so_in_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """η = 2.5 on (x²−1)² (curvature 8 at the minima, η > 2/8): every particle diverges.
+    The text printed `occupancy nan ± nan` and `mean loss nan`."""
+    argv = [*_with(SGD, "--lr", "2.5"), "--steps", "50"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower() and "diverged at step" in out
+    assert main([*argv, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["diverged"] == 10 and f"step {summary['first_divergence_step']}:" in out
+
+
+def test_tiny_temperature_reports_underflow_not_nan(capsys: pytest.CaptureFixture[str]) -> None:
+    """η = 1e-300: the Gibbs quadrature underflows (it printed `gibbs nan`) and Kramers
+    times overflow; Laplace is still exact (½ each for the symmetric double well)."""
+    argv = _with(MINIMA, "--lr", "1e-300")
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "nan" not in out.out.lower() and "underflow: T = " in out.out and out.err == ""
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    laplace = [m["laplace_probability"] for m in result["minima"]]
+    assert laplace == pytest.approx([0.5, 0.5], rel=1e-12)  # round-off of the two det H
+    assert all("gibbs_probability" not in m for m in result["minima"])
+    assert any(note.startswith("underflow") for note in result["notes"])
+
+
+def test_incomplete_search_is_flagged_in_json_and_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three Newton starts on four wells find three minima once each (the 12-D landscape
+    with 4,096 minima reported 280 of them as if that were all)."""
+    import numpy as np
+
+    from threefactors.theory import critical
+
+    three = np.array([[-1.1, -0.9], [1.1, -0.9], [0.9, 1.2]])
+    monkeypatch.setattr(critical, "_starts", lambda box: three)
+    argv = _with(MINIMA, "--loss", "(x^2-1)^2 + (y^2-1)^2")
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["complete"], result["starts"], len(result["minima"])) == (False, 3, 3)
+    assert main(argv) == 0
+    assert "warning: incomplete search: 3 Newton starts" in capsys.readouterr().out

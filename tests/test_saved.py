@@ -192,3 +192,14 @@ def test_good_claim_file_is_reused_and_one_of_other_settings_kept(
     assert claim is not None and claim.verdict == "agrees" and claim.evidence[0].quantity == "q"
     assert _load(path, {**SETTINGS, "seed": 1}) is None and path.exists()
     assert capsys.readouterr().err == ""
+
+
+def test_record_whose_parameters_are_gone_or_torn_is_recomputed(
+    finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _copy(finished[0], tmp_path / "g")
+    params = paths(out, config_hash(TINY))["params"]
+    params.write_bytes(params.read_bytes()[:50])
+    _rerun(out, finished[1])
+    _one_warning(capsys.readouterr().err, params)
+    assert len(_aside(params.parent)) == 1 and params.exists()

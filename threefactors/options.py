@@ -96,7 +96,10 @@ def memory(text: str) -> int:
     units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
     body = text.strip().lower().removesuffix("ib").removesuffix("b")
     scale = units.get(body[-1:], 1)
-    value = _number(body[:-1] if scale > 1 else body) * scale
+    try:
+        value = _number(body[:-1] if scale > 1 else body) * scale
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 2G, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be > 0 bytes, got {text!r}")
     return int(value)
