@@ -118,6 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    options.add_memory_budget(parser)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--data-dir", default=None, help="folder of torchvision data sets")
     parser.add_argument("--download", action="store_true", help="allow torchvision downloads")
@@ -137,7 +138,10 @@ def _train(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
     from threefactors.empirical.train import TrainConfig, train
     from threefactors.progress import Progress
+    from threefactors.resources import set_memory_budget
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     config = TrainConfig(
         dataset=args.dataset,
         model=args.model,
@@ -213,7 +217,10 @@ def _grid(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
     from threefactors.progress import Progress
+    from threefactors.resources import set_memory_budget
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     overrides = dict(parse_override(text) for text in args.set)
     total = len(set(configs_for(args.experiment, args.quick, overrides)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)

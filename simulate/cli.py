@@ -51,13 +51,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=1e6,
         help="a particle with |θ_i| > bound has diverged",
     )
-    parser.add_argument(
-        "--memory-budget",
-        type=options.memory,
-        default=None,
-        metavar="BYTES",
-        help="most memory a run may allocate, e.g. 2G (default: half the memory now available)",
-    )
+    options.add_memory_budget(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -128,7 +122,8 @@ def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The simulator's keywords shared by both subcommands (and ``--memory-budget`` applied)."""
     from threefactors.resources import set_memory_budget
 
-    set_memory_budget(args.memory_budget)
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     return {
         "eta": args.lr,
         "batch_size": args.batch,

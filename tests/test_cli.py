@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from threefactors import resources
 from threefactors.cli import main
 
 LOSS = ["--loss", "(x^2-1)^2"]
@@ -21,6 +22,13 @@ SGD = ["simulate", "sgd", *LOSS, "--lr", "0.1", "--batch", "1", "--examples", "2
 SGD += ["--steps", "5", "--particles", "10"]
 TRAIN = ["train", "--n-train", "100", "--epochs", "1", "--no-measure"]
 GRID = ["grid", "--experiment", "ratio", "--quick"]
+
+
+@pytest.fixture(autouse=True)
+def _budget_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--memory-budget`` sets an environment variable: undone after each test."""
+    monkeypatch.setenv(resources.ENV, "0")
+    monkeypatch.delenv(resources.ENV)
 
 
 def _with(argv: list[str], option: str, value: str) -> list[str]:
@@ -64,6 +72,7 @@ CASES = [
     (_with(TRAIN, "--random-labels", "nan"), "random-labels"),
     (_with(TRAIN, "--n-train", "0"), "n-train"),
     (_with(TRAIN, "--width", "1.5"), "width"),
+    ([*_with(TRAIN, "--width", "1e6"), "--memory-budget", "1G"], "width"),  # 10¹² weights
     ([*GRID, "--out", "{tmp}/g", "--checkpoint-every", "nan"], "checkpoint-every"),
     ([*GRID, "--out", "{tmp}/g", "--checkpoint-every", "-1"], "checkpoint-every"),
     ([*GRID, "--out", "{tmp}/g", "--jobs", "0"], "jobs"),

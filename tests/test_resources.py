@@ -63,3 +63,14 @@ def test_refused_before_allocating(call: str, parameter: str, budget) -> None:
         tracemalloc.stop()
     assert info.value.parameter == parameter
     assert peak < 2**20
+
+
+def test_an_explicit_budget_reaches_worker_processes(budget) -> None:
+    """Grid workers are fresh processes: the budget travels in the environment."""
+    import subprocess
+    import sys
+
+    resources.set_memory_budget(12345)
+    code = "from threefactors import resources; print(resources.memory_budget())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "12345"

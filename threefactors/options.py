@@ -105,6 +105,17 @@ def memory(text: str) -> int:
     return int(value)
 
 
+def add_memory_budget(parser: argparse.ArgumentParser) -> None:
+    """``--memory-budget BYTES`` (see :mod:`threefactors.resources`)."""
+    parser.add_argument(
+        "--memory-budget",
+        type=memory,
+        default=None,
+        metavar="BYTES",
+        help="most memory a run may allocate, e.g. 2G (default: half the memory now available)",
+    )
+
+
 def output_dir(text: str) -> Path:
     """A folder to write into: not empty text, not a file, not under a file, and creatable.
 

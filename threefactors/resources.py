@@ -3,7 +3,8 @@
 The budget is :data:`FRACTION` of the memory available now (``MemAvailable`` in
 ``/proc/meminfo``: free memory plus the page cache the kernel can drop), not a fixed size,
 so a run refuses up front instead of being killed half-way or swapping the machine to a
-halt. ``threefactors … --memory-budget 2G`` (or :func:`set_memory_budget`) overrides it.
+halt. ``threefactors … --memory-budget 2G`` (or :func:`set_memory_budget`, or the
+environment variable ``THREEFACTORS_MEMORY_BUDGET`` in bytes) overrides it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from threefactors.errors import require
 
 #: Share of the currently available memory one command may allocate.
 FRACTION = 0.5
-
-_override: int | None = None
+#: Environment variable holding an explicit budget in bytes (inherited by grid workers).
+ENV = "THREEFACTORS_MEMORY_BUDGET"
 
 
 def available_memory() -> int:
@@ -33,15 +34,27 @@ def available_memory() -> int:
 
 
 def set_memory_budget(nbytes: int | None) -> None:
-    """Use ``nbytes`` as the budget from now on (None: back to FRACTION × available)."""
-    global _override
+    """Use ``nbytes`` as the budget from now on, in this process and the worker processes
+    it starts (through :data:`ENV`); None: back to FRACTION × available."""
     require(nbytes is None or nbytes > 0, "memory-budget", nbytes, "must be > 0 bytes")
-    _override = None if nbytes is None else int(nbytes)
+    if nbytes is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = str(int(nbytes))
+
+
+def _override() -> int | None:
+    text = os.environ.get(ENV)
+    if text is None:
+        return None
+    require(text.isdigit() and int(text) > 0, ENV, text, "must be a number of bytes > 0")
+    return int(text)
 
 
 def memory_budget() -> int:
     """The budget in bytes: the override, else FRACTION × :func:`available_memory`."""
-    return _override if _override is not None else int(FRACTION * available_memory())
+    override = _override()
+    return override if override is not None else int(FRACTION * available_memory())
 
 
 def _size(nbytes: float) -> str:
@@ -57,7 +70,7 @@ def check_memory(need: float, parameter: str, value: Any) -> None:
     Call it before allocating, with the option whose value decides the size.
     """
     budget = memory_budget()
-    source = "--memory-budget" if _override is not None else f"{FRACTION:g} × memory available"
+    source = "--memory-budget" if _override() is not None else f"{FRACTION:g} × memory available"
     require(
         need <= budget,
         parameter,
