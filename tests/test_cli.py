@@ -48,6 +48,8 @@ CASES = [
     (_with(MINIMA, "--batch", "inf"), "batch"),  # was OverflowError
     (_with(MINIMA, "--lr", "inf"), "lr"),  # was RuntimeWarnings, then the wrong culprit
     (_with(MINIMA, "--sigma", "0"), "sigma"),
+    ([*_with(MINIMA, "--lr", "1e300"), "--sigma", "1e10"], "lr"),  # T = inf blamed temperature
+    ([*_with(MINIMA, "--lr", "1e-300"), "--sigma", "1e-300"], "lr"),  # T = 0
     (_with(STATIONARY, "--sigma", "inf"), "sigma"),  # printed infinite covariances
     (_with(STATIONARY, "--hessian", "1,inf"), "hessian"),
     (_with(STATIONARY, "--lr", "-1"), "lr"),

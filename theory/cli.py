@@ -165,7 +165,15 @@ def _temperature(args: argparse.Namespace) -> float:
     check_positive("lr", args.lr)
     check_batch(args.batch)
     require(args.sigma == args.sigma and args.sigma > 0, "sigma", args.sigma, "must be > 0")
-    return args.lr * args.sigma**2 / (2 * args.batch)
+    temperature = args.lr * args.sigma**2 / (2 * args.batch)
+    require(
+        0 < temperature < math.inf,
+        "lr",
+        args.lr,
+        f"with sigma={args.sigma:g} and batch={args.batch:g}, T = ησ²/(2S) = {temperature:g} "
+        f"{'overflows' if temperature else 'underflows'} a double",
+    )
+    return temperature
 
 
 def _minima(args: argparse.Namespace) -> int:
