@@ -13,13 +13,14 @@ one line naming the parameter and value, exit 2, before any work starts.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from threefactors import options
 
 if TYPE_CHECKING:
     from threefactors.claims.base import Claim, ClaimSpec, Context
@@ -32,17 +33,37 @@ def _settings(ctx: Context) -> dict[str, Any]:
 
 
 def _load(path: Path, settings: dict[str, Any]) -> Claim | None:
-    from threefactors.claims.base import Claim, Evidence
+    """The claim saved at ``path`` by a run with the same ``settings``; None when there is
+    none, when it was saved with other settings, or when it fails its check (moved aside)."""
+    from threefactors.saved import load_validated
 
-    try:
-        payload = json.loads(path.read_text())
-        if payload.get("settings") != settings:
-            return None
-        data = dict(payload["claim"])
-        evidence = [Evidence(**e) for e in data.pop("evidence")]
-        return Claim(**data, evidence=evidence)
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # missing, unreadable or from an older layout: recomputed
+    return load_validated(path, lambda payload: _parse_claim(payload, settings))
+
+
+def _parse_claim(payload: Any, settings: dict[str, Any]) -> Claim | None:
+    """A saved ``{"settings", "claim"}`` document → Claim; Invalid on a wrong schema."""
+    from dataclasses import MISSING, fields
+    from typing import get_args
+
+    from threefactors.claims.base import Claim, Evidence, Verdict
+    from threefactors.saved import check, require_fields
+
+    require_fields(payload, ("settings", "claim"), "claim file")
+    if payload["settings"] != settings:
+        return None  # a valid claim of another run: kept, not reused
+    names = [f.name for f in fields(Claim)]
+    data = require_fields(payload["claim"], names, "claim")
+    check(set(data) == set(names), f"claim has unknown fields {sorted(set(data) - set(names))}")
+    check(isinstance(data["evidence"], list) and data["evidence"], "claim has no evidence")
+    required = [f.name for f in fields(Evidence) if f.default is MISSING]
+    known = {f.name for f in fields(Evidence)}
+    evidence = []
+    for item in data["evidence"]:
+        require_fields(item, required, "evidence")
+        check(set(item) <= known, f"evidence has unknown fields {sorted(set(item) - known)}")
+        check(item["verdict"] in get_args(Verdict), f"unknown verdict {item['verdict']!r}")
+        evidence.append(Evidence(**item))
+    return Claim(**{**data, "evidence": evidence})
 
 
 def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) -> list[Claim]:
@@ -122,8 +143,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scale", default=None, help="quick | default (tens of CPU minutes) | paper (GPU)"
     )
-    parser.add_argument("--out", default="figures", help="output folder (default: figures)")
-    parser.add_argument("--seed", type=int, default=0, help="first replicate seed")
+    parser.add_argument(
+        "--out", type=options.output_dir, default="figures", help="output folder (default: figures)"
+    )
+    parser.add_argument("--seed", type=options.seed, default=0, help="first replicate seed")
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
