@@ -155,13 +155,15 @@ def jointly(
         (abs(e.effect) / e.tolerance for e in ran if e.effect is not None and e.tolerance),
         default=None,
     )
+    if worst is not None:
+        detail = f"effect = largest |observed − predicted| / tolerance = {worst:.3g}. {detail}"
     return Evidence(
         view,
         quantity,
         "every item within its tolerance",
         f"{sum(e.verdict == 'agrees' for e in ran)} of {len(ran)} agree",
         verdict,
-        detail,
+        detail.strip(),
         figure=figure or (items[0].figure if items else None),
         test="all of: " + ((items[0].test if items else None) or "comparison"),
         effect=None if worst is None else float(worst),
