@@ -62,7 +62,7 @@ class FiniteSum:
         return delta.T @ delta / self.examples
 
     def kernel_data(self, eta: float, batch_size: int, replacement: bool) -> tuple:
-        """The tuple the noise snippet of :mod:`.noise` unpacks."""
+        """The tuple the noise snippet of :mod:`.noise_models` unpacks."""
         if self.kind == "shift":
             return (eta, self.inputs, batch_size, replacement)
         return (

@@ -100,10 +100,10 @@ def test_sgd_divergence_step_and_determinism(bowl: Landscape) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
     [
-        ({"batch_size": 60, "examples": 50}, "batch"),
+        ({"batch_size": 60, "examples": 50}, "batch_size"),
         ({"batch_size": 1, "examples": 2}, "examples"),
         ({"batch_size": 1, "examples": 50, "perturbation": "nope"}, "perturbation"),
-        ({"batch_size": 1, "examples": 50, "eta": -0.1}, "lr"),
+        ({"batch_size": 1, "examples": 50, "eta": -0.1}, "eta"),
     ],
 )
 def test_bad_input(bowl: Landscape, kwargs: dict, parameter: str) -> None:

@@ -77,7 +77,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
 def _derive(args: argparse.Namespace) -> int:
     import sympy as sp
 
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.theory.sde import derive
 
     result = derive(landscape_from_args(args), args.noise, order=args.order)
@@ -150,23 +150,35 @@ def _latex(result: Any) -> str:
     )
 
 
-def _temperature(args: argparse.Namespace) -> float:
-    from threefactors.errors import check_batch, check_positive, require
+def setting_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~threefactors.theory.setting.SGDSetting` of ``--lr``, ``--batch``,
+    ``--sigma`` (and ``--examples`` / ``--replacement`` where the command has them)."""
+    from threefactors.theory.setting import SGDSetting
 
-    check_positive("lr", args.lr)
-    check_batch(args.batch)
-    require(args.sigma == args.sigma and args.sigma > 0, "sigma", args.sigma, "must be > 0")
-    return args.lr * args.sigma**2 / (2 * args.batch)
+    return SGDSetting(
+        eta=args.lr,
+        batch_size=args.batch,
+        sigma=args.sigma,
+        examples=getattr(args, "examples", None),
+        replacement=getattr(args, "replacement", True),
+    )
+
+
+def _setting_keys(setting: Any) -> dict[str, Any]:
+    """The provenance keys of a command's setting (``lr``, ``batch``, ``sigma``: contract)."""
+    return {"lr": setting.eta, "batch": setting.batch_size, "sigma": setting.sigma}
 
 
 def _minima(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import escape_routes
     from threefactors.theory.gibbs import gibbs_probabilities, laplace_probabilities
+    from threefactors.theory.setting import as_temperature
 
-    temperature = _temperature(args)
+    setting = setting_from_args(args)
+    temperature = as_temperature(setting)
     land = landscape_from_args(args)
     cp = critical_points(land)
     laplace = laplace_probabilities(land, temperature, cp)
@@ -189,7 +201,7 @@ def _minima(args: argparse.Namespace) -> int:
             "to": None if r.target < 0 else r.target,
             "barrier": r.barrier,
             "kramers_time": r.time,
-            "kramers_steps": r.time / args.lr,
+            "kramers_steps": r.time / setting.eta,
             "escapable": r.saddle is not None,
         }
         for r in escape_routes(land, temperature, cp)
@@ -205,9 +217,7 @@ def _minima(args: argparse.Namespace) -> int:
             for s in cp.saddles
         ],
         "escape": escape,
-        "provenance": provenance(
-            {"loss": args.loss, "lr": args.lr, "batch": args.batch, "sigma": args.sigma}
-        ),
+        "provenance": provenance({"loss": args.loss, **_setting_keys(setting)}),
     }
     emit(out, args.json, _minima_text)
     return 0
@@ -247,8 +257,8 @@ def _minima_text(r: dict[str, Any]) -> str:
 
 
 def _stationary(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
-    from threefactors.errors import InputError, check_batch
+    from threefactors.errors import InputError
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.stationary import quadratic_stationary
 
@@ -256,12 +266,12 @@ def _stationary(args: argparse.Namespace) -> int:
         eigenvalues = [float(v) for v in args.hessian.split(",")]
     except ValueError:
         raise InputError("hessian", args.hessian, "comma-separated numbers") from None
-    check_batch(args.batch)
-    result = quadratic_stationary(eigenvalues, args.lr, int(args.batch), args.sigma, args.noise)
+    setting = setting_from_args(args)
+    result = quadratic_stationary(eigenvalues, setting, noise=args.noise)
     out = {
         "hessian": eigenvalues,
         "noise": args.noise,
-        "temperature": args.lr * args.sigma**2 / (2 * args.batch),
+        "temperature": setting.temperature,
         "stable": result.stable,
         "stability_bound": result.stability_bound,
         "sde_covariance_diag": result.sde_covariance_diag,
@@ -270,13 +280,7 @@ def _stationary(args: argparse.Namespace) -> int:
         "sde_excess_loss": result.sde_excess_loss,
         "sgd_excess_loss": result.sgd_excess_loss,
         "provenance": provenance(
-            {
-                "hessian": eigenvalues,
-                "lr": args.lr,
-                "batch": args.batch,
-                "sigma": args.sigma,
-                "noise": args.noise,
-            }
+            {"hessian": eigenvalues, **_setting_keys(setting), "noise": args.noise}
         ),
     }
     emit(out, args.json, _stationary_text)

@@ -44,7 +44,11 @@ from threefactors.errors import InputError
 
 @dataclass(frozen=True)
 class NoiseModel:
-    """How ζ is drawn: kernel snippets, and whether it is additive / minibatch noise."""
+    """How ζ is drawn: kernel snippets, and whether it is additive / minibatch noise.
+
+    ``user_data``: the model needs data only a Python caller can give (a covariance), so
+    the CLI does not offer it. A model is made available by :func:`register`.
+    """
 
     name: str
     additive: bool
@@ -52,6 +56,29 @@ class NoiseModel:
     needs_hessian: bool
     setup: str
     draw: str
+    summary: str = ""
+    user_data: bool = False
+
+
+#: The registry: every noise model a simulator or the CLI can choose, by name.
+NOISE_MODELS: dict[str, NoiseModel] = {}
+
+
+def register(model: NoiseModel) -> NoiseModel:
+    """Add ``model`` to :data:`NOISE_MODELS` (its name must be new); return it."""
+    if model.name in NOISE_MODELS:
+        raise ValueError(f"noise model {model.name!r} is already registered")
+    NOISE_MODELS[model.name] = model
+    return model
+
+
+def noise_names(minibatch: bool, cli: bool = False) -> tuple[str, ...]:
+    """Registered models of one family (SDE or minibatch); ``cli``: those the CLI offers."""
+    return tuple(
+        name
+        for name, model in NOISE_MODELS.items()
+        if model.minibatch == minibatch and not (cli and model.user_data)
+    )
 
 
 _GAUSSIAN_SETUP = "amp = nd[0]\n"
@@ -137,28 +164,34 @@ for i in range(D):
     Z[j, i] *= c
 """
 
-NOISE_MODELS: dict[str, NoiseModel] = {
-    m.name: m
-    for m in (
-        NoiseModel("isotropic", True, False, False, _GAUSSIAN_SETUP, _ISOTROPIC),
-        NoiseModel("constant", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _CONSTANT),
-        NoiseModel("hessian", False, False, True, _GAUSSIAN_SETUP, "{hessian_root}"),
-        NoiseModel("shift", True, True, False, _SHIFT_SETUP, _SHIFT),
-        NoiseModel("regression", False, True, False, _REGRESSION_SETUP, _REGRESSION),
+ISOTROPIC = register(
+    NoiseModel("isotropic", True, False, False, _GAUSSIAN_SETUP, _ISOTROPIC, "C = σ² I")
+)
+CONSTANT = register(
+    NoiseModel(
+        "constant", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _CONSTANT,
+        "constant C = B Bᵀ given by the caller", user_data=True,
     )
-}
+)  # fmt: skip
+HESSIAN = register(
+    NoiseModel("hessian", False, False, True, _GAUSSIAN_SETUP, "{hessian_root}", "C = σ² H(θ)₊")
+)
+SHIFT = register(NoiseModel("shift", True, True, False, _SHIFT_SETUP, _SHIFT, "ℓ_i = L + a_i·θ"))
+REGRESSION = register(
+    NoiseModel(
+        "regression", False, True, False, _REGRESSION_SETUP, _REGRESSION,
+        "least-squares noise, state dependent",
+    )
+)  # fmt: skip
 #: Constant C with a diagonal factor (B = diag(root)): what ``constant`` and ``hessian``
 #: noise become when B is diagonal (e.g. σ² H₊ of a separable quadratic); d draws per step
-#: instead of a d×d product. Internal: chosen by :mod:`.ensemble`, not by name.
+#: instead of a d×d product. Internal: chosen by :mod:`.ensemble`, not registered.
 DIAGONAL = NoiseModel("diagonal", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _DIAGONAL)
-
-SDE_NOISES = tuple(n for n, m in NOISE_MODELS.items() if not m.minibatch)
-MINIBATCH_NOISES = tuple(n for n, m in NOISE_MODELS.items() if m.minibatch)
 
 
 def get_noise(name: str, minibatch: bool, parameter: str = "noise") -> NoiseModel:
     """The noise model ``name`` of the requested family (SDE or minibatch)."""
-    allowed = MINIBATCH_NOISES if minibatch else SDE_NOISES
+    allowed = noise_names(minibatch)
     if name not in allowed:
         raise InputError(
             parameter, name, f"unknown noise model; choose one of {', '.join(allowed)}"
