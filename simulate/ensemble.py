@@ -1,8 +1,9 @@
 """Ensembles of independent particles on a Landscape: the SGD SDE (Langevin) and its runner.
 
-``langevin`` integrates dθ = −∇L dt + sqrt(η/S) B(θ) dW (docs/theory.md; time t = kη) for N
-particles with a scheme of :mod:`.schemes` and a noise model of :mod:`.noise_models`; for isotropic
-noise the temperature is T = ησ²/(2S) and the stationary law is Gibbs, p ∝ exp(−L/T).
+``langevin`` integrates dθ = −∇L dt + sqrt(η/S) B(θ) dW (docs/theory.md, "The SDE of SGD";
+time t = kη) for N particles with a scheme of :mod:`.schemes` and a noise model of
+:mod:`.noise_models`; for isotropic noise the temperature is T = ησ²/(2S) and the stationary
+law is Gibbs, p ∝ exp(−L/T).
 :func:`simulate` is the one runner every simulator (including true SGD, :mod:`.sgd`) goes
 through: :func:`plan` (validate, size, budget), :func:`compile_plan` (generated kernel),
 :func:`run_chunks` (integrate in chunks, timed), :func:`reduce` (block sums → result).

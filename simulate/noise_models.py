@@ -11,8 +11,8 @@ index, ``{acc}`` a scalar local) or wraps them in ``for i in range(D)`` (``{acc}
 the curvature at X[p] (d = 1: sqrt(max(h, 0)); d = 2: closed-form 2×2 eigen; d ≥ 3: Cholesky
 with an eigen fallback, :mod:`.primitives`).
 
-SDE models, dθ = −∇L dt + sqrt(η/S) B(θ) dW with B Bᵀ = C (THEORY.md, "Continuous-time
-model"); an increment over dt is ζ = sqrt(η dt/S) B(θ) ξ, ξ ~ N(0, I):
+SDE models, dθ = −∇L dt + sqrt(η/S) B(θ) dW with B Bᵀ = C (docs/theory.md, "The SDE of
+SGD"); an increment over dt is ζ = sqrt(η dt/S) B(θ) ξ, ξ ~ N(0, I):
 
 - ``isotropic``: C = σ² I, ζ = sqrt(2T dt) ξ with T = ησ²/(2S).
 - ``constant``: a given constant positive semi-definite C = B Bᵀ (B = V Λ^{1/2} Vᵀ).

@@ -13,7 +13,7 @@ p ∝ exp(−L/T) at the *temperature*
     T = η f σ²/2   (= ησ²/(2S) with replacement),
 
 so only η/S enters (Jastrzębski et al., "Three Factors Influencing Minima in SGD",
-arXiv 1711.04623; docs/theory.md, "Temperature and the noise factor").
+arXiv 1711.04623; docs/theory.md, "Fokker–Planck and the Gibbs law").
 
 :func:`noise_factor` and :func:`temperature` are the one place these formulas are written:
 they are plain arithmetic, so they work on numbers (:class:`SGDSetting`) and on sympy
