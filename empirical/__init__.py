@@ -5,7 +5,7 @@ Main entry points (loaded on first use; torch is imported then, not before):
 :func:`run_experiment` (a resumable grid and its verdicts).
 """
 
-from threefactors.lazy import lazy_exports
+from threefactors.lazy import make_lazy
 
 _EXPORTS = {
     "TrainConfig": "threefactors.empirical.train",
@@ -13,5 +13,5 @@ _EXPORTS = {
     "run_experiment": "threefactors.empirical.experiments",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+make_lazy(__name__)
 __all__ = list(_EXPORTS)

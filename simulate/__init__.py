@@ -6,7 +6,7 @@ minibatch SGD on a finite sum), :func:`sweep` (a grid over η, S, σ), :class:`O
 :data:`NOISE_MODELS` and :data:`SCHEMES`.
 """
 
-from threefactors.lazy import lazy_exports
+from threefactors.lazy import make_lazy
 
 _EXPORTS = {
     "langevin": "threefactors.simulate.ensemble",
@@ -20,5 +20,5 @@ _EXPORTS = {
     "SCHEMES": "threefactors.simulate.schemes",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+make_lazy(__name__)
 __all__ = list(_EXPORTS)

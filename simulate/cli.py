@@ -19,7 +19,7 @@ from threefactors.theory.cli import add_loss_arguments, landscape_from_args, set
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_loss_arguments(parser)
-    parser.add_argument("--lr", type=float, required=True, help="learning rate η > 0")
+    parser.add_argument("--lr", "--eta", type=float, required=True, help="learning rate η > 0")
     parser.add_argument("--sigma", type=float, default=1.0, help="gradient-noise scale σ ≥ 0")
     parser.add_argument("--particles", type=int, default=10_000, help="number of particles N")
     parser.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(isotropic) or σ² H(θ)₊ (hessian); temperature T = ησ²/(2S).",
     )
     _common(lang)
-    lang.add_argument("--batch", type=int, default=1, help="batch size S ≥ 1")
+    lang.add_argument("--batch", "--batch-size", type=int, default=1, help="batch size S ≥ 1")
     sde_noises = noise_names(minibatch=False, cli=True)
     lang.add_argument(
         "--noise",
@@ -88,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "covariance σ² I; regression: least-squares noise, state dependent).",
     )
     _common(sgd)
-    sgd.add_argument("--batch", type=int, required=True, help="batch size 1 ≤ S ≤ N")
+    sgd.add_argument(
+        "--batch", "--batch-size", type=int, required=True, help="batch size 1 ≤ S ≤ N"
+    )
     sgd.add_argument("--examples", type=int, required=True, help="number of examples N")
     perturbations = noise_names(minibatch=True, cli=True)
     sgd.add_argument(

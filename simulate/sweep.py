@@ -55,14 +55,7 @@ def sweep(
         result = SIMULATORS[simulator](
             landscape, setting, seed=seed + i, critical=critical, **run_kwargs
         )
-        row: dict[str, Any] = {
-            "lr": setting.eta,
-            "batch": setting.batch_size,
-            "sigma": setting.sigma,
-            "lr_over_batch": setting.eta_over_s,
-            "temperature": setting.temperature,
-            "seed": seed + i,
-        }
+        row: dict[str, Any] = {**setting.record(), "seed": seed + i}
         for j, (p, se) in enumerate(zip(result.occupancy, result.occupancy_stderr, strict=True)):
             row[f"occupancy_{j}"] = float(p)
             row[f"occupancy_stderr_{j}"] = float(se)

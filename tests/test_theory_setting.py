@@ -111,3 +111,27 @@ def test_theory_takes_a_setting_wherever_it_takes_a_temperature() -> None:
     with pytest.raises(InputError) as err:
         as_temperature(SGDSetting(0.3, 1, sigma=0.0))
     assert err.value.parameter == "sigma"
+
+
+def test_cli_takes_the_python_names_as_aliases_and_reports_errors_by_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--eta/--batch-size are aliases of the contract flags --lr/--batch; an error raised
+    below the CLI under the Python name (eta) is reported by the flag the user typed."""
+    import json
+
+    from threefactors.cli import main
+
+    docs = []
+    for flags in (["--lr", "0.2", "--batch", "4"], ["--eta", "0.2", "--batch-size", "4"]):
+        assert main(["stationary", "--hessian", "1,4", *flags, "--sigma", "1", "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        doc.pop("provenance")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    assert docs[0]["temperature"] == pytest.approx(SGDSetting(0.2, 4).temperature)
+    assert (
+        main(["stationary", "--hessian", "1", "--eta", "-1", "--batch", "4", "--sigma", "1"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "lr=-1.0" in err and "eta" not in err

@@ -8,7 +8,7 @@ Main entry points (loaded on first use): :class:`Landscape`, :class:`SGDSetting`
 landscapes. The science is in docs/theory.md.
 """
 
-from threefactors.lazy import lazy_exports
+from threefactors.lazy import make_lazy
 
 _EXPORTS = {
     "Landscape": "threefactors.theory.landscape",
@@ -31,5 +31,5 @@ _EXPORTS = {
     "two_minima_2d": "threefactors.theory.builtin_landscapes",
 }
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+make_lazy(__name__)
 __all__ = list(_EXPORTS)

@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
-        sub.add_argument("--lr", type=float, required=True, help="learning rate η")
-        sub.add_argument("--batch", type=float, required=True, help="batch size S")
+        sub.add_argument("--lr", "--eta", type=float, required=True, help="learning rate η")
+        sub.add_argument("--batch", "--batch-size", type=float, required=True, help="batch size S")
         sub.add_argument("--sigma", type=float, required=True, help="gradient noise scale σ")
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
@@ -164,11 +164,6 @@ def setting_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def _setting_keys(setting: Any) -> dict[str, Any]:
-    """The provenance keys of a command's setting (``lr``, ``batch``, ``sigma``: contract)."""
-    return {"lr": setting.eta, "batch": setting.batch_size, "sigma": setting.sigma}
-
-
 def _minima(args: argparse.Namespace) -> int:
     from threefactors.output import emit
     from threefactors.provenance import provenance
@@ -217,7 +212,7 @@ def _minima(args: argparse.Namespace) -> int:
             for s in cp.saddles
         ],
         "escape": escape,
-        "provenance": provenance({"loss": args.loss, **_setting_keys(setting)}),
+        "provenance": provenance({"loss": args.loss, **setting.record()}),
     }
     emit(out, args.json, _minima_text)
     return 0
@@ -279,9 +274,7 @@ def _stationary(args: argparse.Namespace) -> int:
         "ratio": result.ratio,
         "sde_excess_loss": result.sde_excess_loss,
         "sgd_excess_loss": result.sgd_excess_loss,
-        "provenance": provenance(
-            {"hessian": eigenvalues, **_setting_keys(setting), "noise": args.noise}
-        ),
+        "provenance": provenance({"hessian": eigenvalues, **setting.record(), "noise": args.noise}),
     }
     emit(out, args.json, _stationary_text)
     if not result.stable:

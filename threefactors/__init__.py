@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from threefactors.lazy import lazy_exports
+from threefactors.lazy import make_lazy
 
 try:
     __version__ = metadata.version("threefactors")
@@ -38,5 +38,5 @@ _EXPORTS = {
 }
 _SUBMODULES = ("theory", "simulate", "empirical")
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
+make_lazy(__name__)
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
