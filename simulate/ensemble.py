@@ -24,7 +24,7 @@ from threefactors.progress import Progress
 from threefactors.provenance import provenance
 from threefactors.simulate import rng
 from threefactors.simulate.codegen import KERNEL_ARGS, compile_kernel, gradient_data
-from threefactors.simulate.noise_models import DIAGONAL, NOISE_MODELS, NoiseModel, get_noise
+from threefactors.simulate.noise_models import NoiseModel, get_noise
 from threefactors.simulate.observers import (
     Accumulators,
     Basins,
@@ -34,12 +34,7 @@ from threefactors.simulate.observers import (
     observe_from,
 )
 from threefactors.simulate.schemes import Scheme, get_scheme
-from threefactors.theory.critical import (
-    CriticalPoints,
-    critical_points,
-    default_box,
-    quadratic_form,
-)
+from threefactors.theory.critical import CriticalPoints, critical_points, default_box
 from threefactors.theory.landscape import Landscape
 from threefactors.theory.setting import SGDSetting, setting_from
 
@@ -386,16 +381,6 @@ def simulate(planned: Plan, show_progress: bool = False) -> EnsembleResult:
     return reduce(planned, state, elapsed, cpu)
 
 
-def _constant_noise(covariance: np.ndarray, scale: float) -> tuple[NoiseModel, tuple]:
-    """The kernel's model and data for constant C = B Bᵀ: ``diagonal`` with B = diag(sqrt(C_ii))
-    when C is diagonal, else ``constant`` with the symmetric root B = V Λ₊^{1/2} Vᵀ."""
-    if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:
-        return DIAGONAL, (scale, np.sqrt(np.clip(np.diag(covariance), 0, None)))
-    lam, vec = np.linalg.eigh(covariance)
-    root = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
-    return NOISE_MODELS["constant"], (scale, root)
-
-
 def langevin(
     landscape: Landscape,
     setting: SGDSetting | None = None,
@@ -440,26 +425,8 @@ def langevin(
     if time is not None:
         check_positive("time", time)
         steps = int(np.ceil(time / dt - 1e-9))
-    scale = np.sqrt(eta * dt / batch_size)
-    d = landscape.dim
-    if model.name == "constant":
-        require(covariance is not None, "covariance", covariance, "constant noise needs C")
-        c = np.atleast_2d(np.asarray(covariance, dtype=float))
-        require(
-            c.shape == (d, d) and np.allclose(c, c.T), "covariance", c.shape, "need d×d, symmetric"
-        )
-        lam = np.linalg.eigvalsh(c)
-        require(lam.min() >= -1e-12 * max(lam.max(), 1), "covariance", lam.min(), "not PSD")
-        kernel_model, noise_data = _constant_noise(c, float(scale))
-    elif model.name == "hessian" and (form := quadratic_form(landscape)) is not None:
-        # constant curvature: the factor of σ²H₊ once, not per particle-step
-        lam, vec = np.linalg.eigh(form[0])
-        positive = vec @ np.diag(np.clip(lam, 0, None)) @ vec.T
-        if np.count_nonzero(form[0] - np.diag(np.diag(form[0]))) == 0:
-            positive = np.diag(np.clip(np.diag(form[0]), 0, None))
-        kernel_model, noise_data = _constant_noise(sigma**2 * positive, float(scale))
-    else:
-        kernel_model, noise_data = model, (float(scale * sigma),)
+    scale = float(np.sqrt(eta * dt / batch_size))
+    kernel_model, noise_data = model.kernel_data(landscape, scale, sigma, covariance)
     escape = observe.escape
     config = {
         "simulator": "langevin",

@@ -37,9 +37,20 @@ Snippets may not assign the kernel's own names (b, n, m, r, k, p, j, lo, hi, Z, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from threefactors.errors import InputError
+import numpy as np
+
+from threefactors.errors import InputError, require
+
+if TYPE_CHECKING:  # the CLI imports this module for its choices: keep it light
+    from threefactors.theory.landscape import Landscape
+
+#: ``prepare(model, landscape, scale, sigma, covariance) -> (kernel model, data)``: what an
+#: SDE model hands the kernel, scale = sqrt(η dt/S) (see :meth:`NoiseModel.kernel_data`).
+Prepare = Callable[["NoiseModel", "Landscape", float, float, "np.ndarray | None"], tuple]
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,8 @@ class NoiseModel:
     """How ζ is drawn: kernel snippets, and whether it is additive / minibatch noise.
 
     ``user_data``: the model needs data only a Python caller can give (a covariance), so
-    the CLI does not offer it. A model is made available by :func:`register`.
+    the CLI does not offer it. ``prepare`` builds an SDE model's kernel data (default: the
+    amplitude σ·sqrt(η dt/S) alone). A model is made available by :func:`register`.
     """
 
     name: str
@@ -58,6 +70,17 @@ class NoiseModel:
     draw: str
     summary: str = ""
     user_data: bool = False
+    prepare: Prepare | None = None
+
+    def kernel_data(
+        self, landscape: Landscape, scale: float, sigma: float, covariance: np.ndarray | None
+    ) -> tuple[NoiseModel, tuple]:
+        """The model the kernel runs and its data ``nd`` for an SDE step of amplitude
+        ``scale`` = sqrt(η dt/S); a model may hand the kernel a cheaper equivalent one."""
+        if self.prepare is not None:
+            return self.prepare(self, landscape, scale, sigma, covariance)
+        require(covariance is None, "covariance", "given", f"{self.name} noise takes no C")
+        return self, (scale * sigma,)
 
 
 #: The registry: every noise model a simulator or the CLI can choose, by name.
@@ -164,18 +187,62 @@ for i in range(D):
     Z[j, i] *= c
 """
 
+
+def _constant_root(covariance: np.ndarray, scale: float) -> tuple[NoiseModel, tuple]:
+    """The kernel's model and data for constant C = B Bᵀ: ``diagonal`` with B = diag(sqrt(C_ii))
+    when C is diagonal, else ``constant`` with the symmetric root B = V Λ₊^{1/2} Vᵀ."""
+    if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:
+        return DIAGONAL, (scale, np.sqrt(np.clip(np.diag(covariance), 0, None)))
+    lam, vec = np.linalg.eigh(covariance)
+    root = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
+    return CONSTANT, (scale, root)
+
+
+def _prepare_constant(
+    model: NoiseModel, landscape: Landscape, scale: float, sigma: float, covariance: Any
+) -> tuple[NoiseModel, tuple]:
+    """A caller's constant C (d×d, symmetric, PSD); σ unused."""
+    require(covariance is not None, "covariance", covariance, "constant noise needs C")
+    d = landscape.dim
+    c = np.atleast_2d(np.asarray(covariance, dtype=float))
+    require(c.shape == (d, d) and np.allclose(c, c.T), "covariance", c.shape, "need d×d, symmetric")
+    lam = np.linalg.eigvalsh(c)
+    require(lam.min() >= -1e-12 * max(lam.max(), 1), "covariance", lam.min(), "not PSD")
+    return _constant_root(c, scale)
+
+
+def _prepare_hessian(
+    model: NoiseModel, landscape: Landscape, scale: float, sigma: float, covariance: Any
+) -> tuple[NoiseModel, tuple]:
+    """σ² H(θ)₊ per particle-step, or once when the loss is quadratic (constant curvature)."""
+    from threefactors.theory.critical import quadratic_form
+
+    require(covariance is None, "covariance", "given", "hessian noise takes no C")
+    form = quadratic_form(landscape)
+    if form is None:
+        return model, (scale * sigma,)
+    lam, vec = np.linalg.eigh(form[0])
+    positive = vec @ np.diag(np.clip(lam, 0, None)) @ vec.T
+    if np.count_nonzero(form[0] - np.diag(np.diag(form[0]))) == 0:
+        positive = np.diag(np.clip(np.diag(form[0]), 0, None))
+    return _constant_root(sigma**2 * positive, scale)
+
+
 ISOTROPIC = register(
     NoiseModel("isotropic", True, False, False, _GAUSSIAN_SETUP, _ISOTROPIC, "C = σ² I")
 )
 CONSTANT = register(
     NoiseModel(
         "constant", True, False, False, _GAUSSIAN_SETUP + "root = nd[1]\n", _CONSTANT,
-        "constant C = B Bᵀ given by the caller", user_data=True,
+        "constant C = B Bᵀ given by the caller", user_data=True, prepare=_prepare_constant,
     )
 )  # fmt: skip
 HESSIAN = register(
-    NoiseModel("hessian", False, False, True, _GAUSSIAN_SETUP, "{hessian_root}", "C = σ² H(θ)₊")
-)
+    NoiseModel(
+        "hessian", False, False, True, _GAUSSIAN_SETUP, "{hessian_root}", "C = σ² H(θ)₊",
+        prepare=_prepare_hessian,
+    )
+)  # fmt: skip
 SHIFT = register(NoiseModel("shift", True, True, False, _SHIFT_SETUP, _SHIFT, "ℓ_i = L + a_i·θ"))
 REGRESSION = register(
     NoiseModel(
