@@ -41,8 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
-        sub.add_argument("--lr", type=options.positive, required=True, help="learning rate η")
-        sub.add_argument("--batch", type=options.count, required=True, help="batch size S")
+        sub.add_argument(
+            "--lr", "--eta", type=options.positive, required=True, help="learning rate η"
+        )
+        sub.add_argument(
+            "--batch", "--batch-size", type=options.count, required=True, help="batch size S"
+        )
         sub.add_argument(
             "--sigma",
             type=options.positive if name == "minima" else options.nonnegative,
@@ -86,7 +90,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
 def _derive(args: argparse.Namespace) -> int:
     import sympy as sp
 
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.theory.sde import derive
 
     result = derive(landscape_from_args(args), args.noise, order=args.order)
@@ -159,33 +163,43 @@ def _latex(result: Any) -> str:
     )
 
 
-def _temperature(args: argparse.Namespace) -> float:
-    from threefactors.errors import check_batch, check_positive, require
+def setting_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~threefactors.theory.setting.SGDSetting` of ``--lr``, ``--batch``,
+    ``--sigma`` (and ``--examples`` / ``--replacement`` where the command has them); a
+    temperature that over- or underflows a double is refused naming ``--lr``."""
+    from threefactors.errors import require
+    from threefactors.theory.setting import SGDSetting
 
-    check_positive("lr", args.lr)
-    check_batch(args.batch)
-    require(args.sigma == args.sigma and args.sigma > 0, "sigma", args.sigma, "must be > 0")
-    temperature = args.lr * args.sigma**2 / (2 * args.batch)
+    setting = SGDSetting(
+        eta=args.lr,
+        batch_size=args.batch,
+        sigma=args.sigma,
+        examples=getattr(args, "examples", None),
+        replacement=getattr(args, "replacement", True),
+    )
+    temperature = float(setting.temperature)
     require(
-        0 < temperature < math.inf,
+        args.sigma == 0 or 0 < temperature < math.inf,
         "lr",
         args.lr,
         f"with sigma={args.sigma:g} and batch={args.batch:g}, T = ησ²/(2S) = {temperature:g} "
         f"{'overflows' if temperature else 'underflows'} a double",
     )
-    return temperature
+    return setting
 
 
 def _minima(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import escape_routes
     from threefactors.theory.gibbs import gibbs_probabilities, laplace_probabilities
+    from threefactors.theory.setting import as_temperature
 
-    temperature = _temperature(args)
+    setting = setting_from_args(args)
+    temperature = as_temperature(setting)
     land = landscape_from_args(args)
     cp = critical_points(land)
     with np.errstate(all="ignore"):  # under/overflow at tiny T is reported in "notes"
@@ -222,7 +236,7 @@ def _minima(args: argparse.Namespace) -> int:
             "to": None if r.target < 0 else r.target,
             "barrier": r.barrier,
             "kramers_time": r.time,
-            "kramers_steps": r.time / args.lr,
+            "kramers_steps": r.time / setting.eta,
             "escapable": r.saddle is not None,
         }
         for r in routes
@@ -246,9 +260,7 @@ def _minima(args: argparse.Namespace) -> int:
             for s in cp.saddles
         ],
         "escape": escape,
-        "provenance": provenance(
-            {"loss": args.loss, "lr": args.lr, "batch": args.batch, "sigma": args.sigma}
-        ),
+        "provenance": provenance({"loss": args.loss, **setting.record()}),
     }
     emit(out, args.json, _minima_text)
     return 0
@@ -290,8 +302,8 @@ def _minima_text(r: dict[str, Any]) -> str:
 
 
 def _stationary(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
-    from threefactors.errors import InputError, check_batch, check_finite
+    from threefactors.errors import InputError, check_finite
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.stationary import quadratic_stationary
 
@@ -301,12 +313,12 @@ def _stationary(args: argparse.Namespace) -> int:
         raise InputError("hessian", args.hessian, "comma-separated numbers") from None
     for value in eigenvalues:
         check_finite("hessian", value)
-    check_batch(args.batch)
-    result = quadratic_stationary(eigenvalues, args.lr, int(args.batch), args.sigma, args.noise)
+    setting = setting_from_args(args)
+    result = quadratic_stationary(eigenvalues, setting, noise=args.noise)
     out = {
         "hessian": eigenvalues,
         "noise": args.noise,
-        "temperature": args.lr * args.sigma**2 / (2 * args.batch),
+        "temperature": setting.temperature,
         "stable": result.stable,
         "stability_bound": result.stability_bound,
         "sde_covariance_diag": result.sde_covariance_diag,
@@ -314,15 +326,7 @@ def _stationary(args: argparse.Namespace) -> int:
         "ratio": result.ratio,
         "sde_excess_loss": result.sde_excess_loss,
         "sgd_excess_loss": result.sgd_excess_loss,
-        "provenance": provenance(
-            {
-                "hessian": eigenvalues,
-                "lr": args.lr,
-                "batch": args.batch,
-                "sigma": args.sigma,
-                "noise": args.noise,
-            }
-        ),
+        "provenance": provenance({"hessian": eigenvalues, **setting.record(), "noise": args.noise}),
     }
     emit(out, args.json, _stationary_text)
     if not result.stable:

@@ -17,9 +17,10 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from threefactors.errors import InputError, check_positive, require
+from threefactors.errors import InputError, require
 from threefactors.theory.critical import CriticalPoints, critical_points, flow_to_minima
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting, as_temperature
 
 #: Integration stops where the density has dropped below exp(−_TAIL) of its peak.
 _TAIL = 50.0
@@ -28,10 +29,10 @@ _SUBCELLS = 16
 
 
 def laplace_log_masses(
-    landscape: Landscape, temperature: float, critical: CriticalPoints
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints
 ) -> np.ndarray:
     """log of exp(−L_A/T) sqrt((2πT)^d / det H_A) for each minimum A."""
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     d = landscape.dim
     return np.array(
         [
@@ -44,7 +45,7 @@ def laplace_log_masses(
 
 
 def laplace_probabilities(
-    landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Normalised Laplace probabilities P_A = m_A / Σ_B m_B,
     m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A)."""
@@ -175,14 +176,14 @@ def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints
 
 
 def gibbs_probabilities(
-    landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Exact Gibbs mass of each minimum's basin under p ∝ exp(−L/T), by quadrature (d ≤ 2).
 
     In the order of ``critical_points(landscape).minima``. Mass that gradient flow carries out
     of every basin (none for a confining L) is left out of the normalisation.
     """
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     require(landscape.dim <= 2, "loss", str(landscape.loss), "Gibbs quadrature needs d ≤ 2")
     critical = critical or critical_points(landscape)
     if len(critical.minima) == 1:

@@ -22,6 +22,8 @@ import sympy as sp
 from threefactors.errors import check_batch, require
 from threefactors.theory.formula import BATCH, ETA, EXAMPLES, SIGMA, TIME, Formula
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import noise_factor
+from threefactors.theory.setting import temperature as sgd_temperature
 
 NOISE_MODELS = ("isotropic", "hessian")
 
@@ -52,9 +54,9 @@ class Derivation:
 def batch_factor(replacement: bool = True, examples: int | None = None) -> sp.Expr:
     """f with Cov[g_S] = f C: 1/S with replacement, (N − S)/(S(N − 1)) without."""
     if replacement:
-        return 1 / BATCH
+        return noise_factor(BATCH)
     n = EXAMPLES if examples is None else sp.Integer(check_batch(examples, None, "examples"))
-    return (n - BATCH) / (BATCH * (n - 1))
+    return noise_factor(BATCH, n, replacement=False)
 
 
 def noise_covariance(landscape: Landscape, noise: str) -> sp.Matrix:
@@ -115,7 +117,7 @@ def derive(
             for j, cj in enumerate(coords)
         )
 
-    temperature = sp.simplify(ETA * f * SIGMA**2 / 2)
+    temperature = sp.simplify(sgd_temperature(ETA, SIGMA, f))
     if noise == "isotropic" and order == 1:
         phi = loss / temperature
     else:

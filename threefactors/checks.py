@@ -60,6 +60,7 @@ def check_width_depth(ctx: Context) -> list[Evidence]:
     an SDE ensemble started uniformly, run 8 relaxation times; its dt-bias is bounded by
     Richardson's estimate |p(dt) − p(2dt)| (Euler–Maruyama is weakly first order).
     """
+    from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points
     from threefactors.theory.gibbs import (
         gibbs_crossover,
@@ -67,7 +68,6 @@ def check_width_depth(ctx: Context) -> list[Evidence]:
         laplace_crossover,
         laplace_probabilities,
     )
-    from threefactors.theory.landscapes import double_well
 
     land = double_well(**WIDTH_DEPTH_WELL)
     crit = critical_points(land)
@@ -135,7 +135,7 @@ def check_eta_over_s(ctx: Context) -> list[Evidence]:
     the standard error of their difference. Networks: the rescaling grid.
     """
     from threefactors.simulate.ensemble import langevin
-    from threefactors.theory.landscapes import double_well, two_minima_2d
+    from threefactors.theory.builtin_landscapes import double_well, two_minima_2d
     from threefactors.theory.sde import derive
 
     evidence = []
@@ -191,7 +191,7 @@ def check_excess_loss(ctx: Context) -> list[Evidence]:
     import sympy as sp
 
     from threefactors.simulate.ensemble import langevin
-    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()
@@ -276,7 +276,7 @@ def check_finite_eta(ctx: Context) -> list[Evidence]:
     import sympy as sp
 
     from threefactors.simulate.sgd import sgd
-    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()
@@ -365,9 +365,9 @@ def check_escape(ctx: Context) -> list[Evidence]:
     dt-bias bounded by Richardson's |τ(dt) − τ(2dt)|.
     """
     from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.builtin_landscapes import symmetric_double_well
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import kramers_time, mean_first_passage_time
-    from threefactors.theory.landscapes import symmetric_double_well
 
     land = symmetric_double_well(depth=1.0, width=0.35)
     centre = float(critical_points(land).minima[1].x[0])  # minima at ±centre
