@@ -160,6 +160,8 @@ def _temperature(args: argparse.Namespace) -> float:
 
 
 def _minima(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from threefactors.cli import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
@@ -177,7 +179,9 @@ def _minima(args: argparse.Namespace) -> int:
             "x": m.x,
             "loss": m.loss,
             "hessian_eigenvalues": m.hessian_eigenvalues,
-            "laplace_probability": laplace[k],
+            "degenerate": m.degenerate,
+            "laplace_probability": None if m.degenerate else laplace[k],
+            "laplace_valid": not any(p.degenerate for p in cp.minima),
         }
         if gibbs is not None:
             entry["gibbs_probability"] = gibbs[k]
@@ -188,8 +192,8 @@ def _minima(args: argparse.Namespace) -> int:
             "via": None if r.saddle is None else r.saddle.x,
             "to": None if r.target < 0 else r.target,
             "barrier": r.barrier,
-            "kramers_time": r.time,
-            "kramers_steps": r.time / args.lr,
+            "kramers_time": r.time if np.isfinite(r.time) else None,
+            "kramers_steps": r.time / args.lr if np.isfinite(r.time) else None,
             "escapable": r.saddle is not None,
         }
         for r in escape_routes(land, temperature, cp)
@@ -224,9 +228,14 @@ def _minima_text(r: dict[str, Any]) -> str:
     ]
     for k, m in enumerate(r["minima"]):
         gibbs = f"  gibbs {m['gibbs_probability']:.4g}" if "gibbs_probability" in m else ""
+        laplace = (
+            f"laplace {m['laplace_probability']:.4g}"
+            if m["laplace_valid"]
+            else "laplace invalid (degenerate minimum)"
+        )
         lines.append(
             f"  [{k}] x = {_fmt(m['x'])}  L = {m['loss']:.6g}  "
-            f"eig = {_fmt(m['hessian_eigenvalues'])}  laplace {m['laplace_probability']:.4g}{gibbs}"
+            f"eig = {_fmt(m['hessian_eigenvalues'])}  {laplace}{gibbs}"
         )
     lines.append("saddles:")
     lines += [
@@ -235,7 +244,12 @@ def _minima_text(r: dict[str, Any]) -> str:
     ] or ["  none"]
     lines.append("escape (Eyring–Kramers, SDE time t = kη):")
     for e in r["escape"]:
-        if e["escapable"]:
+        if e["escapable"] and e["kramers_time"] is None:
+            lines.append(
+                f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: "
+                f"ΔL = {e['barrier']:.4g}, Eyring–Kramers invalid (degenerate minimum)"
+            )
+        elif e["escapable"]:
             lines.append(
                 f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: "
                 f"ΔL = {e['barrier']:.4g}, τ = {e['kramers_time']:.4g} "

@@ -47,8 +47,13 @@ def laplace_probabilities(
     landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Normalised Laplace probabilities P_A = m_A / Σ_B m_B,
-    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A)."""
+    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A).
+
+    All NaN (invalid) when a minimum is degenerate (det H_A = 0: no Gaussian to integrate).
+    """
     critical = critical or critical_points(landscape)
+    if any(m.degenerate for m in critical.minima):
+        return np.full(len(critical.minima), np.nan)
     logm = laplace_log_masses(landscape, temperature, critical)
     return np.exp(logm - logsumexp(logm))
 
@@ -102,7 +107,7 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     for k, minimum in enumerate(critical.minima):
         a, b = cuts[k], cuts[k + 1]
         # split at the minimum so quad sees the peak at an endpoint
-        width = np.sqrt(temperature / minimum.hessian_eigenvalues[0])
+        width = np.sqrt(temperature / max(minimum.hessian_eigenvalues[0], 1e-300))
         mass = 0.0
         for left, right in ((a, minimum.x[0]), (minimum.x[0], b)):
             mass += quad(
