@@ -1,8 +1,9 @@
-"""CLI subcommands of threefactors.theory: ``derive``, ``minima``, ``stationary``."""
+"""CLI subcommands of threefactors.theory: ``derive``, ``minima``, ``stationary``, ``relax``."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--sigma", type=float, required=True, help="gradient noise scale σ")
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
+    register_relax(subparsers)
 
 
 def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +96,8 @@ def _derive(args: argparse.Namespace) -> int:
             "diffusion": [[str(e) for e in row] for row in result.diffusion.expr.tolist()],
         },
         "fokker_planck": str(result.fokker_planck.expr.rhs),
+        "fokker_planck_conservative": result.conservative_text,
+        "fokker_planck_conservative_components": str(result.fokker_planck_conservative.expr.rhs),
         "stationary_density": str(result.stationary_density.expr),
         "temperature": str(result.temperature.expr),
         "fp_residual": str(result.fp_residual),
@@ -111,7 +115,9 @@ def _derive_text(r: dict[str, Any], sp: Any) -> str:
         "SDE             dθ = b dt + sqrt(2D) dW,  t = kη",
         f"  drift       b = {r['sde']['drift']}",
         f"  diffusion   D = {r['sde']['diffusion']}",
-        f"Fokker–Planck   ∂p/∂t = {r['fokker_planck']}",
+        f"Fokker–Planck   {r['fokker_planck_conservative']}",
+        f"  components    ∂p/∂t = {r['fokker_planck_conservative_components']}",
+        f"  expanded      ∂p/∂t = {r['fokker_planck']}",
         f"stationary      p ∝ {r['stationary_density']}",
         f"temperature     T = {r['temperature']}",
         f"FP residual     {r['fp_residual']}   verified: {r['verified']}",
@@ -141,7 +147,8 @@ def _latex(result: Any) -> str:
             r"\mathrm{d}\theta &= b(\theta)\,\mathrm{d}t + \sqrt{2D}\,\mathrm{d}W_t,"
             r"\qquad t = k\eta \\",
             rf"b(\theta) &= {drift}, \qquad D = {diff} \\",
-            rf"{sp.latex(fp.lhs)} &= {sp.latex(fp.rhs)} \\",
+            rf"{sp.latex(fp.lhs)} &= {sp.latex(result.fokker_planck_conservative.expr.rhs)} \\",
+            rf"&= {sp.latex(fp.rhs)} \\",
             rf"p_s({theta}) &\propto {sp.latex(result.stationary_density.expr)},"
             rf"\qquad T = {sp.latex(result.temperature.expr)}",
             r"\end{align}",
@@ -318,4 +325,85 @@ def _stationary_text(r: dict[str, Any]) -> str:
             f"{r['sgd_excess_loss']:.6g}",
             f"ratio SGD/SDE         {_fmt(r['ratio'])}  (= 1/(1 − ηh/2))",
         ]
+    return "\n".join(lines)
+
+
+def register_relax(subparsers: argparse._SubParsersAction) -> None:
+    """``relax``: the Fokker–Planck transient from a start point (d ≤ 2)."""
+    helptext = "occupancy of each basin over time from a start point (Fokker–Planck, d ≤ 2)"
+    sub = subparsers.add_parser(
+        "relax",
+        help=helptext,
+        description=f"{helptext}; relaxation rates against Eyring–Kramers and exact MFPT rates",
+    )
+    add_loss_arguments(sub)
+    sub.add_argument("--lr", type=float, required=True, help="learning rate η")
+    sub.add_argument("--batch", type=float, required=True, help="batch size S")
+    sub.add_argument("--sigma", type=float, required=True, help="gradient noise scale σ")
+    sub.add_argument("--start", required=True, help='start point θ₀, e.g. "-1" or "-1,0"')
+    sub.add_argument("--times", help="SDE times t = kη, comma-separated, increasing, ≥ 0")
+    sub.add_argument("--grid", type=int, help="cells per axis (default 2000 in 1-D, 200 in 2-D)")
+    sub.add_argument("--json", action="store_true", help="print one JSON document")
+    # let "--start -1,0" and "--times -1,2" through as values (argparse takes a leading "-"
+    # for an option unless the token is one negative number); bad values are then named
+    sub._negative_number_matcher = re.compile(r"^-[0-9.eE+\-]*(,[-0-9.eE+]*)*$")
+    sub.set_defaults(func=_relax)
+
+
+def _numbers(text: str, parameter: str) -> list[float]:
+    from threefactors.errors import InputError
+
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(parameter, text, "comma-separated numbers") from None
+
+
+def _relax(args: argparse.Namespace) -> int:
+    from threefactors.cli import emit
+    from threefactors.errors import require
+    from threefactors.provenance import provenance
+    from threefactors.theory.relaxation import relax
+
+    temperature = _temperature(args)
+    land = landscape_from_args(args)
+    require(land.dim <= 2, "loss", args.loss, f"relax needs d ≤ 2 (d = {land.dim})")
+    start = _numbers(args.start, "start")
+    times = None if args.times is None else _numbers(args.times, "times")
+    result = relax(land, temperature, start, times, args.grid)
+    out = {
+        **result.summary(),
+        "loss": str(land.loss),
+        "start": start,
+        "provenance": provenance(
+            {
+                "loss": args.loss,
+                "lr": args.lr,
+                "batch": args.batch,
+                "sigma": args.sigma,
+                "start": start,
+                "times": times,
+                "grid": args.grid,
+            }
+        ),
+    }
+    emit(out, args.json, _relax_text)
+    return 0
+
+
+def _relax_text(r: dict[str, Any]) -> str:
+    lines = [
+        f"L = {r['loss']}   T = {r['temperature']:.6g}   start {_fmt(r['start'])}   "
+        f"grid {r['grid']} per axis   mass error {r['mass_error']:.2g}",
+        "minima: " + "  ".join(f"[{k}] {_fmt(m)}" for k, m in enumerate(r["minima"])),
+        "      t   occupancy",
+    ]
+    lines += [f"{t:9.4g}   {_fmt(occ)}" for t, occ in zip(r["times"], r["occupancy"], strict=True)]
+    lines.append(f"stationary  {_fmt(r['stationary_occupancy'])}")
+    lines.append(f"relaxation rates (−Q spectrum)  {_fmt(r['relaxation_rates'])}")
+    lines.append(f"Kramers escape rates            {_fmt(r['kramers_rates'])}")
+    if r["mfpt_rates"] is not None:
+        lines.append(f"exact 1/MFPT rates              {_fmt(r['mfpt_rates'])}")
+    if r["mfpt_relaxation_rate"] is not None:
+        lines.append(f"1/MFPT(A→B) + 1/MFPT(B→A)       {r['mfpt_relaxation_rate']:.6g}")
     return "\n".join(lines)

@@ -129,7 +129,14 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     return masses / masses.sum()
 
 
-def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+def gibbs_box(
+    landscape: Landscape, temperature: float, critical: CriticalPoints
+) -> tuple[tuple[float, float], ...]:
+    """A box (d ≤ 2) outside which e^{−(L − L_min)/T} < e^{−50}: in 1-D the edges found by
+    :func:`density_edge`; in 2-D the critical points' box, widened by 25 % per side until
+    the density on its rim is below e^{−50} (InputError if it never is)."""
+    if landscape.dim == 1:
+        return (_domain_1d(landscape, temperature, critical),)
     floor = min(m.loss for m in critical.minima)
     box = np.array(critical.box, dtype=float)
     for _ in range(30):
@@ -139,15 +146,19 @@ def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints
             + [np.stack([edge[0], np.full(200, box[1, i])], -1) for i in (0, 1)]
         )
         if landscape.loss_at(rim).min() - floor > _TAIL * temperature:
-            break
+            return tuple((float(lo), float(hi)) for lo, hi in box)
         span = box[:, 1] - box[:, 0]
         box = box + np.outer(span * 0.25, [-1.0, 1.0])
-    else:
-        raise InputError(
-            "loss",
-            str(landscape.loss),
-            "exp(-L/T) is not normalisable: L does not grow away from the minima",
-        )
+    raise InputError(
+        "loss",
+        str(landscape.loss),
+        "exp(-L/T) is not normalisable: L does not grow away from the minima",
+    )
+
+
+def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+    floor = min(m.loss for m in critical.minima)
+    box = np.array(gibbs_box(landscape, temperature, critical))
     sharpest = max(float(m.hessian_eigenvalues.max()) for m in critical.minima)
     spacing = 0.5 * np.sqrt(temperature / sharpest)
     counts = [int(np.clip(np.ceil((hi - lo) / spacing), 200, 700)) + 1 for lo, hi in box]

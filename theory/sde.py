@@ -47,6 +47,20 @@ class Derivation:
     verified: bool
     eta_over_s_only: bool
     note: str = ""
+    fokker_planck_conservative: Formula | None = None
+
+    @property
+    def conservative_text(self) -> str:
+        """The Fokker–Planck equation in vector notation, as a researcher writes it."""
+        tilde = "L̃" if self.order == 2 else "L"
+        modified = ",  L̃ = L + (η/4)|∇L|²" if self.order == 2 else ""
+        if self.noise == "isotropic":
+            return f"∂p/∂t = ∇·(∇{tilde} p) + T Δp{modified}"
+        return f"∂p/∂t = ∇·(∇{tilde} p + ∇·(D p)),  D = (ησ²/2S)∇²L{modified}"
+
+    @property
+    def order(self) -> int:
+        return 2 if ETA in self.drift.expr.free_symbols else 1
 
 
 def batch_factor(replacement: bool = True, examples: int | None = None) -> sp.Expr:
@@ -116,6 +130,21 @@ def derive(
         )
 
     temperature = sp.simplify(ETA * f * SIGMA**2 / 2)
+    # conservative form ∂p/∂t = ∇·(−b p + ∇·(D p)), derivatives left unevaluated
+    if noise == "isotropic":
+        conservative = sum(
+            sp.Derivative(-drift[i] * p, c) + temperature * sp.Derivative(p, (c, 2))
+            for i, c in enumerate(coords)
+        )
+    else:
+        conservative = sum(
+            sp.Derivative(
+                -drift[i] * p
+                + sum(sp.Derivative(diff_matrix[i, j] * p, cj) for j, cj in enumerate(coords)),
+                ci,
+            )
+            for i, ci in enumerate(coords)
+        )
     if noise == "isotropic" and order == 1:
         phi = loss / temperature
     else:
@@ -146,6 +175,7 @@ def derive(
         diffusion=Formula(diff_matrix, params),
         noise_covariance=Formula(2 * diff_matrix, params),
         fokker_planck=Formula(shown(sp.Eq(sp.Derivative(p, TIME), operator(p))), ()),
+        fokker_planck_conservative=Formula(shown(sp.Eq(sp.Derivative(p, TIME), conservative)), ()),
         stationary_density=Formula(shown(density), params),
         temperature=Formula(temperature, (ETA, BATCH, SIGMA)),
         fp_residual=residual,
