@@ -148,3 +148,30 @@ def test_bad_times(times) -> None:
     with pytest.raises(InputError) as info:
         relax(symmetric_double_well(), 0.2, [-0.5], times=times)
     assert info.value.parameter == "times"
+
+
+@pytest.mark.parametrize(
+    ("case", "temperature", "grids", "start"),
+    [("double well", 0.3, (1000, 500), [-0.3]), ("two minima 2-D", 0.4, (200, 100), [-1.0, 0.0])],
+)
+def test_occupancy_matches_sde_ensemble(case, temperature, grids, start) -> None:
+    """Occupancy of the start's basin over 1.5 slowest relaxation times: FP against an
+    Euler–Maruyama ensemble (10⁴ particles, same start). Tolerance per record: 4 se of the
+    difference of the dt and 2dt ensembles + their gap (the EM dt-bias, weak order 1) + the
+    FP grid change from N/2 to N."""
+    from threefactors.simulate.ensemble import langevin
+
+    land = double_well(1.0, 0.8, 0.3, 0.5) if case == "double well" else two_minima_2d()
+    models = [fokker_planck(land, temperature, grid=g) for g in grids]
+    slowest = models[0].relaxation_rates(1)[0]
+    runs = [
+        langevin(land, eta=2 * temperature, batch_size=1, sigma=1.0, particles=10_000,
+                 time=1.5 / slowest, dt=dt, seed=seed, start=np.array(start), records=11)
+        for dt, seed in ((0.01, 1), (0.02, 2))
+    ]  # fmt: skip
+    fine, coarse = (r.occupancy_over_time[:, 0] for r in runs)
+    predicted = [m.evolve(m.point_mass(start), runs[0].times).occupancy[:, 0] for m in models]
+    se = np.hypot(*(np.sqrt(p * (1 - p) / 10_000) for p in (fine, coarse)))
+    tolerance = 4 * se + np.abs(fine - coarse) + np.abs(predicted[0] - predicted[1])
+    assert np.all(np.abs(fine - predicted[0]) <= tolerance)
+    assert predicted[0][-1] < 0.75  # the run covers real transitions, not just the start

@@ -30,10 +30,10 @@ Time: p(t) = π + e^{tQ}(p₀ − π), π the discrete Gibbs density of p₀'s m
 (default) evaluates e^{tQ} in a shift-and-invert Krylov space (van den Eshof & Hochbruck,
 SIAM J. Sci. Comput. 27, 1438 (2006)): each iteration is one implicit solve with (I − γQ),
 γ tied to the output times, and the answer has no time-step error (converged to ``rtol``,
-checked by comparing iterates). ``implicit-euler`` takes
-``steps`` backward-Euler steps per output interval (first order in Δt, exactly positive):
-the independent route the tests compare with. Both conserve mass to round-off (the part
-along π is never touched).
+checked by comparing iterates; the part along π is never touched, so mass is conserved to
+round-off). ``implicit-euler`` takes ``steps`` backward-Euler steps per output interval on
+p itself (first order in Δt; positive and mass conserving step by step): the independent
+route the tests compare with.
 
 Basins: 1-D cells split at the maxima between minima; 2-D cells by gradient flow
 (:func:`~threefactors.theory.critical.flow_to_minima`). Occupancy of basin A = Σ_{i∈A} p_i h^d.
@@ -208,12 +208,6 @@ class FokkerPlanck:
         return len(self.critical.minima)
 
     # ------------------------------------------------------------------ spectrum
-    @cached_property
-    def _root(self) -> np.ndarray:
-        """r = e^{−(U − U_min)/2}; S = diag(r)^{-1} Q diag(r) is symmetric. r underflows to 0
-        only where e^{−(U − U_min)} < 1e-600, where p is 0 to double precision."""
-        return np.exp(-0.5 * (self.potential - self.potential.min()))
-
     @cached_property
     def symmetric(self) -> sparse.csr_matrix:
         """S = e^{U/2} Q e^{−U/2}, symmetric negative semi-definite (detailed balance).
