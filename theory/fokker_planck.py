@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.linalg import expm
 from scipy.sparse.linalg import eigsh, splu
+from threadpoolctl import threadpool_limits
 
 from threefactors.errors import InputError, check_positive, require
 from threefactors.theory.critical import CriticalPoints, critical_points, flow_to_minima
@@ -60,6 +61,8 @@ CELLS_PER_WIDTH = 2.0
 #: Default cells per axis (more when the sharpest minimum needs it).
 DEFAULT_GRID = {1: 2000, 2: 200}
 METHODS = ("krylov", "implicit-euler")
+#: Largest Krylov space per group of output times.
+_KRYLOV_MAX = 200
 
 
 def bernoulli(z: np.ndarray) -> np.ndarray:
@@ -103,13 +106,6 @@ class Grid:
         """Cell centres, shape (cells, d), in C order (last axis fastest)."""
         mesh = np.meshgrid(*self.axes, indexing="ij")
         return np.stack([m.ravel() for m in mesh], axis=-1)
-
-    def cell_of(self, point: np.ndarray) -> int:
-        """Flat index of the cell containing ``point``."""
-        lo = np.array([b[0] for b in self.box])
-        index = np.floor((np.asarray(point, dtype=float) - lo) / self.spacing).astype(int)
-        index = np.clip(index, 0, np.array(self.cells) - 1)
-        return int(np.ravel_multi_index(tuple(index), self.cells))
 
 
 def generator(potential: np.ndarray, temperature: float, grid: Grid) -> sparse.csr_matrix:
@@ -173,7 +169,8 @@ class FokkerPlanck:
         return weight / (weight.sum() * self.grid.volume)
 
     def point_mass(self, point: Sequence[float]) -> np.ndarray:
-        """All mass in the cell containing ``point`` (InputError outside the box)."""
+        """A point mass at ``point``, shared linearly between the 2^d nearest cell centres
+        (cloud in cell), so its mean is exactly ``point``; InputError outside the box."""
         x = np.atleast_1d(np.asarray(point, dtype=float))
         shown = [float(v) for v in x]
         d = self.landscape.dim
@@ -181,8 +178,17 @@ class FokkerPlanck:
         inside = all(lo <= v <= hi for v, (lo, hi) in zip(x, self.grid.box, strict=True))
         box = [[float(round(lo, 6)), float(round(hi, 6))] for lo, hi in self.grid.box]
         require(inside, "start", shown, f"outside the box {box}")
+        cells = np.array(self.grid.cells)
+        lo = np.array([b[0] for b in self.grid.box])
+        where = np.clip((x - lo) / self.grid.spacing - 0.5, 0.0, cells - 1.0)
+        left = np.minimum(np.floor(where).astype(int), cells - 2)
+        frac = where - left
         p = np.zeros(self.potential.size)
-        p[self.grid.cell_of(x)] = 1.0 / self.grid.volume
+        for corner in np.ndindex(*(2,) * d):
+            offset = np.array(corner)
+            weight = float(np.prod(np.where(offset == 1, frac, 1.0 - frac)))
+            flat = np.ravel_multi_index(tuple(left + offset), self.grid.cells)
+            p[flat] += weight / self.grid.volume
         return p
 
     def gaussian(self, mean: Sequence[float], std: float) -> np.ndarray:
@@ -247,8 +253,9 @@ class FokkerPlanck:
         n = self.potential.size
         k = min(int(count) + 1, n - 2)
         scale = float(abs(self.symmetric.diagonal()).max())
-        values = eigsh(-self.symmetric, k=k, sigma=-1e-10 * scale, which="LM",
-                       return_eigenvectors=False)  # fmt: skip
+        with threadpool_limits(limits=1, user_api="blas"):  # see _krylov
+            values = eigsh(-self.symmetric, k=k, sigma=-1e-10 * scale, which="LM",
+                           return_eigenvectors=False)  # fmt: skip
         values = np.sort(values)
         return values[1 : int(count) + 1]
 
@@ -316,7 +323,10 @@ class FokkerPlanck:
         start = 0
         while start < positive.size:
             group = positive[(positive >= positive[start]) & (positive <= 100 * positive[start])]
-            values, change = self._krylov_group(deviation, group, float(group[0]) / 2, rtol)
+            # small dense products only: BLAS threads cost more than they give (100× on a
+            # loaded machine)
+            with threadpool_limits(limits=1, user_api="blas"):
+                values, change = self._krylov_group(deviation, group, float(group[0]) / 2, rtol)
             out[np.searchsorted(times, group)] = values
             error = max(error, change)
             start += group.size
@@ -330,28 +340,36 @@ class FokkerPlanck:
             return np.zeros((len(times), deviation.size)), 0.0
         shifted = sparse.identity(deviation.size, format="csc") - gamma * self.generator
         solve = splu(shifted.tocsc()).solve
-        basis = [deviation / norm]
-        previous: np.ndarray | None = None
+        basis = np.zeros((_KRYLOV_MAX + 1, deviation.size))
+        images = np.zeros_like(basis)  # Q v_j
+        ritz = np.zeros((_KRYLOV_MAX + 1, _KRYLOV_MAX + 1))  # VᵀQV, grown a row and column
+        basis[0] = deviation / norm
+        images[0] = self.generator @ basis[0]
+        ritz[0, 0] = basis[0] @ images[0]
+        size, previous = 1, None
         change, values = np.inf, np.zeros((len(times), deviation.size))
-        for m in range(1, 201):
-            w = solve(basis[-1])
-            v = np.array(basis)
+        for m in range(1, _KRYLOV_MAX + 1):
+            w = solve(basis[size - 1])
             for _ in range(2):  # full re-orthogonalisation, twice; and back to zero mass
-                w -= v.T @ (v @ w)
+                w -= basis[:size].T @ (basis[:size] @ w)
                 w -= (w.sum() * self.grid.volume) * self.stationary
             beta = float(np.linalg.norm(w))
-            if beta > 1e-13:
-                basis.append(w / beta)
-            if m % 4 and beta > 1e-13:
+            exhausted = beta <= 1e-13
+            if not exhausted:
+                basis[size] = w / beta
+                images[size] = self.generator @ basis[size]
+                ritz[: size + 1, size] = basis[: size + 1] @ images[size]
+                ritz[size, :size] = images[:size] @ basis[size]
+                size += 1
+            if m % 4 and not exhausted and m < _KRYLOV_MAX:
                 continue
-            v = np.array(basis)
-            projected = v @ (self.generator @ v.T)  # the Ritz matrix of Q on the space
+            projected = ritz[:size, :size]
             coeff = np.stack([expm(t * projected)[:, 0] * norm for t in times])
-            values = coeff @ v
+            values = np.stack([c @ basis[:size] for c in coeff])  # gemv: no gemm threads
             occupancy = self.occupancy(values)
             if previous is not None:
                 change = float(np.max(np.abs(occupancy - previous)))
-                if change < rtol or beta <= 1e-13:
+                if change < rtol or exhausted:
                     break
             previous = occupancy
         return values, change
@@ -407,18 +425,23 @@ def fokker_planck(
     temperature: float,
     grid: int | None = None,
     critical: CriticalPoints | None = None,
+    box: Sequence[tuple[float, float]] | None = None,
 ) -> FokkerPlanck:
     """Discretise the Fokker–Planck equation of ``landscape`` at ``temperature`` (d ≤ 2).
 
     ``grid``: cells per axis (default 2000 in 1-D, 200 in 2-D, or more when the sharpest
     minimum needs it); an explicit grid coarser than :func:`smallest_grid` is an InputError
-    that names the smallest that would do.
+    that names the smallest that would do. ``box``: the region (one (low, high) per axis;
+    default the Gibbs box, outside which e^{−(L − L_min)/T} < e^{−50}).
     """
     check_positive("temperature", temperature)
     d = landscape.dim
     require(d <= 2, "loss", str(landscape.loss), f"Fokker–Planck on a grid needs d ≤ 2 (d = {d})")
     critical = critical or critical_points(landscape)
-    box = gibbs_box(landscape, temperature, critical)
+    if box is None:
+        box = gibbs_box(landscape, temperature, critical)
+    box = tuple((float(lo), float(hi)) for lo, hi in box)
+    require(len(box) == d and all(lo < hi for lo, hi in box), "box", box, f"need {d} intervals")
     needed = smallest_grid(landscape, temperature, critical, box)
     if grid is None:
         grid = max(DEFAULT_GRID[d], needed)

@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy as sp
 
-from threefactors.errors import check_batch, require
+from threefactors.errors import check_batch, check_positive, require
 from threefactors.theory.formula import BATCH, ETA, EXAMPLES, SIGMA, TIME, Formula
 from threefactors.theory.landscape import Landscape
 
@@ -113,8 +113,7 @@ def derive(
     # results are shown with floats again when the loss had any
     floats = landscape.loss.atoms(sp.Float)
     loss = landscape.loss.xreplace({v: sp.Rational(v) for v in floats})
-    gradient = [sp.diff(loss, c) for c in coords]
-    modified = loss + ETA / 4 * sum(g**2 for g in gradient) if order == 2 else loss
+    modified = modified_loss(loss, coords) if order == 2 else loss
     drift = -sp.Matrix([sp.diff(modified, c) for c in coords])
     f = batch_factor(replacement, examples)
     require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
@@ -184,4 +183,25 @@ def derive(
         note=""
         if noise == "isotropic"
         else "C = σ²∇²L is a covariance only where ∇²L ⪰ 0: the density holds there",
+    )
+
+
+def modified_loss(loss: sp.Expr, coords: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """L̃ = L + (η/4)|∇L|², whose gradient flow is the drift of the second-order stochastic
+    modified equation of SGD (Li, Tai & E, ICML 2017, arXiv 1511.06251), η the symbol ETA."""
+    return loss + ETA / 4 * sum(sp.diff(loss, c) ** 2 for c in coords)
+
+
+def modified_landscape(landscape: Landscape, eta: float) -> Landscape:
+    """The landscape L̃ = L + (η/4)|∇L|² at a learning rate ``eta``: the order-2 modified
+    equation dθ = −∇L̃ dt + sqrt(2D) dW is the SDE of this landscape (same diffusion), so
+    every view runs it as it runs any other loss."""
+    check_positive("lr", eta)
+    expr = sp.expand(modified_loss(landscape.loss, landscape.coords).subs(ETA, sp.Float(eta)))
+    return Landscape(
+        expr,
+        landscape.coords,
+        {},
+        f"{landscape.name} + ({eta:g}/4)|∇L|²",
+        landscape.box,
     )
