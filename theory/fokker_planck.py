@@ -24,7 +24,9 @@ so dp/dt = Q p with a sparse generator Q. Properties (each tested):
 - detailed balance: Q_ji e^{−U_i} = Q_ij e^{−U_j}, so S = e^{U/2} Q e^{−U/2} is symmetric
   and ≤ 0. The relaxation rates (the eigenvalues 0 = λ_0 < λ_1 ≤ … of −Q) are real: the
   smallest by ``scipy.sparse.linalg.eigsh`` on −S with shift-invert;
-- order: second order in h for smooth L (the rates and smooth averages converge as h²).
+- order: second order in h for smooth L while the cell Péclet number h|∇L|/T is ≲ 1 (the
+  rates and smooth averages converge as h², tested); at larger Péclet numbers the
+  exponential fitting degrades towards first-order upwinding (stable, still positive).
 
 Time: p(t) = π + e^{tQ}(p₀ − π), π the discrete Gibbs density of p₀'s mass. ``krylov``
 (default) evaluates e^{tQ} in a shift-and-invert Krylov space (van den Eshof & Hochbruck,
@@ -108,22 +110,33 @@ class Grid:
         return np.stack([m.ravel() for m in mesh], axis=-1)
 
 
+def faces(grid: Grid) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """Every pair of neighbouring cells: per axis (h, first, second), flat C-order indices
+    with second = first + e_axis."""
+    shape = grid.cells
+    index = np.arange(int(np.prod(shape))).reshape(shape)
+    return [
+        (
+            float(h),
+            np.take(index, np.arange(shape[axis] - 1), axis=axis).ravel(),
+            np.take(index, np.arange(1, shape[axis]), axis=axis).ravel(),
+        )
+        for axis, h in enumerate(grid.spacing)
+    ]
+
+
 def generator(potential: np.ndarray, temperature: float, grid: Grid) -> sparse.csr_matrix:
     """The Scharfetter–Gummel generator Q (dp/dt = Qp) for U = ``potential`` (= L/T) on the
     cell centres of ``grid`` (flat, C order); zero flux through the box."""
-    shape = grid.cells
-    index = np.arange(int(np.prod(shape))).reshape(shape)
     rows, cols, vals = [], [], []
-    for axis, h in enumerate(grid.spacing):
-        first = np.take(index, np.arange(shape[axis] - 1), axis=axis).ravel()
-        second = np.take(index, np.arange(1, shape[axis]), axis=axis).ravel()
+    for h, first, second in faces(grid):
         jump = potential[second] - potential[first]
         forward = temperature / h**2 * bernoulli(jump)  # rate first → second
         backward = temperature / h**2 * bernoulli(-jump)  # rate second → first
         rows += [second, first, first, second]
         cols += [first, second, first, second]
         vals += [forward, backward, -forward, -backward]
-    n = index.size
+    n = potential.size
     return sparse.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
@@ -222,12 +235,8 @@ class FokkerPlanck:
         Built from the potential jumps, never from e^{±U/2} (no overflow): across a face with
         jump z = U_j − U_i, S_ij = S_ji = (T/h²) (z/2)/sinh(z/2) = (T/h²) B(z) e^{z/2}.
         """
-        shape = self.grid.cells
-        index = np.arange(int(np.prod(shape))).reshape(shape)
         rows, cols, vals = [], [], []
-        for axis, h in enumerate(self.grid.spacing):
-            first = np.take(index, np.arange(shape[axis] - 1), axis=axis).ravel()
-            second = np.take(index, np.arange(1, shape[axis]), axis=axis).ravel()
+        for h, first, second in faces(self.grid):
             half = 0.5 * (self.potential[second] - self.potential[first])
             with np.errstate(over="ignore", invalid="ignore"):
                 coupling = (
@@ -238,7 +247,7 @@ class FokkerPlanck:
             rows += [first, second]
             cols += [second, first]
             vals += [coupling, coupling]
-        n = index.size
+        n = self.potential.size
         off = sparse.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
         )
