@@ -143,3 +143,15 @@ def test_degenerate_inflection_is_not_a_minimum(text: str) -> None:
 
     with pytest.raises(InputError, match="no minimum"):
         critical_points(Landscape.from_string(text))
+
+
+def test_minima_cli_routes_the_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from threefactors.cli import main
+
+    argv = ["minima", "--loss", ISSUE_EXAMPLE, "--lr", "0.5", "--batch", "2", "--sigma", "1"]
+    assert main([*argv, "--json"]) == 0
+    escape = json.loads(capsys.readouterr().out)["escape"]
+    assert [e["to"] for e in escape][0::2] == [1, 1] and escape[1]["to"] in (0, 2)
+    assert all(e["escapable"] and e["kramers_time"] > 0 for e in escape)
