@@ -73,7 +73,7 @@ class Basins:
             minima=minima,
             capture_radius=radius,
             splits=splits,
-            flow_dt=0.5 / curvature,
+            flow_dt=0.5 / max(curvature, 1e-12),
             flow_steps=2000,
             max_move=float(finite.min()) if finite.size else 1.0,
         )

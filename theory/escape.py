@@ -35,7 +35,8 @@ class Escape:
     """Escape route from minimum ``start`` (index into minima) over ``saddle`` to ``target``.
 
     ``prefactor`` = (2π/|λ_1(z)|) sqrt(|det H(z)|/det H(x)); ``time`` = prefactor·e^{barrier/T}
-    in SDE time t = kη (``inf`` when the minimum has no saddle: nothing to escape over).
+    in SDE time t = kη (``inf`` when the minimum has no saddle: nothing to escape over; NaN
+    when the minimum is degenerate, det H(x) = 0, where Eyring–Kramers does not apply).
     """
 
     start: int
@@ -47,7 +48,10 @@ class Escape:
 
 
 def _route(minimum: CriticalPoint, saddle: CriticalPoint) -> tuple[float, float]:
-    """(barrier, Eyring–Kramers prefactor) from ``minimum`` over ``saddle``."""
+    """(barrier, Eyring–Kramers prefactor) from ``minimum`` over ``saddle`` (NaN prefactor
+    for a degenerate minimum)."""
+    if minimum.degenerate:
+        return saddle.loss - minimum.loss, float("nan")
     unstable = float(np.min(saddle.hessian_eigenvalues))
     log_pref = np.log(2 * np.pi / abs(unstable)) + 0.5 * (
         saddle.log_det_hessian - minimum.log_det_hessian
@@ -61,7 +65,8 @@ def escape_routes(
     """For every minimum, the Eyring–Kramers escape over its lowest adjacent saddle.
 
     Adjacent: the saddle's unstable manifold flows into this minimum (in 1-D, the maxima
-    on either side). ``target`` is the minimum on the other side (−1 if the flow leaves).
+    on either side; :func:`~threefactors.theory.critical.saddle_connections`). ``target``
+    is the minimum on the other side of that saddle (−1 if the flow leaves the box).
     """
     temperature = as_temperature(temperature)
     critical = critical or critical_points(landscape)

@@ -48,8 +48,13 @@ def laplace_probabilities(
     landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Normalised Laplace probabilities P_A = m_A / Σ_B m_B,
-    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A)."""
+    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A).
+
+    All NaN (invalid) when a minimum is degenerate (det H_A = 0: no Gaussian to integrate).
+    """
     critical = critical or critical_points(landscape)
+    if any(m.degenerate for m in critical.minima):
+        return np.full(len(critical.minima), np.nan)
     logm = laplace_log_masses(landscape, temperature, critical)
     return np.exp(logm - logsumexp(logm))
 
@@ -103,7 +108,7 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     for k, minimum in enumerate(critical.minima):
         a, b = cuts[k], cuts[k + 1]
         # split at the minimum so quad sees the peak at an endpoint
-        width = np.sqrt(temperature / minimum.hessian_eigenvalues[0])
+        width = np.sqrt(temperature / max(minimum.hessian_eigenvalues[0], 1e-300))
         mass = 0.0
         for left, right in ((a, minimum.x[0]), (minimum.x[0], b)):
             mass += quad(
@@ -125,7 +130,14 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     return masses / masses.sum()
 
 
-def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+def gibbs_box(
+    landscape: Landscape, temperature: float, critical: CriticalPoints
+) -> tuple[tuple[float, float], ...]:
+    """A box (d ≤ 2) outside which e^{−(L − L_min)/T} < e^{−50}: in 1-D the edges found by
+    :func:`density_edge`; in 2-D the critical points' box, widened by 25 % per side until
+    the density on its rim is below e^{−50} (InputError if it never is)."""
+    if landscape.dim == 1:
+        return (_domain_1d(landscape, temperature, critical),)
     floor = min(m.loss for m in critical.minima)
     box = np.array(critical.box, dtype=float)
     for _ in range(30):
@@ -135,15 +147,19 @@ def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints
             + [np.stack([edge[0], np.full(200, box[1, i])], -1) for i in (0, 1)]
         )
         if landscape.loss_at(rim).min() - floor > _TAIL * temperature:
-            break
+            return tuple((float(lo), float(hi)) for lo, hi in box)
         span = box[:, 1] - box[:, 0]
         box = box + np.outer(span * 0.25, [-1.0, 1.0])
-    else:
-        raise InputError(
-            "loss",
-            str(landscape.loss),
-            "exp(-L/T) is not normalisable: L does not grow away from the minima",
-        )
+    raise InputError(
+        "loss",
+        str(landscape.loss),
+        "exp(-L/T) is not normalisable: L does not grow away from the minima",
+    )
+
+
+def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+    floor = min(m.loss for m in critical.minima)
+    box = np.array(gibbs_box(landscape, temperature, critical))
     sharpest = max(float(m.hessian_eigenvalues.max()) for m in critical.minima)
     spacing = 0.5 * np.sqrt(temperature / sharpest)
     counts = [int(np.clip(np.ceil((hi - lo) / spacing), 200, 700)) + 1 for lo, hi in box]
