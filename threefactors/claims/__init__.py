@@ -25,6 +25,8 @@ MODULES: dict[str, str] = {
     "excess-loss": "excess_loss",
     "finite-eta": "finite_eta",
     "escape": "escape",
+    "relaxation": "relaxation",
+    "sde-accuracy": "sde_accuracy",
     "sharpest": "sharpest",
     "step-too-long": "step_too_long",
     "conditioning": "conditioning",

@@ -35,9 +35,9 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     dt-bias bounded by Richardson's |τ(dt) − τ(2dt)|.
     """
     from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.builtin_landscapes import symmetric_double_well
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import kramers_time, mean_first_passage_time
-    from threefactors.theory.landscapes import symmetric_double_well
 
     land = symmetric_double_well(depth=1.0, width=0.35)
     centre = float(critical_points(land).minima[1].x[0])  # minima at ±centre

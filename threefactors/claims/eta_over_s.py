@@ -40,7 +40,7 @@ ETA_H = (0.1, 0.2, 0.4)  # ηh at (η, S), (2η, 2S), (4η, 4S)
 
 
 def theory(ctx: Context, s: Settings) -> list[Evidence]:
-    from threefactors.theory.landscapes import double_well, two_minima_2d
+    from threefactors.theory.builtin_landscapes import double_well, two_minima_2d
     from threefactors.theory.sde import derive
 
     evidence = []
@@ -74,8 +74,8 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
     import sympy as sp
 
     from threefactors.simulate.sgd import sgd
+    from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points
-    from threefactors.theory.landscapes import double_well
     from threefactors.theory.stationary import scalar_laws
 
     land = double_well(**WIDTH_DEPTH_WELL)

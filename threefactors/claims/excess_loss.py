@@ -33,7 +33,7 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     import sympy as sp
 
     from threefactors.simulate.ensemble import langevin
-    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()

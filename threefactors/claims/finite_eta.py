@@ -38,7 +38,7 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     import sympy as sp
 
     from threefactors.simulate.sgd import sgd
-    from threefactors.theory.landscapes import quadratic
+    from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()

@@ -43,6 +43,7 @@ NETWORK_TRENDS = (
 @functools.cache
 def gibbs_curve() -> dict[str, Any]:
     """Exact Gibbs and Laplace P(wide) over temperature, and both crossovers."""
+    from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points
     from threefactors.theory.gibbs import (
         gibbs_crossover,
@@ -50,7 +51,6 @@ def gibbs_curve() -> dict[str, Any]:
         laplace_crossover,
         laplace_probabilities,
     )
-    from threefactors.theory.landscapes import double_well
 
     land = double_well(**WIDTH_DEPTH_WELL)
     crit = critical_points(land)
@@ -84,9 +84,9 @@ def theory(ctx: Context, s: Settings) -> list[Evidence]:
 
 def simulate(ctx: Context, s: Settings) -> list[Evidence]:
     from threefactors.simulate.ensemble import langevin
+    from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points
     from threefactors.theory.gibbs import gibbs_probabilities
-    from threefactors.theory.landscapes import double_well
 
     land = double_well(**WIDTH_DEPTH_WELL)
     crit = critical_points(land)
