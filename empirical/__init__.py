@@ -2,7 +2,7 @@
 
 Main entry points (loaded on first use; torch is imported then, not before):
 :class:`TrainConfig` and :func:`train` (one run, metrics at matched train accuracy),
-:func:`run_experiment` (a resumable grid and its verdicts).
+:func:`run_experiment` (a resumable grid of run records; the claims judge them).
 """
 
 from threefactors.lazy import make_lazy
