@@ -21,10 +21,17 @@ from threefactors.jsonio import dumps, write_atomic
 
 
 def plant(out: Path, name: str, make: Callable[[Any], dict[str, Any]]) -> None:
-    """A record for every quick-scale config of ``name``, its metrics from ``make(config)``."""
+    """A whole record (and a one-number parameter file, so the grid's validation accepts it)
+    for every quick-scale config of ``name``, its metrics from ``make(config)``."""
+    import torch
+
+    from threefactors.empirical.records import RECORD_KEYS
+    from threefactors.provenance import VERSION
+
     for config in experiments.configs_for(name, "quick"):
         key = config_hash(config)
         record = {
+            **dict.fromkeys(RECORD_KEYS),
             "config_hash": key,
             "config": dataclasses.asdict(config),
             "diverged": False,
@@ -33,9 +40,15 @@ def plant(out: Path, name: str, make: Callable[[Any], dict[str, Any]]) -> None:
             "n_test": 1000,
             "history": [],
             "final": None,
+            "seconds": 0.0,
+            "n_params": 1,
+            "provenance": {"versions": {"threefactors": VERSION}},
             **make(config),
         }
-        write_atomic(paths(out / "runs" / name, key)["record"], dumps(record))
+        where = paths(out / "runs" / name, key)
+        where["params"].parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torch.zeros(1), where["params"])
+        write_atomic(where["record"], dumps(record))
 
 
 def judge(claim_id: str, out: Path) -> Claim:
@@ -125,7 +138,7 @@ def test_memorization_trend_at_matched_memorization(
 
 def test_memorization_reports_runs_that_never_memorize(tmp_path: Path) -> None:
     def make(config: Any) -> dict[str, Any]:
-        top = 0.9 if config.batch != 256 else 0.6  # the lowest-η/S runs stall at 0.6
+        top = 0.9 if config.batch != 128 else 0.6  # the lowest-η/S runs stall at 0.6
         history = [
             {"epoch": e, "train_accuracy_corrupted": m, "test_accuracy": 0.5}
             for e, m in enumerate((0.1, 0.3, top))
@@ -134,7 +147,7 @@ def test_memorization_reports_runs_that_never_memorize(tmp_path: Path) -> None:
 
     plant(tmp_path, "memorization", make)
     primary = judge("memorization", tmp_path).primary
-    assert "S=256" in primary.detail and "not:" in primary.detail
+    assert "S=128" in primary.detail and "not:" in primary.detail
 
 
 def test_rescaling_breaks_are_found_at_both_ends(tmp_path: Path) -> None:
