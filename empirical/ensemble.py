@@ -44,7 +44,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from threefactors.empirical import data as datasets
-from threefactors.empirical import models
 from threefactors.empirical import train as single
 from threefactors.empirical.functional import set_flat_params
 from threefactors.empirical.train import Run, TrainConfig
@@ -161,14 +160,7 @@ class Ensemble:
             single.validate(config)
             data = single.prepare_data(config, device, data_dir, download)
             single.validate(config, data.n_train)
-            model = models.build(
-                config.model,
-                data.input_shape,
-                data.num_classes,
-                width=config.width,
-                depth=config.depth,
-                seed=config.seed,
-            ).to(device)
+            model = single.build_model(config, data, device)
             thetas.append({name: p.detach() for name, p in model.named_parameters()})
             self.members.append(
                 _Member(

@@ -279,6 +279,18 @@ def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
     return {**dict.fromkeys(("epoch", "steps", *METRICS, *CURVATURE)), **kept}
 
 
+def build_model(config: TrainConfig, data: datasets.Dataset, device: str) -> nn.Module:
+    """The run's network at its initial weights (drawn from ``config.seed``), on ``device``."""
+    return models.build(
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        width=config.width,
+        depth=config.depth,
+        seed=config.seed,
+    ).to(device)
+
+
 def levels_of(config: TrainConfig) -> list[float]:
     """The accuracy thresholds at which a run is measured, the stop threshold included."""
     return sorted({*config.thresholds, config.stop_at_accuracy})
@@ -386,14 +398,7 @@ def _train(
     data = prepare_data(config, device, data_dir, download)
     validate(config, data.n_train)
     subset = datasets.measurement_subset(data, config.measure_size)
-    model = models.build(
-        config.model,
-        data.input_shape,
-        data.num_classes,
-        width=config.width,
-        depth=config.depth,
-        seed=config.seed,
-    ).to(device)
+    model = build_model(config, data, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     nudge = Nudge(config.nsgd_gamma, config.nsgd_k) if config.optimizer == "nsgd" else None
     generator = torch.Generator(device=device).manual_seed(config.seed)
