@@ -11,6 +11,8 @@
    counting Hessian–vector products; target ratio ≥ 3.
 3. Hessian–vector products per second by each product method and for a 30-column block,
    against curvlinops and PyHessian when installed (:mod:`~threefactors.empirical.hvp_bench`).
+4. Ensembles: member-steps per second of nine runs trained together against one after
+   another and against ``--jobs 2`` (:mod:`~threefactors.empirical.ensemble_bench`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from threefactors.empirical import data as datasets
-from threefactors.empirical import hvp_bench, models
+from threefactors.empirical import ensemble_bench, hvp_bench, models
 from threefactors.empirical.train import TrainConfig, deterministic, run_epoch
 from threefactors.provenance import provenance
 
@@ -117,6 +119,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "training": training,
         "eigenvalues": eigen,
         "hvp": hvp,
+        "ensemble": ensemble_bench.run(quick),
         "quick": quick,
         "provenance": provenance({"quick": quick}, 0, "cpu"),
     }
@@ -141,5 +144,6 @@ def format_text(result: dict[str, Any]) -> str:
             f"{e['power']['seconds']:7.2f} s  error {e['power']['max_rel_error']:.1e}",
             f"  HVP ratio {e['matvec_ratio']:.1f}× (target ≥ 3), time ratio {e['time_ratio']:.1f}×",
             *hvp_bench.format_text(result["hvp"]),
+            *ensemble_bench.format_text(result["ensemble"]),
         ]
     )
