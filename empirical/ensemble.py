@@ -200,8 +200,25 @@ class Ensemble:
             ],
         }
 
-    def load_state_dict(self, saved: dict[str, Any]) -> None:
-        require(len(saved["members"]) == self.size, "checkpoint", len(saved["members"]), "size")
+    def load_state_dict(self, saved: Any, where: str = "checkpoint") -> None:
+        """Restore a :meth:`state_dict`, checked against this ensemble (InputError if not)."""
+        expected = {"params", "momentum", "epoch", "generators", "members"}
+        require(
+            isinstance(saved, dict) and expected <= set(saved),
+            "checkpoint",
+            where,
+            "not an ensemble checkpoint",
+        )
+        shapes = {k: tuple(v.shape) for k, v in self.params.items()}
+        for field in ("params", "momentum"):
+            got = {k: tuple(v.shape) for k, v in saved[field].items()}
+            require(got == shapes, "checkpoint", where, f"{field} do not fit this ensemble")
+        require(
+            len(saved["members"]) == self.size == len(saved["generators"]),
+            "checkpoint",
+            where,
+            f"holds {len(saved['members'])} members, the ensemble has {self.size}",
+        )
         self.params = {k: v.to(self.device) for k, v in saved["params"].items()}
         self.momentum = {k: v.to(self.device) for k, v in saved["momentum"].items()}
         self.epoch = int(saved["epoch"])
@@ -380,7 +397,8 @@ def _train(
     started = time.perf_counter()
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.exists():
-        ensemble.load_state_dict(torch.load(ckpt, map_location=ensemble.device, weights_only=False))
+        saved = torch.load(ckpt, map_location=ensemble.device, weights_only=False)
+        ensemble.load_state_dict(saved, str(ckpt))
     elapsed_before = max((m.state["seconds"] for m in ensemble.members), default=0.0)
     runs: list[Run | None] = [None] * ensemble.size
     members = ensemble.members

@@ -22,6 +22,7 @@ from threefactors.empirical.ensemble import Ensemble, group_configs, train_ensem
 from threefactors.empirical.functional import flat_params
 from threefactors.empirical.records import strip_volatile
 from threefactors.empirical.train import TrainConfig, build_model, prepare_data, train
+from threefactors.errors import InputError
 
 ROUND_OFF = 2e-5
 
@@ -145,3 +146,13 @@ def test_cuda_ensemble_matches_cuda_single_runs():
     runs = train_ensemble(configs, device="cuda")
     for run, config in zip(runs, configs, strict=True):
         _assert_same_trajectory(run.record, train(config, device="cuda").record)
+
+
+def test_a_checkpoint_of_another_ensemble_is_refused(tmp_path):
+    configs = [dataclasses.replace(BASE, epochs=1, seed=s) for s in (0, 1)]
+    train_ensemble(configs, checkpoint=tmp_path / "e.pt", checkpoint_every=0.0)
+    with pytest.raises(InputError, match="checkpoint"):
+        train_ensemble(configs[:1] * 3, checkpoint=tmp_path / "e.pt")
+    torch.save({"params": 1}, tmp_path / "junk.pt")
+    with pytest.raises(InputError, match="not an ensemble checkpoint"):
+        train_ensemble(configs, checkpoint=tmp_path / "junk.pt")
