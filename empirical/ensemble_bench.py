@@ -74,10 +74,11 @@ def _grid_ratio_process(ensemble_on: bool) -> tuple[float, dict[str, Any]]:
     return seconds, summary
 
 
-def _verdicts(summary: dict[str, Any] | None) -> Any:
+def _verdicts(summary: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+    """(quantity, verdict) of each piece of evidence of the experiment's summary."""
     if summary is None:
         return None
-    return {k: v for k, v in summary.items() if "verdict" in k or k == "agree"}
+    return [(e["quantity"], e["verdict"]) for e in summary.get("evidence", [])]
 
 
 def run(quick: bool) -> dict[str, Any]:
