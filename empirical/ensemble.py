@@ -21,7 +21,11 @@ member keeps everything else of its single run (:func:`threefactors.empirical.tr
 Evaluation and measurements (λ_max, top-k, Tr H, Tr C) run per member on a model holding
 that member's parameters, through the single run's functions with the single run's seeds,
 so a member's numbers equal the single run's up to the float round-off of the batched
-training step (``tests/test_empirical_ensemble.py`` states the tolerance).
+training step (``tests/test_empirical_ensemble.py`` states the tolerance). They are not
+batched across members: at matched progress members are measured at different epochs, and
+one product on the 1,000–2,000-example subset is already large matrix products (on a CPU,
+batching them saves no arithmetic); within a member, block products are vectorised
+(:meth:`~threefactors.empirical.hessian.HessianOperator.matmat`).
 
 All active members are always at the same epoch (they start together and only ever leave),
 so the ensemble has one epoch counter, one S_e and one checkpoint holding every member
