@@ -52,6 +52,7 @@ from threefactors.empirical import train as single
 from threefactors.empirical.functional import set_flat_params
 from threefactors.empirical.train import Run, TrainConfig
 from threefactors.errors import require
+from threefactors.saved import check, load_validated, require_fields
 
 # Fields every member of one ensemble must share (the rest may differ member by member).
 SHARED_FIELDS = ("dataset", "model", "width", "depth", "batch", "n_train", "n_test", "data_seed")
@@ -204,25 +205,23 @@ class Ensemble:
             ],
         }
 
-    def load_state_dict(self, saved: Any, where: str = "checkpoint") -> None:
-        """Restore a :meth:`state_dict`, checked against this ensemble (InputError if not)."""
-        expected = {"params", "momentum", "epoch", "generators", "members"}
-        require(
-            isinstance(saved, dict) and expected <= set(saved),
-            "checkpoint",
-            where,
-            "not an ensemble checkpoint",
+    def load_state_dict(self, saved: Any) -> Ensemble:
+        """Restore a :meth:`state_dict`; :class:`~threefactors.saved.Invalid` (before any
+        change) when it is not this ensemble's."""
+        require_fields(
+            saved, ("params", "momentum", "epoch", "generators", "members"), "checkpoint"
         )
         shapes = {k: tuple(v.shape) for k, v in self.params.items()}
         for field in ("params", "momentum"):
             got = {k: tuple(v.shape) for k, v in saved[field].items()}
-            require(got == shapes, "checkpoint", where, f"{field} do not fit this ensemble")
-        require(
+            check(got == shapes, f"its {field} do not fit this ensemble")
+        check(
             len(saved["members"]) == self.size == len(saved["generators"]),
-            "checkpoint",
-            where,
-            f"holds {len(saved['members'])} members, the ensemble has {self.size}",
+            f"it holds {len(saved['members'])} members, the ensemble has {self.size}",
         )
+        for fields in saved["members"]:
+            require_fields(fields, ("state", "done", "diverged_step"), "member")
+            require_fields(fields["state"], ("epoch", "history", "at", "seconds", "step"), "state")
         self.params = {k: v.to(self.device) for k, v in saved["params"].items()}
         self.momentum = {k: v.to(self.device) for k, v in saved["momentum"].items()}
         self.epoch = int(saved["epoch"])
@@ -232,6 +231,7 @@ class Ensemble:
             member.generator.set_state(generator.to("cpu"))
             member.state, member.done = fields["state"], fields["done"]
             member.diverged_step = fields["diverged_step"]
+        return self
 
 
 def member_losses(model: nn.Module) -> Callable[[list[Tensor], Tensor, Tensor], Tensor]:
@@ -387,22 +387,24 @@ def train_ensemble(
     """
     device = single.resolve_device(device)
     with single.deterministic(device):
-        ensemble = Ensemble(configs, device, data_dir, download)
-        return _train(ensemble, checkpoint, checkpoint_every, skip, on_member)
+        build = functools.partial(Ensemble, configs, device, data_dir, download)
+        return _train(build, checkpoint, checkpoint_every, skip, on_member)
 
 
 def _train(
-    ensemble: Ensemble,
+    build: Callable[[], Ensemble],
     checkpoint: str | Path | None,
     checkpoint_every: float,
     skip: Sequence[bool] | None,
     on_member: MemberCallback | None,
 ) -> list[Run | None]:
     started = time.perf_counter()
+    ensemble = build()
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    if ckpt is not None and ckpt.exists():
-        saved = torch.load(ckpt, map_location=ensemble.device, weights_only=False)
-        ensemble.load_state_dict(saved, str(ckpt))
+    if ckpt is not None and ckpt.is_file():
+        read = functools.partial(torch.load, map_location=ensemble.device, weights_only=True)
+        if load_validated(ckpt, ensemble.load_state_dict, read=read) is None:
+            ensemble = build()  # moved aside; a failed load may have half-filled it
     elapsed_before = max((m.state["seconds"] for m in ensemble.members), default=0.0)
     runs: list[Run | None] = [None] * ensemble.size
     members = ensemble.members

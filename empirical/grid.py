@@ -30,10 +30,18 @@ scratch: no record is lost or duplicated, only progress.)
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ctypes
+import functools
 import hashlib
 import json
 import math
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,10 +49,13 @@ from typing import Any
 
 import torch
 
-from threefactors.empirical.records import config_hash
+from threefactors.empirical.records import check_record, config_hash
 from threefactors.empirical.train import Run, TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
+from threefactors.saved import check, load_validated
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -58,11 +69,24 @@ def paths(out: Path, key: str) -> dict[str, Path]:
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """The record at ``path``, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+    """The record at ``path``; None when it is missing or fails :func:`.records.check_record`,
+    or its parameters file (``params/<hash>.pt``) is missing or does not hold ``n_params``
+    numbers: then the bad file is moved aside with a warning, and the run is recomputed."""
+    record = load_validated(path, lambda record: check_record(record, path.stem))
+    if record is None:
         return None
+    params = path.parent.parent / "params" / f"{path.stem}.pt"
+    read = functools.partial(torch.load, weights_only=True)
+    theta = load_validated(params, lambda t: _check_params(t, record["n_params"]), read=read)
+    return record if theta is not None else None
+
+
+def _check_params(theta: Any, n_params: int) -> torch.Tensor:
+    check(
+        isinstance(theta, torch.Tensor) and theta.numel() == n_params,
+        f"does not hold the record's {n_params} parameters",
+    )
+    return theta
 
 
 def load_params(out: str | Path, record: dict[str, Any]) -> torch.Tensor:
@@ -79,7 +103,6 @@ def run_one(
     checkpoint_every: float = 30.0,
 ) -> dict[str, Any]:
     """Run (or resume, or skip) one config of a grid; its record."""
-
     key = config_hash(config)
     where = paths(Path(out), key)
     existing = load_record(where["record"])
@@ -209,6 +232,37 @@ def plan(
     return pieces
 
 
+def tie_to_parent(parent: int) -> None:
+    """Worker set-up: die with the parent process, leave Ctrl-C to the parent.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker when its
+    parent dies, even by SIGKILL; elsewhere a daemon thread polls ``os.getppid()``. A
+    parent that died before this ran is caught by comparing ``os.getppid()`` with
+    ``parent``. SIGINT is ignored: the parent stops the workers (:func:`_stop_workers`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Cancel queued runs and terminate the running ones (their checkpoints stay)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+
+
 def run_grid(
     configs: Sequence[TrainConfig],
     out: str | Path,
@@ -235,12 +289,41 @@ def run_grid(
     for config in unique:
         validate(config, config.n_train)
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    groups = plan(unique, device, jobs, memory_fraction, data_dir, download) if ensemble else None
-    tasks = [
-        (group, str(out), device, data_dir, download, checkpoint_every)
-        for group in (groups if groups is not None else [[c] for c in unique])
-    ]
+    try:
+        groups = (
+            plan(unique, device, jobs, memory_fraction, data_dir, download) if ensemble else None
+        )
+        tasks = [
+            (group, str(out), device, data_dir, download, checkpoint_every)
+            for group in (groups if groups is not None else [[c] for c in unique])
+        ]
+        return _run_tasks(tasks, [config_hash(c) for c in unique], jobs, on_run)
+    except InputError:  # a config refused (e.g. S > N once the data is loaded)
+        _remove_empty_folders(out, created)
+        raise
+
+
+def _remove_empty_folders(out: Path, created: bool) -> None:
+    """Remove the folders under ``out`` that hold no file, and ``out`` itself when this grid
+    created it and it is now empty: a refused grid leaves nothing behind."""
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()
+
+
+def _run_tasks(
+    tasks: list[tuple],
+    keys: list[str],
+    jobs: int,
+    on_run: Callable[[int, int, dict[str, Any] | None], None] | None,
+) -> dict[str, Any]:
+    """Run each task (a group of configs, with the arguments of :func:`run_group`); the
+    records in the order of ``keys`` (the configs' hashes)."""
     results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
     done = 0
@@ -254,16 +337,22 @@ def run_grid(
             else:
                 results[config_hash(config)] = record
             if on_run is not None:
-                on_run(done, len(unique), record)
+                on_run(done, len(keys), record)
 
     if jobs == 1:
         for task in tasks:
             collect(task[0], _run_or_fail(task))
     else:
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
-            for future in concurrent.futures.as_completed(futures):
-                collect(futures[future], future.result())
-    records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
+        with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
+        ) as pool:
+            try:
+                futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
+                for future in concurrent.futures.as_completed(futures):
+                    collect(futures[future], future.result())
+            except BaseException:  # Ctrl-C or a refused config: stop the workers now
+                _stop_workers(pool)  # finished records are on disk; runs resume from checkpoints
+                raise
+    records = [results[key] for key in keys if key in results]
     return {"records": records, "failed": failed}

@@ -22,7 +22,6 @@ from threefactors.empirical.ensemble import Ensemble, group_configs, train_ensem
 from threefactors.empirical.functional import flat_params
 from threefactors.empirical.records import strip_volatile
 from threefactors.empirical.train import TrainConfig, build_model, prepare_data, train
-from threefactors.errors import InputError
 
 ROUND_OFF = 2e-5
 
@@ -148,11 +147,16 @@ def test_cuda_ensemble_matches_cuda_single_runs():
         _assert_same_trajectory(run.record, train(config, device="cuda").record)
 
 
-def test_a_checkpoint_of_another_ensemble_is_refused(tmp_path):
+def test_a_checkpoint_of_another_ensemble_is_moved_aside_and_the_ensemble_restarts(
+    tmp_path, capsys
+):
     configs = [dataclasses.replace(BASE, epochs=1, seed=s) for s in (0, 1)]
+    fresh = train_ensemble(configs[:1] * 3)
     train_ensemble(configs, checkpoint=tmp_path / "e.pt", checkpoint_every=0.0)
-    with pytest.raises(InputError, match="checkpoint"):
-        train_ensemble(configs[:1] * 3, checkpoint=tmp_path / "e.pt")
-    torch.save({"params": 1}, tmp_path / "junk.pt")
-    with pytest.raises(InputError, match="not an ensemble checkpoint"):
-        train_ensemble(configs, checkpoint=tmp_path / "junk.pt")
+    for content in ("other ensemble", {"params": 1}):
+        if content != "other ensemble":
+            torch.save(content, tmp_path / "e.pt")
+        runs = train_ensemble(configs[:1] * 3, checkpoint=tmp_path / "e.pt")
+        assert "moved aside" in capsys.readouterr().err
+        assert [strip_volatile(r.record) for r in runs] == [strip_volatile(r.record) for r in fresh]
+        assert len(list(tmp_path.glob("e.pt.corrupt-*"))) >= 1
