@@ -28,7 +28,6 @@ RECORD_KEYS = (
     "seconds",
     "reached_threshold",
     "final",
-    "ensemble_size",  # K, the runs trained together with this one (1: alone)
 )
 # Keys that vary between identical runs (wall time, host, date, how many runs shared its
 # ensemble — an execution detail like the thread count): not part of the science.
