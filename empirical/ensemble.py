@@ -1,21 +1,23 @@
 """Ensembles: K runs of one architecture, data set and batch size trained in one loop.
 
-A grid of small networks is dominated by per-step overhead (a 40-256-256-10 MLP step at
-S = 64 is a few small matrix products), so K runs sharing the model, the data set and the
-batch-size schedule S_e are stepped together: their parameters are stacked along a leading
-member axis, the forward pass of all members is one ``torch.func.vmap`` of
-``torch.func.functional_call`` over that axis, and one backward pass of Σ_k L_k gives every
-member its own gradient (∂(Σ_j L_j)/∂θ_k = ∇L_k(θ_k): members share no parameters). Each
-member keeps everything else of its single run (:func:`threefactors.empirical.train.train`):
+A step of a small network is a few small matrix products plus fixed per-step overhead, so
+K runs sharing the model, the data set and the batch-size schedule S_e are stepped
+together: their parameters are stacked along a leading member axis, the forward pass of all
+members is one batched computation over that axis (:func:`member_losses`), and one backward
+pass of Σ_k L_k gives every member its own gradient (∂(Σ_j L_j)/∂θ_k = ∇L_k(θ_k): members
+share no parameters). The gain is the overhead saved, large on a GPU; on one CPU thread the
+MLP step is mostly arithmetic (``bench --empirical`` measures it). Each member keeps
+everything else of its single run (:func:`threefactors.empirical.train.train`):
 
 - initial weights from ``models.build(seed)`` and minibatch order from its own
   ``torch.Generator`` seeded with its seed, one ``randperm`` per epoch — the same draws;
 - its learning rate and schedule η_e, its random-label draw, and for Nudged SGD its own
   projector P_k from its own top eigenvectors, g_k ← g_k − (1 − γ_k) P_k (P_kᵀ g_k);
 - stopping: at its stop threshold, its epoch cap, or divergence (the first step whose
-  minibatch loss is not < ``divergence_ratio`` × its initial loss). A diverged member is
-  frozen at once (its update is masked out on the device, so NaN never reaches the others);
-  a finished one leaves the stacked tensors at the end of its epoch. Its record is built by
+  minibatch loss is not < ``divergence_ratio`` × its initial loss). A diverged member's step
+  size is set to 0 on the device at once, and the batched products never mix members, so
+  its numbers never reach the others; a finished one leaves the stacked tensors at the end
+  of its epoch. Its record is built by
   the single run's own code and handed to ``on_member`` at once.
 
 Evaluation and measurements (λ_max, top-k, Tr H, Tr C) run per member on a model holding
@@ -55,8 +57,17 @@ from threefactors.errors import require
 from threefactors.saved import check, load_validated, require_fields
 
 # Fields every member of one ensemble must share (the rest may differ member by member).
-SHARED_FIELDS = ("dataset", "model", "width", "depth", "batch", "n_train", "n_test", "data_seed")
-SHARED_FIELDS += ("momentum",)
+SHARED_FIELDS = (
+    "dataset",
+    "model",
+    "width",
+    "depth",
+    "batch",
+    "n_train",
+    "n_test",
+    "data_seed",
+    "momentum",
+)
 MemberCallback = Callable[[int, Run], None]
 
 
@@ -121,7 +132,7 @@ def member_bytes(model: nn.Module, example: Tensor, batch: int) -> int:
     return size * (5 * d + 3 * activations)
 
 
-def max_members(model: nn.Module, example: Tensor, batch: int, device: str, fraction: float):
+def max_members(model: nn.Module, example: Tensor, batch: int, device: str, fraction: float) -> int:
     """The most members whose :func:`member_bytes` fit in ``fraction`` of the free memory."""
     require(0 < fraction <= 1, "memory_fraction", fraction, "must be in (0, 1]")
     per_member = member_bytes(model, example, batch)
@@ -154,7 +165,13 @@ class _Member:
 class Ensemble:
     """K members (see module docstring) with stacked parameters on one device."""
 
-    def __init__(self, configs: Sequence[TrainConfig], device: str, data_dir, download) -> None:
+    def __init__(
+        self,
+        configs: Sequence[TrainConfig],
+        device: str,
+        data_dir: str | None = None,
+        download: bool = False,
+    ) -> None:
         require(len(configs) >= 1, "configs", len(configs), "an ensemble needs a member")
         keys = {group_key(c) for c in configs}
         require(len(keys) == 1, "configs", len(keys), "members must share model, data and S")
@@ -252,7 +269,9 @@ def member_losses(model: nn.Module) -> Callable[[list[Tensor], Tensor, Tensor], 
     return torch.func.vmap(member_loss)
 
 
-def _stacked_mlp_losses(layers: list[nn.Module], theta: list[Tensor], x: Tensor, y: Tensor):
+def _stacked_mlp_losses(
+    layers: list[nn.Module], theta: list[Tensor], x: Tensor, y: Tensor
+) -> Tensor:
     """Per-member mean cross-entropy of a Flatten/Linear/ReLU stack on stacked parameters."""
     pieces = iter(theta)
     h = x
