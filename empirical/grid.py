@@ -20,7 +20,8 @@ By default (``ensemble=True``) configs that can share an ensemble (same model, d
 and momentum: :func:`threefactors.empirical.ensemble.group_key`) train as one
 (:mod:`~threefactors.empirical.ensemble`): a group is split so that its members fit in
 ``memory_fraction`` of the free memory, and into at least ``jobs`` pieces so every worker
-has one. Each member's record and parameters are written the moment it finishes; the
+has one; a piece of one member is still an ensemble, and a member's numbers do not depend
+on which members share its ensemble, so the split never changes a record. Each member's record and parameters are written the moment it finishes; the
 ensemble's checkpoint is ``DIR/checkpoints/ensemble-<hash of its members' hashes>.pt``, so a
 killed grid resumes every member from it, and members whose record exists are skipped. (If
 the free memory changes the split between the two runs, an unfinished group restarts from
@@ -178,16 +179,18 @@ def run_group(
 
 
 def _run_or_fail(args: tuple) -> list[tuple[dict[str, Any] | None, str | None]]:
-    """Run one task (a config, or a group as an ensemble); per config (record, traceback).
+    """Run one task, ``(as_ensemble, configs, *arguments of run_group)``: a group as one
+    ensemble, or a single config as a single run; per config (record, traceback).
 
     An exception fails the configs without a record (traceback written to errors/); members
-    of an ensemble that finished before it keep their records.
+    of an ensemble that finished before it keep their records. Grids with ensembles run
+    even a group of one as an ensemble, so a record does not depend on how groups are split.
     """
-    configs, out = args[0], Path(args[1])
+    as_ensemble, configs, out = args[0], args[1], Path(args[2])
     try:
-        if len(configs) == 1:
-            return [(run_one(configs[0], *args[1:]), None)]
-        return [(record, None) for record in run_group(*args)]
+        if not as_ensemble:
+            return [(run_one(configs[0], *args[2:]), None)]
+        return [(record, None) for record in run_group(*args[1:])]
     except InputError:
         raise
     except Exception:
@@ -296,7 +299,7 @@ def run_grid(
             plan(unique, device, jobs, memory_fraction, data_dir, download) if ensemble else None
         )
         tasks = [
-            (group, str(out), device, data_dir, download, checkpoint_every)
+            (ensemble, group, str(out), device, data_dir, download, checkpoint_every)
             for group in (groups if groups is not None else [[c] for c in unique])
         ]
         return _run_tasks(tasks, [config_hash(c) for c in unique], jobs, on_run)
@@ -322,8 +325,8 @@ def _run_tasks(
     jobs: int,
     on_run: Callable[[int, int, dict[str, Any] | None], None] | None,
 ) -> dict[str, Any]:
-    """Run each task (a group of configs, with the arguments of :func:`run_group`); the
-    records in the order of ``keys`` (the configs' hashes)."""
+    """Run each task (see :func:`_run_or_fail`); the records in the order of ``keys`` (the
+    configs' hashes)."""
     results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
     done = 0
@@ -341,14 +344,14 @@ def _run_tasks(
 
     if jobs == 1:
         for task in tasks:
-            collect(task[0], _run_or_fail(task))
+            collect(task[1], _run_or_fail(task))
     else:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
             jobs, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
         ) as pool:
             try:
-                futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
+                futures = {pool.submit(_run_or_fail, task): task[1] for task in tasks}
                 for future in concurrent.futures.as_completed(futures):
                     collect(futures[future], future.result())
             except BaseException:  # Ctrl-C or a refused config: stop the workers now

@@ -224,3 +224,11 @@ def test_ctrl_c_stops_a_parallel_grid_within_seconds(tmp_path):
         time.sleep(0.1)
     assert not [pid for pid in children if _alive(pid)]
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+
+
+@pytest.mark.slow
+def test_ensembles_split_over_workers_give_the_same_records(tmp_path, references):
+    """jobs=2 splits the ensemble of two into two ensembles of one: a member's numbers do
+    not depend on which members share its ensemble."""
+    result = run_grid(MODES[True], tmp_path, jobs=2)
+    assert _science(result["records"]) == _science(references[True])
