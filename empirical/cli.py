@@ -141,8 +141,8 @@ def _thresholds(text: str) -> tuple[float, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
     from threefactors.empirical.train import TrainConfig, train
+    from threefactors.output import emit
     from threefactors.progress import Progress
     from threefactors.resources import set_memory_budget
 
@@ -220,8 +220,8 @@ def format_record(record: dict[str, Any]) -> str:
 
 
 def _grid(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
+    from threefactors.output import emit
     from threefactors.progress import Progress
     from threefactors.resources import set_memory_budget
 

@@ -1,7 +1,8 @@
 """Sweeps over (η, S, σ): one simulation per setting, one tidy row per setting.
 
-Each row holds the setting, the temperature T = ησ²/(2S) and η/S, the occupancy of every
-minimum with its standard error, mean loss, trace of the covariance, diverged count and
+Each row holds the setting, its temperature T and η/S
+(:class:`~threefactors.theory.setting.SGDSetting`), the occupancy of every minimum with
+its standard error, mean loss, trace of the covariance, diverged count and
 first divergence step, and the run's speed; seeds are ``seed + i`` for setting i, so rows
 are independent and reproducible.
 """
@@ -18,6 +19,7 @@ from threefactors.simulate.ensemble import langevin
 from threefactors.simulate.sgd import sgd
 from threefactors.theory.critical import critical_points
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting
 
 SIMULATORS = {"langevin": langevin, "sgd": sgd}
 
@@ -29,38 +31,31 @@ def sweep(
     batch_sizes: Sequence[int],
     sigmas: Sequence[float] = (1.0,),
     simulator: str = "langevin",
+    examples: int | None = None,
+    replacement: bool = True,
     seed: int = 0,
     show_progress: bool = False,
     **run_kwargs: Any,
 ) -> list[dict[str, Any]]:
     """Run ``simulator`` ("langevin" or "sgd") on the grid etas × batch_sizes × sigmas.
 
-    ``run_kwargs`` go to every run (particles, steps or time, dt, examples, ...).
+    Each grid point is an :class:`~threefactors.theory.setting.SGDSetting` (with
+    ``examples`` N and ``replacement``; "sgd" needs N). ``run_kwargs`` go to every run
+    (particles, steps or time, dt, observe, ...).
     """
     require(simulator in SIMULATORS, "simulator", simulator, "choose langevin or sgd")
+    require(simulator == "langevin" or examples is not None, "examples", examples, "sgd needs N")
     grid = list(itertools.product(etas, batch_sizes, sigmas))
     require(len(grid) >= 1, "etas", etas, "empty grid")
     critical = run_kwargs.pop("critical", None) or critical_points(landscape)
     progress = Progress("sweep", len(grid), enabled=show_progress)
     rows = []
     for i, (eta, batch, sigma) in enumerate(grid):
+        setting = SGDSetting(eta, batch, sigma, examples, replacement)
         result = SIMULATORS[simulator](
-            landscape,
-            eta=eta,
-            batch_size=batch,
-            sigma=sigma,
-            seed=seed + i,
-            critical=critical,
-            **run_kwargs,
+            landscape, setting, seed=seed + i, critical=critical, **run_kwargs
         )
-        row: dict[str, Any] = {
-            "lr": eta,
-            "batch": batch,
-            "sigma": sigma,
-            "lr_over_batch": eta / batch,
-            "temperature": eta * sigma**2 / (2 * batch),
-            "seed": seed + i,
-        }
+        row: dict[str, Any] = {**setting.record(), "seed": seed + i}
         for j, (p, se) in enumerate(zip(result.occupancy, result.occupancy_stderr, strict=True)):
             row[f"occupancy_{j}"] = float(p)
             row[f"occupancy_stderr_{j}"] = float(se)

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
+    from threefactors.output import emit
 
     module = importlib.import_module(
         "threefactors.empirical.bench" if args.empirical else "threefactors.simulate.bench"

@@ -7,8 +7,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -41,18 +42,26 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one.
+def write_atomic(
+    path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None]
+) -> None:
+    """Write ``content`` to ``path`` so that a reader sees the old file or the whole new one.
 
-    Write to a temporary file in the same folder, fsync, then ``os.replace`` (atomic on
-    POSIX): a process killed mid-write never leaves a truncated record.
+    ``content``: text (written as UTF-8), bytes, or a writer called with the open binary file
+    (e.g. ``lambda f: np.savez(f, **arrays)`` or ``lambda f: torch.save(state, f)``): the one
+    atomic-write helper of the package. Write to a temporary file in the same folder, fsync,
+    then ``os.replace`` (atomic on POSIX): a process killed mid-write never leaves a truncated
+    file, and a writer that raises leaves the old file and no temporary one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode() if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
