@@ -50,9 +50,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from threefactors.empirical import data as datasets
-from threefactors.empirical import train as single
 from threefactors.empirical.functional import set_flat_params
-from threefactors.empirical.train import Run, TrainConfig
+from threefactors.empirical.train import (  # the single run's own steps
+    Run,
+    TrainConfig,
+    _evaluation,
+    _measure,
+    _save_checkpoint,
+    _top_eigenvectors,
+    build_model,
+    deterministic,
+    finish_record,
+    initial_state,
+    prepare_data,
+    record_epoch_entry,
+    resolve_device,
+    validate,
+)
 from threefactors.errors import require
 from threefactors.saved import check, load_validated, require_fields
 
@@ -179,10 +193,10 @@ class Ensemble:
         self.members: list[_Member] = []
         thetas = []
         for config in configs:
-            single.validate(config)
-            data = single.prepare_data(config, device, data_dir, download)
-            single.validate(config, data.n_train)
-            model = single.build_model(config, data, device)
+            validate(config)
+            data = prepare_data(config, device, data_dir, download)
+            validate(config, data.n_train)
+            model = build_model(config, data, device)
             thetas.append({name: p.detach() for name, p in model.named_parameters()})
             self.members.append(
                 _Member(
@@ -190,7 +204,7 @@ class Ensemble:
                     data=data,
                     subset=datasets.measurement_subset(data, config.measure_size),
                     generator=torch.Generator(device=device).manual_seed(config.seed),
-                    state=single.initial_state(),
+                    state=initial_state(),
                 )
             )
         self.model = model  # the architecture; holds one member's θ when evaluating it
@@ -378,7 +392,7 @@ def _nsgd_bases(ensemble: Ensemble, active: list[int], epoch: int) -> tuple[Tens
         if member.config.optimizer != "nsgd":
             continue
         model = ensemble.member_model(i)
-        vectors = single._top_eigenvectors(model, member.subset, member.config, epoch)
+        vectors = _top_eigenvectors(model, member.subset, member.config, epoch)
         basis = torch.linalg.qr(vectors).Q  # as Nudge.set_basis
         bases[row, :, : basis.shape[1]] = basis
         coefficients[row] = 1.0 - member.config.nsgd_gamma
@@ -404,8 +418,8 @@ def train_ensemble(
     True leaves member k untrained (its record already exists); the others' numbers do not
     depend on which members are skipped.
     """
-    device = single.resolve_device(device)
-    with single.deterministic(device):
+    device = resolve_device(device)
+    with deterministic(device):
         build = functools.partial(Ensemble, configs, device, data_dir, download)
         return _train(build, checkpoint, checkpoint_every, skip, on_member)
 
@@ -437,9 +451,9 @@ def _train(
     def record_epoch(i: int, entry: dict[str, Any], final: bool) -> bool:
         member = members[i]
         measure = functools.partial(
-            single._measure, ensemble.member_model(i), member.subset, member.config, entry["epoch"]
+            _measure, ensemble.member_model(i), member.subset, member.config, entry["epoch"]
         )
-        return single.record_epoch_entry(
+        return record_epoch_entry(
             member.config, member.state, entry, final, measure, seconds(), None
         )
 
@@ -447,7 +461,7 @@ def _train(
         member = members[i]
         member.done = True
         model = ensemble.member_model(i)
-        record = single.finish_record(
+        record = finish_record(
             member.config,
             member.state,
             member.diverged_step,
@@ -467,7 +481,7 @@ def _train(
         if not member.state["history"]:
             model = ensemble.member_model(i)
             initial = {"epoch": 0, "lr": None, "batch": None, "steps": 0}
-            initial.update(single._evaluation(model, member.data))
+            initial.update(_evaluation(model, member.data))
             record_epoch(i, initial, final=False)
         config = member.config
         member.limit = config.divergence_ratio * max(
@@ -498,7 +512,7 @@ def _train(
             member.state["epoch"] = epoch
             eta, _ = schedules[row]
             entry = {"epoch": epoch, "lr": eta, "batch": batch, "steps": member.state["step"]}
-            entry.update(single._evaluation(ensemble.member_model(i), member.data))
+            entry.update(_evaluation(ensemble.member_model(i), member.data))
             stop = record_epoch(i, entry, final=epoch == member.config.epochs)
             if stop or epoch >= member.config.epochs:
                 finish(i)
@@ -506,5 +520,5 @@ def _train(
             saved_at = seconds()
             for member in members:
                 member.state["seconds"] = saved_at
-            single._save_checkpoint(ckpt, ensemble.state_dict())
+            _save_checkpoint(ckpt, ensemble.state_dict())
     return runs

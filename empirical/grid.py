@@ -21,11 +21,12 @@ and momentum: :func:`threefactors.empirical.ensemble.group_key`) train as one
 (:mod:`~threefactors.empirical.ensemble`): a group is split so that its members fit in
 ``memory_fraction`` of the free memory, and into at least ``jobs`` pieces so every worker
 has one; a piece of one member is still an ensemble, and a member's numbers do not depend
-on which members share its ensemble, so the split never changes a record. Each member's record and parameters are written the moment it finishes; the
-ensemble's checkpoint is ``DIR/checkpoints/ensemble-<hash of its members' hashes>.pt``, so a
-killed grid resumes every member from it, and members whose record exists are skipped. (If
-the free memory changes the split between the two runs, an unfinished group restarts from
-scratch: no record is lost or duplicated, only progress.)
+on which members share its ensemble, so the split never changes a record. Each member's
+record and parameters are written the moment it finishes; the ensemble's checkpoint is
+``DIR/checkpoints/ensemble-<hash of its members' hashes>.pt``, so a killed grid resumes
+every member from it, and members whose record exists are skipped. (If the free memory
+changes the split between the two runs, an unfinished group restarts from scratch: no
+record is lost or duplicated, only progress.)
 """
 
 from __future__ import annotations
