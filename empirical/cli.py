@@ -120,6 +120,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.add_argument(
         "--checkpoint-every", type=options.nonnegative, default=30.0, metavar="SECONDS"
     )
+    grid.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train runs that share model, data and batch size together (default)",
+    )
     _common(grid)
     grid.set_defaults(func=_grid)
 
@@ -257,6 +263,7 @@ def _grid(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         checkpoint_every=args.checkpoint_every,
         on_run=on_run,
+        ensemble=args.ensemble,
     )
     emit(result, args.json, format_grid)
     return 1 if result["failed"] else 0

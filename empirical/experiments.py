@@ -297,8 +297,10 @@ def run_experiment(
     jobs: int = 1,
     checkpoint_every: float = 30.0,
     on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    ensemble: bool = True,
 ) -> dict[str, Any]:
-    """Run (or resume) experiment ``name``'s grid in ``out``.
+    """Run (or resume) experiment ``name``'s grid in ``out`` (``ensemble``: see
+    :func:`~threefactors.empirical.grid.run_grid`).
 
     Returns ``records`` (one per run, the keys of ``train --json``), ``rows`` (tidy, one per
     run, metrics at the threshold), ``complete`` (every config has its record) and
@@ -318,6 +320,7 @@ def run_experiment(
             jobs=jobs,
             checkpoint_every=checkpoint_every,
             on_run=on_run,
+            ensemble=ensemble,
         )
     records = grid["records"]
     return {

@@ -15,6 +15,18 @@ from their checkpoint, and reruns the rest. A run's numbers depend only on its c
 data order, initialisation and measurements), so a grid killed at any moment and re-run
 gives the same records as an uninterrupted one, up to wall times.
 With ``jobs`` > 1, runs execute in that many worker processes (one thread each).
+
+By default (``ensemble=True``) configs that can share an ensemble (same model, data set, S
+and momentum: :func:`threefactors.empirical.ensemble.group_key`) train as one
+(:mod:`~threefactors.empirical.ensemble`): a group is split so that its members fit in
+``memory_fraction`` of the free memory, and into at least ``jobs`` pieces so every worker
+has one; a piece of one member is still an ensemble, and a member's numbers do not depend
+on which members share its ensemble, so the split never changes a record. Each member's
+record and parameters are written the moment it finishes; the ensemble's checkpoint is
+``DIR/checkpoints/ensemble-<hash of its members' hashes>.pt``, so a killed grid resumes
+every member from it, and members whose record exists are skipped. (If the free memory
+changes the split between the two runs, an unfinished group restarts from scratch: no
+record is lost or duplicated, only progress.)
 """
 
 from __future__ import annotations
@@ -23,7 +35,9 @@ import concurrent.futures
 import contextlib
 import ctypes
 import functools
+import hashlib
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -38,7 +52,7 @@ from typing import Any
 import torch
 
 from threefactors.empirical.records import check_record, config_hash
-from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
+from threefactors.empirical.train import Run, TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError, require
 from threefactors.jsonio import dumps, write_atomic
 from threefactors.saved import check, load_validated
@@ -91,8 +105,6 @@ def run_one(
     checkpoint_every: float = 30.0,
 ) -> dict[str, Any]:
     """Run (or resume, or skip) one config of a grid; its record."""
-    from threefactors.empirical.functional import flat_params
-
     key = config_hash(config)
     where = paths(Path(out), key)
     existing = load_record(where["record"])
@@ -106,6 +118,14 @@ def run_one(
         checkpoint=where["checkpoint"],
         checkpoint_every=checkpoint_every,
     )
+    return _store(Path(out), key, run)
+
+
+def _store(out: Path, key: str, run: Run) -> dict[str, Any]:
+    """Write run ``key``'s parameters, then its record (atomically); the record as read back."""
+    from threefactors.empirical.functional import flat_params
+
+    where = paths(out, key)
     record = {"config_hash": key, **run.record}
     where["params"].parent.mkdir(parents=True, exist_ok=True)
     tmp = where["params"].with_name(f".{key}.tmp.pt")
@@ -118,17 +138,102 @@ def run_one(
     return json.loads(text)  # exactly what a later run of the grid reads back
 
 
-def _run_or_fail(args: tuple) -> tuple[dict[str, Any] | None, str | None]:
-    """run_one, turning an exception into its traceback (written to errors/)."""
-    config, out = args[0], Path(args[1])
+def ensemble_checkpoint(out: Path, configs: Sequence[TrainConfig]) -> Path:
+    """Where the ensemble of ``configs`` keeps its checkpoint (named by its members)."""
+    joined = ",".join(config_hash(c) for c in configs)
+    return out / "checkpoints" / f"ensemble-{hashlib.sha256(joined.encode()).hexdigest()[:16]}.pt"
+
+
+def run_group(
+    configs: Sequence[TrainConfig],
+    out: str | Path,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    download: bool = False,
+    checkpoint_every: float = 30.0,
+) -> list[dict[str, Any]]:
+    """Run (or resume, or skip) ``configs`` as one ensemble; their records, in order."""
+    from threefactors.empirical.ensemble import train_ensemble
+
+    out = Path(out)
+    keys = [config_hash(c) for c in configs]
+    records = [load_record(paths(out, key)["record"]) for key in keys]
+    if all(r is not None for r in records):
+        return records
+
+    def on_member(index: int, run: Run) -> None:
+        records[index] = _store(out, keys[index], run)
+
+    checkpoint = ensemble_checkpoint(out, configs)
+    train_ensemble(
+        configs,
+        device=device,
+        data_dir=data_dir,
+        download=download,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        skip=[r is not None for r in records],
+        on_member=on_member,
+    )
+    checkpoint.unlink(missing_ok=True)
+    return records
+
+
+def _run_or_fail(args: tuple) -> list[tuple[dict[str, Any] | None, str | None]]:
+    """Run one task, ``(as_ensemble, configs, *arguments of run_group)``: a group as one
+    ensemble, or a single config as a single run; per config (record, traceback).
+
+    An exception fails the configs without a record (traceback written to errors/); members
+    of an ensemble that finished before it keep their records. Grids with ensembles run
+    even a group of one as an ensemble, so a record does not depend on how groups are split.
+    """
+    as_ensemble, configs, out = args[0], args[1], Path(args[2])
     try:
-        return run_one(*args), None
+        if not as_ensemble:
+            return [(run_one(configs[0], *args[2:]), None)]
+        return [(record, None) for record in run_group(*args[1:])]
     except InputError:
         raise
     except Exception:
         text = traceback.format_exc()
-        write_atomic(paths(out, config_hash(config))["error"], text)
-        return None, text
+        results = []
+        for config in configs:
+            where = paths(out, config_hash(config))
+            record = load_record(where["record"])
+            if record is None:
+                write_atomic(where["error"], text)
+            results.append((record, None if record is not None else text))
+        return results
+
+
+def plan(
+    configs: Sequence[TrainConfig],
+    device: str,
+    jobs: int,
+    memory_fraction: float,
+    data_dir: str | None = None,
+    download: bool = False,
+) -> list[list[TrainConfig]]:
+    """Ensembles to run: groups of :func:`~threefactors.empirical.ensemble.group_configs`,
+    split to fit ``memory_fraction`` of the free memory, then halved (largest first) until
+    there are at least ``jobs`` of them."""
+    from threefactors.empirical import ensemble
+    from threefactors.empirical.train import build_model, prepare_data
+
+    pieces: list[list[TrainConfig]] = []
+    for group in ensemble.group_configs(configs):
+        data = prepare_data(group[0], device, data_dir, download)
+        model = build_model(group[0], data, device)
+        limit = ensemble.max_members(
+            model, data.x_train[0], group[0].batch, device, memory_fraction
+        )
+        pieces += ensemble.group_configs(group, limit)
+    while len(pieces) < jobs and max(len(p) for p in pieces) > 1:
+        largest = max(pieces, key=len)
+        pieces.remove(largest)
+        half = math.ceil(len(largest) / 2)
+        pieces += [largest[:half], largest[half:]]
+    return pieces
 
 
 def tie_to_parent(parent: int) -> None:
@@ -172,11 +277,15 @@ def run_grid(
     checkpoint_every: float = 30.0,
     jobs: int = 1,
     on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    ensemble: bool = True,
+    memory_fraction: float = 0.5,
 ) -> dict[str, Any]:
     """Run every config (skipping finished ones); ``{"records": [...], "failed": [...]}``.
 
     Records come in the order of ``configs``, one per distinct config. ``on_run(done, total,
-    record)`` is called after each run (record None for a failed one).
+    record)`` is called after each run (record None for a failed one). ``ensemble`` trains
+    groups of compatible configs together (module docstring); their records say
+    ``ensemble_size``.
     """
     require(jobs >= 1, "jobs", jobs, "must be ≥ 1")
     device = resolve_device(device)
@@ -187,7 +296,14 @@ def run_grid(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        return _run_tasks(unique, out, device, data_dir, download, checkpoint_every, jobs, on_run)
+        groups = (
+            plan(unique, device, jobs, memory_fraction, data_dir, download) if ensemble else None
+        )
+        tasks = [
+            (ensemble, group, str(out), device, data_dir, download, checkpoint_every)
+            for group in (groups if groups is not None else [[c] for c in unique])
+        ]
+        return _run_tasks(tasks, [config_hash(c) for c in unique], jobs, on_run)
     except InputError:  # a config refused (e.g. S > N once the data is loaded)
         _remove_empty_folders(out, created)
         raise
@@ -205,44 +321,44 @@ def _remove_empty_folders(out: Path, created: bool) -> None:
 
 
 def _run_tasks(
-    unique: list[TrainConfig],
-    out: Path,
-    device: str,
-    data_dir: str | None,
-    download: bool,
-    checkpoint_every: float,
+    tasks: list[tuple],
+    keys: list[str],
     jobs: int,
     on_run: Callable[[int, int, dict[str, Any] | None], None] | None,
 ) -> dict[str, Any]:
-    tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
+    """Run each task (see :func:`_run_or_fail`); the records in the order of ``keys`` (the
+    configs' hashes)."""
     results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
+    done = 0
 
-    def collect(done: int, config: TrainConfig, result: tuple) -> None:
-        record, error = result
-        if record is None:
-            failed.append({"config_hash": config_hash(config), "error": error.splitlines()[-1]})
-        else:
-            results[config_hash(config)] = record
-        if on_run is not None:
-            on_run(done, len(unique), record)
+    def collect(group: list[TrainConfig], outcome: list[tuple]) -> None:
+        nonlocal done
+        for config, (record, error) in zip(group, outcome, strict=True):
+            done += 1
+            if record is None:
+                failed.append({"config_hash": config_hash(config), "error": error.splitlines()[-1]})
+            else:
+                results[config_hash(config)] = record
+            if on_run is not None:
+                on_run(done, len(keys), record)
 
     if jobs == 1:
-        for i, task in enumerate(tasks):
-            collect(i + 1, task[0], _run_or_fail(task))
+        for task in tasks:
+            collect(task[1], _run_or_fail(task))
     else:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
             jobs, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
         ) as pool:
             try:
-                futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
-                for i, future in enumerate(concurrent.futures.as_completed(futures)):
-                    collect(i + 1, futures[future], future.result())
+                futures = {pool.submit(_run_or_fail, task): task[1] for task in tasks}
+                for future in concurrent.futures.as_completed(futures):
+                    collect(futures[future], future.result())
             except BaseException:  # Ctrl-C or a refused config: stop the workers now
                 _stop_workers(pool)  # finished records are on disk; runs resume from checkpoints
                 raise
-    records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
+    records = [results[key] for key in keys if key in results]
     return {"records": records, "failed": failed}
 
 

@@ -29,8 +29,11 @@ RECORD_KEYS = (
     "reached_threshold",
     "final",
 )
-# Keys that vary between identical runs (wall time, host, date): not part of the science.
-VOLATILE = frozenset({"seconds", "measure_seconds", "provenance", "time_utc", "host"})
+# Keys that vary between identical runs (wall time, host, date, how many runs shared its
+# ensemble — an execution detail like the thread count): not part of the science.
+VOLATILE = frozenset(
+    {"seconds", "measure_seconds", "provenance", "time_utc", "host", "ensemble_size"}
+)
 
 
 def config_dict(config: Any) -> dict[str, Any]:

@@ -308,6 +308,90 @@ def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
     return {**dict.fromkeys(("epoch", "steps", *METRICS, *CURVATURE)), **kept}
 
 
+def build_model(config: TrainConfig, data: datasets.Dataset, device: str) -> nn.Module:
+    """The run's network at its initial weights (drawn from ``config.seed``), on ``device``."""
+    return models.build(
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        width=config.width,
+        depth=config.depth,
+        seed=config.seed,
+    ).to(device)
+
+
+def levels_of(config: TrainConfig) -> list[float]:
+    """The accuracy thresholds at which a run is measured, the stop threshold included."""
+    return sorted({*config.thresholds, config.stop_at_accuracy})
+
+
+def initial_state() -> dict[str, Any]:
+    """A run's bookkeeping before its first epoch (what its checkpoint saves)."""
+    return {"epoch": 0, "history": [], "at": {}, "seconds": 0.0, "step": 0}
+
+
+def record_epoch_entry(
+    config: TrainConfig,
+    state: dict[str, Any],
+    entry: dict[str, Any],
+    final: bool,
+    measure: Callable[[], dict[str, Any]],
+    seconds: float,
+    on_epoch: EpochCallback | None,
+) -> bool:
+    """Add measurements and thresholds to ``entry`` and append it to ``state["history"]``;
+    True when the run should stop (``measure()`` gives the curvature/noise of the epoch)."""
+    epoch = entry["epoch"]
+    crossed = [
+        t for t in levels_of(config) if str(t) not in state["at"] and entry["train_accuracy"] >= t
+    ]
+    stop = config.stop_at_accuracy in crossed and not config.continue_after_threshold
+    periodic = config.measure_every > 0 and epoch % config.measure_every == 0
+    if config.measure and (crossed or periodic or final or stop):
+        entry.update(measure())
+    for t in crossed:
+        state["at"][str(t)] = entry
+    entry["seconds"] = seconds
+    state["history"].append(entry)
+    if on_epoch is not None:
+        on_epoch(entry)
+    return stop
+
+
+def finish_record(
+    config: TrainConfig,
+    state: dict[str, Any],
+    diverged_step: int | None,
+    data: datasets.Dataset,
+    n_params: int,
+    seconds: float,
+    device: str,
+    ensemble_size: int = 1,
+) -> dict[str, Any]:
+    """The run's record (keys of :mod:`~threefactors.empirical.records`) from its state."""
+    at_stop = state["at"].get(str(config.stop_at_accuracy))
+    reached = at_stop is not None
+    final = None if diverged_step is not None else state["history"][-1]
+    top = at_stop if reached else final
+    record: dict[str, Any] = {"config": dataclasses.asdict(config), **_summary(top)}
+    record.update(
+        diverged=diverged_step is not None,
+        diverged_step=diverged_step,
+        reached_threshold=reached,
+        thresholds={str(t): state["at"].get(str(t)) for t in levels_of(config)},
+        final=final,
+        history=state["history"],
+        eta_over_s=config.lr / config.batch,
+        n_train=data.n_train,
+        n_test=int(data.y_test.shape[0]),
+        n_params=n_params,
+        ensemble_size=ensemble_size,
+        seconds=seconds,
+        provenance=provenance(dataclasses.asdict(config), config.seed, device),
+    )
+    return record
+
+
 def train(
     config: TrainConfig,
     *,
@@ -345,23 +429,15 @@ def _train(
     subset = datasets.measurement_subset(data, config.measure_size)
 
     def fresh() -> tuple[nn.Module, torch.optim.Optimizer, torch.Generator]:
-        model = models.build(
-            config.model,
-            data.input_shape,
-            data.num_classes,
-            width=config.width,
-            depth=config.depth,
-            seed=config.seed,
-        ).to(device)
+        model = build_model(config, data, device)
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
         return model, optimizer, torch.Generator(device=device).manual_seed(config.seed)
 
     model, optimizer, generator = fresh()
     nudge = Nudge(config.nsgd_gamma, config.nsgd_k) if config.optimizer == "nsgd" else None
     schedule = config.schedule_of()
-    levels = sorted({*config.thresholds, config.stop_at_accuracy})
 
-    state: dict[str, Any] = {"epoch": 0, "history": [], "at": {}, "seconds": 0.0, "step": 0}
+    state = initial_state()
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.is_file():
         resumed = load_validated(
@@ -379,20 +455,8 @@ def _train(
         return elapsed_before + time.perf_counter() - started
 
     def record_epoch(entry: dict[str, Any], final: bool) -> bool:
-        """Add measurements and thresholds to ``entry``; True when the run should stop."""
-        epoch = entry["epoch"]
-        crossed = [t for t in levels if str(t) not in state["at"] and entry["train_accuracy"] >= t]
-        stop = config.stop_at_accuracy in crossed and not config.continue_after_threshold
-        periodic = config.measure_every > 0 and epoch % config.measure_every == 0
-        if config.measure and (crossed or periodic or final or stop):
-            entry.update(_measure(model, subset, config, epoch))
-        for t in crossed:
-            state["at"][str(t)] = entry
-        entry["seconds"] = seconds()
-        state["history"].append(entry)
-        if on_epoch is not None:
-            on_epoch(entry)
-        return stop
+        measure = functools.partial(_measure, model, subset, config, entry["epoch"])
+        return record_epoch_entry(config, state, entry, final, measure, seconds(), on_epoch)
 
     diverged_step: int | None = None
     if not state["history"]:
@@ -431,25 +495,8 @@ def _train(
                 },
             )
 
-    at_stop = state["at"].get(str(config.stop_at_accuracy))
-    reached = at_stop is not None
-    final = None if diverged_step is not None else state["history"][-1]
-    top = at_stop if reached else final
-    record: dict[str, Any] = {"config": dataclasses.asdict(config), **_summary(top)}
-    record.update(
-        diverged=diverged_step is not None,
-        diverged_step=diverged_step,
-        reached_threshold=reached,
-        thresholds={str(t): state["at"].get(str(t)) for t in levels},
-        final=final,
-        history=state["history"],
-        eta_over_s=config.lr / config.batch,
-        n_train=data.n_train,
-        n_test=int(data.y_test.shape[0]),
-        n_params=sum(p.numel() for p in model.parameters()),
-        seconds=seconds(),
-        provenance=provenance(dataclasses.asdict(config), config.seed, device),
-    )
+    n_params = sum(p.numel() for p in model.parameters())
+    record = finish_record(config, state, diverged_step, data, n_params, seconds(), device)
     return Run(record, model)
 
 

@@ -96,6 +96,14 @@ def test_grid_json_prints_the_records_once_complete(tmp_path, capsys):
     assert "grid interpolation: 9/9" in captured.err
     assert main(argv) == 0  # re-run: everything skipped, same records
     assert json.loads(capsys.readouterr().out)["records"] == result["records"]
+    # By default the three runs of each batch size shared an ensemble; --no-ensemble runs
+    # them one by one, to the same epochs and steps.
+    assert [r["ensemble_size"] for r in result["records"]] == [3] * 9
+    argv[argv.index(str(tmp_path))] = str(tmp_path / "alone")
+    assert main([*argv, "--no-ensemble"]) == 0
+    alone = json.loads(capsys.readouterr().out)["records"]
+    assert [r["ensemble_size"] for r in alone] == [1] * 9
+    assert [r["steps"] for r in alone] == [r["steps"] for r in result["records"]]
 
 
 def test_grid_passes_the_data_dir(tmp_path, capsys):

@@ -1,8 +1,10 @@
 """Grids survive faults: a grid killed mid-run (SIGKILL) and re-run completes with exactly
-one intact record per run, equal to an uninterrupted grid's records."""
+one intact record per run, equal to an uninterrupted grid's records — run by run
+(``ensemble=False``) and as an ensemble resumed from its checkpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from threefactors.empirical import grid as grid_module
-from threefactors.empirical.grid import load_params, paths, run_grid
+from threefactors.empirical.grid import ensemble_checkpoint, load_params, paths, run_grid
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
 
@@ -27,6 +29,9 @@ CONFIGS = [
     )
     for lr in (0.05, 0.2)
 ]  # fmt: skip
+# As an ensemble: the first member stops at epoch 10, its record written while the second
+# trains on, so a kill can land between the two records.
+MODES = {False: CONFIGS, True: [dataclasses.replace(CONFIGS[0], epochs=10), CONFIGS[1]]}
 
 SCRIPT = textwrap.dedent(
     """
@@ -34,7 +39,7 @@ SCRIPT = textwrap.dedent(
     from threefactors.empirical.grid import run_grid
     from threefactors.empirical.train import TrainConfig
     configs = [TrainConfig(**c) for c in {configs!r}]
-    run_grid(configs, sys.argv[1], checkpoint_every=0.0)
+    run_grid(configs, sys.argv[1], checkpoint_every=0.0, ensemble={ensemble})
     """
 )
 
@@ -44,16 +49,28 @@ def _science(records: list[dict]) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> list[dict]:
-    return run_grid(CONFIGS, tmp_path_factory.mktemp("reference"))["records"]
+def references(tmp_path_factory) -> dict[bool, list[dict]]:
+    return {
+        ensemble: run_grid(configs, tmp_path_factory.mktemp("reference"), ensemble=ensemble)[
+            "records"
+        ]
+        for ensemble, configs in MODES.items()
+    }
 
 
-def test_killed_grid_resumes_to_the_uninterrupted_records(tmp_path, reference):
+@pytest.fixture(scope="module")
+def reference(references) -> list[dict]:
+    return references[False]
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_killed_grid_resumes_to_the_uninterrupted_records(tmp_path, references, ensemble):
+    configs = MODES[ensemble]
     fields = [
         {k: v for k, v in c.__dict__.items() if k != "thresholds"} | {"thresholds": c.thresholds}
-        for c in CONFIGS
+        for c in configs
     ]
-    script = SCRIPT.format(configs=fields)
+    script = SCRIPT.format(configs=fields, ensemble=ensemble)
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)])
     runs, checkpoints = tmp_path / "runs", tmp_path / "checkpoints"
     deadline = time.monotonic() + 120
@@ -67,14 +84,18 @@ def test_killed_grid_resumes_to_the_uninterrupted_records(tmp_path, reference):
     finally:
         proc.wait()
     assert len(list(runs.glob("*.json"))) == 1
-    interrupted = paths(tmp_path, config_hash(CONFIGS[1]))["checkpoint"]
+    if ensemble:
+        interrupted = ensemble_checkpoint(tmp_path, configs)
+    else:
+        interrupted = paths(tmp_path, config_hash(configs[1]))["checkpoint"]
     assert interrupted.exists()  # the second run is resumed, not restarted
 
-    result = run_grid(CONFIGS, tmp_path)
+    result = run_grid(configs, tmp_path, ensemble=ensemble)
     assert result["failed"] == []
-    assert _science(result["records"]) == _science(reference)
+    assert _science(result["records"]) == _science(references[ensemble])
+    assert [r["ensemble_size"] for r in result["records"]] == [2 if ensemble else 1] * 2
     on_disk = sorted(runs.glob("*.json"))
-    assert [p.stem for p in on_disk] == sorted(config_hash(c) for c in CONFIGS)
+    assert [p.stem for p in on_disk] == sorted(config_hash(c) for c in configs)
     for path in on_disk:
         json.loads(path.read_text())  # intact
     assert not interrupted.exists()
@@ -82,13 +103,13 @@ def test_killed_grid_resumes_to_the_uninterrupted_records(tmp_path, reference):
 
 
 def test_finished_runs_are_skipped_and_corrupt_records_rerun(tmp_path, reference):
-    first = run_grid(CONFIGS, tmp_path)["records"]
+    first = run_grid(CONFIGS, tmp_path, ensemble=False)["records"]
     record_path = paths(tmp_path, config_hash(CONFIGS[0]))["record"]
     stamp = record_path.stat().st_mtime_ns
-    again = run_grid(CONFIGS, tmp_path)["records"]
+    again = run_grid(CONFIGS, tmp_path, ensemble=False)["records"]
     assert again == first and record_path.stat().st_mtime_ns == stamp
     record_path.write_text(record_path.read_text()[:100])  # a torn file (not ours: atomic)
-    repaired = run_grid(CONFIGS, tmp_path)["records"]
+    repaired = run_grid(CONFIGS, tmp_path, ensemble=False)["records"]
     assert _science(repaired) == _science(reference)
     theta = load_params(tmp_path, repaired[0])
     assert theta.numel() == repaired[0]["n_params"]
@@ -103,7 +124,7 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
         return real_train(config, **kwargs)
 
     monkeypatch.setattr(grid_module, "train", flaky)
-    result = run_grid(CONFIGS, tmp_path)
+    result = run_grid(CONFIGS, tmp_path, ensemble=False)
     assert len(result["records"]) == 1 and len(result["failed"]) == 1
     error = Path(paths(tmp_path, config_hash(CONFIGS[1]))["error"])
     assert "simulated" in error.read_text()
@@ -111,7 +132,7 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_parallel_workers_give_the_same_records(tmp_path, reference):
-    result = run_grid(CONFIGS, tmp_path, jobs=2)
+    result = run_grid(CONFIGS, tmp_path, jobs=2, ensemble=False)
     assert _science(result["records"]) == _science(reference)
 
 
@@ -203,3 +224,11 @@ def test_ctrl_c_stops_a_parallel_grid_within_seconds(tmp_path):
         time.sleep(0.1)
     assert not [pid for pid in children if _alive(pid)]
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+
+
+@pytest.mark.slow
+def test_ensembles_split_over_workers_give_the_same_records(tmp_path, references):
+    """jobs=2 splits the ensemble of two into two ensembles of one: a member's numbers do
+    not depend on which members share its ensemble."""
+    result = run_grid(MODES[True], tmp_path, jobs=2)
+    assert _science(result["records"]) == _science(references[True])

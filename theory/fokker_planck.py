@@ -1,6 +1,7 @@
 """Transient densities of the SGD SDE: the Fokker–Planck equation on a grid (d ≤ 2).
 
-SDE dθ = −∇L dt + sqrt(2T) dW (time t = kη, T = ησ²/(2S); THEORY.md), density p(θ, t):
+SDE dθ = −∇L dt + sqrt(2T) dW (time t = kη, T = ησ²/(2S); docs/theory.md, "The SDE of
+SGD"), density p(θ, t):
 
     ∂p/∂t = ∇·(∇L p) + T Δp = ∇·(T e^{−U} ∇(e^{U} p)),   U = L/T.
 

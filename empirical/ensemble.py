@@ -1,0 +1,524 @@
+"""Ensembles: K runs of one architecture, data set and batch size trained in one loop.
+
+A step of a small network is a few small matrix products plus fixed per-step overhead, so
+K runs sharing the model, the data set and the batch-size schedule S_e are stepped
+together: their parameters are stacked along a leading member axis, the forward pass of all
+members is one batched computation over that axis (:func:`member_losses`), and one backward
+pass of Σ_k L_k gives every member its own gradient (∂(Σ_j L_j)/∂θ_k = ∇L_k(θ_k): members
+share no parameters). The gain is the overhead saved, large on a GPU; on one CPU thread the
+MLP step is mostly arithmetic (``bench --empirical`` measures it). Each member keeps
+everything else of its single run (:func:`threefactors.empirical.train.train`):
+
+- initial weights from ``models.build(seed)`` and minibatch order from its own
+  ``torch.Generator`` seeded with its seed, one ``randperm`` per epoch — the same draws;
+- its learning rate and schedule η_e, its random-label draw, and for Nudged SGD its own
+  projector P_k from its own top eigenvectors, g_k ← g_k − (1 − γ_k) P_k (P_kᵀ g_k);
+- stopping: at its stop threshold, its epoch cap, or divergence (the first step whose
+  minibatch loss is not < ``divergence_ratio`` × its initial loss). A diverged member's step
+  size is set to 0 on the device at once, and the batched products never mix members, so
+  its numbers never reach the others; a finished one leaves the stacked tensors at the end
+  of its epoch. Its record is built by
+  the single run's own code and handed to ``on_member`` at once.
+
+Evaluation and measurements (λ_max, top-k, Tr H, Tr C) run per member on a model holding
+that member's parameters, through the single run's functions with the single run's seeds,
+so a member's numbers equal the single run's up to the float round-off of the batched
+training step (``tests/test_empirical_ensemble.py`` states the tolerance). They are not
+batched across members: at matched progress members are measured at different epochs, and
+one product on the 1,000–2,000-example subset is already large matrix products (on a CPU,
+batching them saves no arithmetic); within a member, block products are vectorised
+(:meth:`~threefactors.empirical.hessian.HessianOperator.matmat`).
+
+All active members are always at the same epoch (they start together and only ever leave),
+so the ensemble has one epoch counter, one S_e and one checkpoint holding every member
+(parameters, momentum buffers, generator states, per-member histories).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from threefactors.empirical import data as datasets
+from threefactors.empirical.functional import set_flat_params
+from threefactors.empirical.train import (  # the single run's own steps
+    Run,
+    TrainConfig,
+    _evaluation,
+    _measure,
+    _save_checkpoint,
+    _top_eigenvectors,
+    build_model,
+    deterministic,
+    finish_record,
+    initial_state,
+    prepare_data,
+    record_epoch_entry,
+    resolve_device,
+    validate,
+)
+from threefactors.errors import require
+from threefactors.saved import check, load_validated, require_fields
+
+# Fields every member of one ensemble must share (the rest may differ member by member).
+SHARED_FIELDS = (
+    "dataset",
+    "model",
+    "width",
+    "depth",
+    "batch",
+    "n_train",
+    "n_test",
+    "data_seed",
+    "momentum",
+)
+MemberCallback = Callable[[int, Run], None]
+
+
+def group_key(config: TrainConfig) -> tuple:
+    """Configs with equal keys can train in one ensemble: same model, data, S_e, momentum.
+
+    A cyclic batch-size schedule makes S_e part of the key (cyclic η does not).
+    """
+    shared = tuple(getattr(config, name) for name in SHARED_FIELDS)
+    if config.schedule == "cyclic-batch":
+        return (*shared, config.schedule, config.cycle_factor, config.cycle_epochs)
+    return (*shared, "fixed-batch")
+
+
+def group_configs(configs: Sequence[TrainConfig], max_members: int | None = None) -> list[list]:
+    """``configs`` grouped by :func:`group_key` (first-seen order), groups split to at most
+    ``max_members`` (``None``: no limit) in consecutive pieces of near-equal size."""
+    groups: dict[tuple, list[TrainConfig]] = {}
+    for config in configs:
+        groups.setdefault(group_key(config), []).append(config)
+    out = []
+    for members in groups.values():
+        pieces = 1 if max_members is None else math.ceil(len(members) / max(1, max_members))
+        size = math.ceil(len(members) / pieces)
+        out += [members[i : i + size] for i in range(0, len(members), size)]
+    return out
+
+
+def available_memory(device: str) -> int:
+    """Free bytes: ``cuda.mem_get_info`` on a GPU, ``MemAvailable`` of /proc/meminfo on CPU."""
+    if device == "cuda":
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30  # no /proc (not Linux): assume 8 GiB
+
+
+def member_bytes(model: nn.Module, example: Tensor, batch: int) -> int:
+    """Bytes one member adds to an ensemble: 5 copies of θ (stacked value, gradient,
+    momentum, working copy, measurement) and 3 of the activations of one minibatch (kept
+    for backward, their gradients, slack), counted by hooks on one forward pass at S."""
+    activations = 0
+
+    def count(_module: nn.Module, _inputs: Any, output: Tensor) -> None:
+        nonlocal activations
+        if isinstance(output, Tensor):
+            activations += output.numel()
+
+    handles = [m.register_forward_hook(count) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(example.unsqueeze(0).expand(batch, *example.shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    size = next(model.parameters()).element_size()
+    d = sum(p.numel() for p in model.parameters())
+    return size * (5 * d + 3 * activations)
+
+
+def max_members(model: nn.Module, example: Tensor, batch: int, device: str, fraction: float) -> int:
+    """The most members whose :func:`member_bytes` fit in ``fraction`` of the free memory."""
+    require(0 < fraction <= 1, "memory_fraction", fraction, "must be in (0, 1]")
+    per_member = member_bytes(model, example, batch)
+    return max(1, int(fraction * available_memory(device) // per_member))
+
+
+def peak_memory(device: str) -> int:
+    """Peak bytes of this process: CUDA allocator peak on a GPU, max RSS on CPU."""
+    if device == "cuda":
+        return int(torch.cuda.max_memory_allocated())
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+@dataclasses.dataclass
+class _Member:
+    """One member's own data, generator and bookkeeping (its single run's state)."""
+
+    config: TrainConfig
+    data: datasets.Dataset
+    subset: tuple[Tensor, Tensor]
+    generator: torch.Generator
+    state: dict[str, Any]
+    limit: float = math.inf
+    done: bool = False
+    diverged_step: int | None = None
+
+
+class Ensemble:
+    """K members (see module docstring) with stacked parameters on one device."""
+
+    def __init__(
+        self,
+        configs: Sequence[TrainConfig],
+        device: str,
+        data_dir: str | None = None,
+        download: bool = False,
+    ) -> None:
+        require(len(configs) >= 1, "configs", len(configs), "an ensemble needs a member")
+        keys = {group_key(c) for c in configs}
+        require(len(keys) == 1, "configs", len(keys), "members must share model, data and S")
+        self.device = device
+        self.members: list[_Member] = []
+        thetas = []
+        for config in configs:
+            validate(config)
+            data = prepare_data(config, device, data_dir, download)
+            validate(config, data.n_train)
+            model = build_model(config, data, device)
+            thetas.append({name: p.detach() for name, p in model.named_parameters()})
+            self.members.append(
+                _Member(
+                    config=config,
+                    data=data,
+                    subset=datasets.measurement_subset(data, config.measure_size),
+                    generator=torch.Generator(device=device).manual_seed(config.seed),
+                    state=initial_state(),
+                )
+            )
+        self.model = model  # the architecture; holds one member's θ when evaluating it
+        self.inputs = self.members[0].data.x_train
+        self.labels = torch.stack([m.data.y_train for m in self.members])
+        self.params = {name: torch.stack([t[name] for t in thetas]) for name in thetas[0]}
+        self.momentum = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        self.epoch = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def member_model(self, index: int) -> nn.Module:
+        """The shared module holding member ``index``'s parameters."""
+        flat = torch.cat([p[index].reshape(-1) for p in self.params.values()])
+        set_flat_params(self.model, flat)
+        return self.model
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "momentum": self.momentum,
+            "epoch": self.epoch,
+            "generators": [m.generator.get_state() for m in self.members],
+            "members": [
+                {"state": m.state, "done": m.done, "diverged_step": m.diverged_step}
+                for m in self.members
+            ],
+        }
+
+    def load_state_dict(self, saved: Any) -> Ensemble:
+        """Restore a :meth:`state_dict`; :class:`~threefactors.saved.Invalid` (before any
+        change) when it is not this ensemble's."""
+        require_fields(
+            saved, ("params", "momentum", "epoch", "generators", "members"), "checkpoint"
+        )
+        shapes = {k: tuple(v.shape) for k, v in self.params.items()}
+        for field in ("params", "momentum"):
+            got = {k: tuple(v.shape) for k, v in saved[field].items()}
+            check(got == shapes, f"its {field} do not fit this ensemble")
+        check(
+            len(saved["members"]) == self.size == len(saved["generators"]),
+            f"it holds {len(saved['members'])} members, the ensemble has {self.size}",
+        )
+        for fields in saved["members"]:
+            require_fields(fields, ("state", "done", "diverged_step"), "member")
+            require_fields(fields["state"], ("epoch", "history", "at", "seconds", "step"), "state")
+        self.params = {k: v.to(self.device) for k, v in saved["params"].items()}
+        self.momentum = {k: v.to(self.device) for k, v in saved["momentum"].items()}
+        self.epoch = int(saved["epoch"])
+        for member, generator, fields in zip(
+            self.members, saved["generators"], saved["members"], strict=True
+        ):
+            member.generator.set_state(generator.to("cpu"))
+            member.state, member.done = fields["state"], fields["done"]
+            member.diverged_step = fields["diverged_step"]
+        return self
+
+
+def member_losses(model: nn.Module) -> Callable[[list[Tensor], Tensor, Tensor], Tensor]:
+    """(θ stacked (A, ...) per parameter, x (A, S, ...), y (A, S)) ↦ per-member mean
+    cross-entropy (A,). A ``Sequential`` of Flatten/Linear/ReLU (the MLPs) runs as batched
+    matrix products, x ← relu(b + x Wᵀ) by ``torch.baddbmm`` (measured ~1.3× faster than
+    vmap here); other models as ``vmap(functional_call)`` over the member axis."""
+    layers = list(model) if isinstance(model, nn.Sequential) else []
+    kinds = (nn.Flatten, nn.Linear, nn.ReLU)
+    if layers and all(isinstance(layer, kinds) for layer in layers):
+        return functools.partial(_stacked_mlp_losses, layers)
+    names = [name for name, _ in model.named_parameters()]
+
+    def member_loss(theta: list[Tensor], x: Tensor, y: Tensor) -> Tensor:
+        outputs = torch.func.functional_call(model, dict(zip(names, theta, strict=True)), (x,))
+        return F.cross_entropy(outputs, y)
+
+    return torch.func.vmap(member_loss)
+
+
+def _stacked_mlp_losses(
+    layers: list[nn.Module], theta: list[Tensor], x: Tensor, y: Tensor
+) -> Tensor:
+    """Per-member mean cross-entropy of a Flatten/Linear/ReLU stack on stacked parameters."""
+    pieces = iter(theta)
+    h = x
+    for layer in layers:
+        if isinstance(layer, nn.Flatten):
+            h = h.reshape(h.shape[0], h.shape[1], -1)
+        elif isinstance(layer, nn.ReLU):
+            h = torch.relu(h)
+        else:
+            weight = next(pieces)
+            bias = next(pieces) if layer.bias is not None else None
+            h = (
+                h @ weight.transpose(1, 2)
+                if bias is None
+                else torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+            )
+    members, batch = y.shape
+    per_example = F.cross_entropy(h.reshape(members * batch, -1), y.reshape(-1), reduction="none")
+    return per_example.view(members, batch).mean(dim=1)
+
+
+def _nudge(grads: list[Tensor], bases: Tensor, coefficients: Tensor) -> list[Tensor]:
+    """Per member g_k − c_k P_k (P_kᵀ g_k), c_k = 1 − γ_k (0 for plain SGD members), on the
+    flat gradients (A, d) split back into the parameter blocks."""
+    flat = torch.cat([g.reshape(g.shape[0], -1) for g in grads], dim=1)
+    along = torch.einsum("adk,ad->ak", bases, flat)
+    flat = flat - coefficients[:, None] * torch.einsum("adk,ak->ad", bases, along)
+    pieces = flat.split([g[0].numel() for g in grads], dim=1)
+    return [p.reshape(g.shape) for p, g in zip(pieces, grads, strict=True)]
+
+
+def _epoch(
+    ensemble: Ensemble,
+    active: list[int],
+    etas: Tensor,
+    batch: int,
+    nudge: tuple[Tensor, Tensor] | None,
+) -> Tensor:
+    """One epoch of ⌊N/S⌋ steps for the ``active`` members; per member the 0-based step of
+    divergence within the epoch, or −1. Members diverge independently: from its first bad
+    step on, a member's step size is 0 (its parameters are frozen; a non-finite gradient can
+    still turn them NaN, but the batched products never mix members, so that stays in its
+    own row and is never read: its record was fixed at the bad step)."""
+    device = ensemble.device
+    n = ensemble.inputs.shape[0]
+    names = list(ensemble.params)
+    rows = torch.tensor(active, device=device)
+    work = [ensemble.params[k][rows].clone().requires_grad_(True) for k in names]
+    velocity = [ensemble.momentum[k][rows] for k in names]
+    momentum = ensemble.members[active[0]].config.momentum
+    limits = torch.tensor([ensemble.members[i].limit for i in active], device=device)
+    orders = torch.stack(
+        [torch.randperm(n, generator=ensemble.members[i].generator, device=device) for i in active]
+    )
+    labels = ensemble.labels[rows]
+    losses_of = member_losses(ensemble.model)
+    shape = (len(active),)
+    first_bad = torch.full(shape, -1, dtype=torch.int64, device=device)
+    counter = torch.zeros((), dtype=torch.int64, device=device)
+    check_every = min(ensemble.members[i].config.check_every for i in active)
+    views = [(-1, *([1] * (w.dim() - 1))) for w in work]
+    steps = n // batch
+    for i in range(steps):
+        index = orders[:, i * batch : (i + 1) * batch]
+        losses = losses_of(work, ensemble.inputs[index], labels.gather(1, index))
+        grads = list(torch.autograd.grad(losses.sum(), work))
+        if nudge is not None:
+            grads = _nudge(grads, *nudge)
+        with torch.no_grad():
+            scale = torch.where(first_bad < 0, -etas, 0.0)  # −η_k, 0 once diverged
+            for w, g, v, view in zip(work, grads, velocity, views, strict=True):
+                if momentum:  # torch.optim.SGD: v ← g at the first step, then μ v + g
+                    if ensemble.epoch == 0 and i == 0:
+                        v.copy_(g)
+                    else:
+                        v.mul_(momentum).add_(g)
+                    g = v
+                w.addcmul_(g, scale.view(view))
+            bad = ~(losses.detach() < limits)
+            first_bad = torch.where(bad & (first_bad < 0), counter, first_bad)
+        counter += 1
+        if (i + 1) % check_every == 0 and bool((first_bad >= 0).all()):
+            break
+    with torch.no_grad():
+        for k, w, v in zip(names, work, velocity, strict=True):
+            ensemble.params[k][rows] = w.detach()
+            ensemble.momentum[k][rows] = v
+    return first_bad.cpu()
+
+
+def _nsgd_bases(ensemble: Ensemble, active: list[int], epoch: int) -> tuple[Tensor, Tensor] | None:
+    """Stacked P_k (A, d, K_max; zero columns pad, zero for SGD members) and 1 − γ_k, each
+    member's top eigenvectors from the single run's own function and seed."""
+    nsgd = [i for i in active if ensemble.members[i].config.optimizer == "nsgd"]
+    if not nsgd:
+        return None
+    d = sum(p[0].numel() for p in ensemble.params.values())
+    width = max(ensemble.members[i].config.nsgd_k for i in nsgd)
+    dtype = next(iter(ensemble.params.values())).dtype
+    bases = torch.zeros(len(active), d, width, dtype=dtype, device=ensemble.device)
+    coefficients = torch.zeros(len(active), dtype=dtype, device=ensemble.device)
+    for row, i in enumerate(active):
+        member = ensemble.members[i]
+        if member.config.optimizer != "nsgd":
+            continue
+        model = ensemble.member_model(i)
+        vectors = _top_eigenvectors(model, member.subset, member.config, epoch)
+        basis = torch.linalg.qr(vectors).Q  # as Nudge.set_basis
+        bases[row, :, : basis.shape[1]] = basis
+        coefficients[row] = 1.0 - member.config.nsgd_gamma
+    return bases, coefficients
+
+
+def train_ensemble(
+    configs: Sequence[TrainConfig],
+    *,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    download: bool = False,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 30.0,
+    skip: Sequence[bool] | None = None,
+    on_member: MemberCallback | None = None,
+) -> list[Run | None]:
+    """Train ``configs`` as one ensemble; each member's :class:`Run` (None where skipped).
+
+    ``on_member(index, run)`` is called as soon as a member finishes. With ``checkpoint``
+    set, every member's state is saved there atomically at most every ``checkpoint_every``
+    seconds (at an epoch's end) and an ensemble finding it resumes from it. ``skip[k]``
+    True leaves member k untrained (its record already exists); the others' numbers do not
+    depend on which members are skipped.
+    """
+    device = resolve_device(device)
+    with deterministic(device):
+        build = functools.partial(Ensemble, configs, device, data_dir, download)
+        return _train(build, checkpoint, checkpoint_every, skip, on_member)
+
+
+def _train(
+    build: Callable[[], Ensemble],
+    checkpoint: str | Path | None,
+    checkpoint_every: float,
+    skip: Sequence[bool] | None,
+    on_member: MemberCallback | None,
+) -> list[Run | None]:
+    started = time.perf_counter()
+    ensemble = build()
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.is_file():
+        read = functools.partial(torch.load, map_location=ensemble.device, weights_only=True)
+        if load_validated(ckpt, ensemble.load_state_dict, read=read) is None:
+            ensemble = build()  # moved aside; a failed load may have half-filled it
+    elapsed_before = max((m.state["seconds"] for m in ensemble.members), default=0.0)
+    runs: list[Run | None] = [None] * ensemble.size
+    members = ensemble.members
+    skipped = list(skip) if skip is not None else [False] * ensemble.size
+    for i, member in enumerate(members):
+        member.done = member.done or skipped[i]
+
+    def seconds() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def record_epoch(i: int, entry: dict[str, Any], final: bool) -> bool:
+        member = members[i]
+        measure = functools.partial(
+            _measure, ensemble.member_model(i), member.subset, member.config, entry["epoch"]
+        )
+        return record_epoch_entry(
+            member.config, member.state, entry, final, measure, seconds(), None
+        )
+
+    def finish(i: int) -> None:
+        member = members[i]
+        member.done = True
+        model = ensemble.member_model(i)
+        record = finish_record(
+            member.config,
+            member.state,
+            member.diverged_step,
+            member.data,
+            sum(p.numel() for p in model.parameters()),
+            seconds(),
+            ensemble.device,
+            ensemble_size=ensemble.size,
+        )
+        runs[i] = Run(record, copy.deepcopy(model))  # the shared module moves on
+        if on_member is not None:
+            on_member(i, runs[i])
+
+    for i, member in enumerate(members):
+        if member.done:
+            continue
+        if not member.state["history"]:
+            model = ensemble.member_model(i)
+            initial = {"epoch": 0, "lr": None, "batch": None, "steps": 0}
+            initial.update(_evaluation(model, member.data))
+            record_epoch(i, initial, final=False)
+        config = member.config
+        member.limit = config.divergence_ratio * max(
+            member.state["history"][0]["train_loss"], 1e-12
+        )
+        stopped = str(config.stop_at_accuracy) in member.state["at"]
+        if (stopped and not config.continue_after_threshold) or ensemble.epoch >= config.epochs:
+            finish(i)
+
+    saved_at = -math.inf
+    while active := [i for i, m in enumerate(members) if not m.done]:
+        epoch = ensemble.epoch + 1
+        schedules = [members[i].config.schedule_of().at(epoch - 1) for i in active]
+        batch = schedules[0][1]
+        dtype = next(iter(ensemble.params.values())).dtype
+        etas = torch.tensor([eta for eta, _ in schedules], dtype=dtype, device=ensemble.device)
+        nudge = _nsgd_bases(ensemble, active, epoch - 1)
+        first_bad = _epoch(ensemble, active, etas, batch, nudge).tolist()
+        ensemble.epoch = epoch
+        steps = ensemble.inputs.shape[0] // batch
+        for row, i in enumerate(active):
+            member = members[i]
+            if first_bad[row] >= 0:
+                member.diverged_step = member.state["step"] + first_bad[row]
+                finish(i)
+                continue
+            member.state["step"] += steps
+            member.state["epoch"] = epoch
+            eta, _ = schedules[row]
+            entry = {"epoch": epoch, "lr": eta, "batch": batch, "steps": member.state["step"]}
+            entry.update(_evaluation(ensemble.member_model(i), member.data))
+            stop = record_epoch(i, entry, final=epoch == member.config.epochs)
+            if stop or epoch >= member.config.epochs:
+                finish(i)
+        if ckpt is not None and seconds() - saved_at >= checkpoint_every:
+            saved_at = seconds()
+            for member in members:
+                member.state["seconds"] = saved_at
+            _save_checkpoint(ckpt, ensemble.state_dict())
+    return runs

@@ -1,0 +1,145 @@
+"""Ensemble throughput for ``bench --empirical``: member-steps per second, in one process.
+
+Nine runs of the MNIST-1D MLP 40-256-256-10 at S = 64 (η ∈ {0.05, 0.1, 0.2} × seeds 0–2,
+fixed epochs, no measurements) trained (a) one after another by the single-run loop on one
+thread, (b) as one ensemble on one thread, (c) by ``run_grid(jobs=2, ensemble=False)``
+(two worker processes) and (d) by ``run_grid(jobs=2)`` (two ensembles, one per core);
+(c) and (d) are whole grids, process start-up included. Targets: (b)/(a) ≥ 2, (d)/(c) ≥ 1.5.
+The curvature and noise measurement of a member goes through the single run's function
+(one member at a time), timed per member. Peak memory is the process's maximum resident set
+(``ensemble.peak_memory``). Without ``quick``, ``grid --experiment ratio --quick`` is timed
+as two whole processes, with and without ensembles, and their verdicts compared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from threefactors.empirical import ensemble
+from threefactors.empirical.ensemble import train_ensemble
+from threefactors.empirical.grid import run_grid
+from threefactors.empirical.train import (
+    TrainConfig,
+    _measure,
+    deterministic,
+    prepare_data,
+    train,
+)
+
+
+def _configs(epochs: int) -> list[TrainConfig]:
+    base = TrainConfig(batch=64, epochs=epochs, stop_at_accuracy=1.0, measure=False)
+    return [dataclasses.replace(base, lr=lr, seed=s) for lr in (0.05, 0.1, 0.2) for s in range(3)]
+
+
+def _seconds(action) -> float:
+    clock = time.perf_counter()
+    action()
+    return time.perf_counter() - clock
+
+
+def _grid(configs: list[TrainConfig], ensemble_on: bool) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        return _seconds(lambda: run_grid(configs, out, jobs=2, ensemble=ensemble_on))
+
+
+def _measurement_seconds(config: TrainConfig) -> float:
+    """Seconds of one member's measurement (λ top-k, Tr H, Tr C) on 1,000 examples."""
+    from threefactors.empirical import data as datasets
+
+    run = train(dataclasses.replace(config, epochs=1))
+    data = datasets.load(config.dataset)
+    subset = datasets.measurement_subset(data, 1000)
+    measured = dataclasses.replace(config, measure=True, measure_size=1000)
+    with deterministic("cpu"):
+        return _seconds(lambda: _measure(run.model, subset, measured, 1))
+
+
+def _grid_ratio_process(ensemble_on: bool) -> tuple[float, dict[str, Any]]:
+    """Whole-process seconds of ``grid --experiment ratio --quick`` and its verdicts."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "threefactors", "grid", "--experiment", "ratio"]
+        command += ["--quick", "--out", out, "--json"]
+        command += [] if ensemble_on else ["--no-ensemble"]
+        clock = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - clock
+    summary = json.loads(done.stdout).get("summary") if done.returncode == 0 else None
+    return seconds, summary
+
+
+def _verdicts(summary: dict[str, Any] | None) -> list[tuple[str, str]] | None:
+    """(quantity, verdict) of each piece of evidence of the experiment's summary."""
+    if summary is None:
+        return None
+    return [(e["quantity"], e["verdict"]) for e in summary.get("evidence", [])]
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """The figures of the module docstring (JSON-able)."""
+    epochs = 2 if quick else 5
+    configs = _configs(epochs)
+    train(dataclasses.replace(configs[0], epochs=1))  # warm-up: data loaded, kernels ready
+    train_ensemble([dataclasses.replace(c, epochs=1) for c in configs[:2]])
+    n_train = prepare_data(configs[0], "cpu").n_train
+    member_steps = len(configs) * epochs * (n_train // configs[0].batch)
+    sequential = _seconds(lambda: [train(c) for c in configs])
+    together = _seconds(lambda: train_ensemble(configs))
+    jobs_runs = _grid(configs, ensemble_on=False)
+    jobs_ensembles = _grid(configs, ensemble_on=True)
+    result: dict[str, Any] = {
+        "members": len(configs),
+        "epochs": epochs,
+        "member_steps": member_steps,
+        "sequential_member_steps_per_s": member_steps / sequential,
+        "ensemble_member_steps_per_s": member_steps / together,
+        "speedup_vs_sequential": sequential / together,
+        "jobs2_runs_member_steps_per_s": member_steps / jobs_runs,
+        "jobs2_ensembles_member_steps_per_s": member_steps / jobs_ensembles,
+        "speedup_vs_jobs2": jobs_runs / jobs_ensembles,
+        "measurement_seconds_per_member": _measurement_seconds(configs[0]),
+        "peak_memory_bytes": ensemble.peak_memory("cpu"),
+        "grid_ratio_quick": None,
+    }
+    if not quick:
+        with_seconds, with_summary = _grid_ratio_process(True)
+        without_seconds, without_summary = _grid_ratio_process(False)
+        result["grid_ratio_quick"] = {
+            "ensemble_seconds": with_seconds,
+            "no_ensemble_seconds": without_seconds,
+            "speedup": without_seconds / with_seconds,
+            "same_verdicts": _verdicts(with_summary) == _verdicts(without_summary),
+        }
+    return result
+
+
+def format_text(result: dict[str, Any]) -> list[str]:
+    """Lines for ``bench --empirical``'s text output."""
+    r = result
+    lines = [
+        f"ensemble of {r['members']} (MLP 40-256-256-10, S=64, {r['epochs']} epochs):",
+        f"  sequential runs, 1 thread  {r['sequential_member_steps_per_s']:8.0f} member-steps/s",
+        f"  one ensemble, 1 thread     {r['ensemble_member_steps_per_s']:8.0f} member-steps/s"
+        f"   {r['speedup_vs_sequential']:.2f}× (target ≥ 2)",
+        f"  grid --jobs 2, runs        {r['jobs2_runs_member_steps_per_s']:8.0f} member-steps/s",
+        f"  grid --jobs 2, ensembles   {r['jobs2_ensembles_member_steps_per_s']:8.0f} "
+        "member-steps/s"
+        f"   {r['speedup_vs_jobs2']:.2f}× (target ≥ 1.5)",
+        f"  measurement per member     {r['measurement_seconds_per_member']:8.2f} s "
+        f"(single-run path)",
+        f"  peak memory                {r['peak_memory_bytes'] / 2**20:8.0f} MiB",
+    ]
+    grid = r["grid_ratio_quick"]
+    if grid is not None:
+        lines.append(
+            f"  grid ratio --quick: {grid['ensemble_seconds']:.0f} s with ensembles, "
+            f"{grid['no_ensemble_seconds']:.0f} s without: {grid['speedup']:.2f}× "
+            f"(target ≥ 1.5), same verdicts: {grid['same_verdicts']}"
+        )
+    return lines
