@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -96,9 +97,13 @@ def test_grid_json_prints_the_records_once_complete(tmp_path, capsys):
     assert "grid interpolation: 9/9" in captured.err
     assert main(argv) == 0  # re-run: everything skipped, same records
     assert json.loads(capsys.readouterr().out)["records"] == result["records"]
-    # By default the three runs of each batch size shared an ensemble; --no-ensemble runs
-    # them one by one, to the same epochs and steps.
-    assert [r["ensemble_size"] for r in result["records"]] == [3] * 9
+    # By default the runs of each batch size (S = 32: 2 η × 3 seeds; S = 256: 3 seeds) shared
+    # an ensemble; --no-ensemble runs them one by one, to the same epochs and steps.
+    per_batch = Counter(r["config"]["batch"] for r in result["records"])
+    assert sorted(per_batch.values()) == [3, 6]
+    assert [r["ensemble_size"] for r in result["records"]] == [
+        per_batch[r["config"]["batch"]] for r in result["records"]
+    ]
     argv[argv.index(str(tmp_path))] = str(tmp_path / "alone")
     assert main([*argv, "--no-ensemble"]) == 0
     alone = json.loads(capsys.readouterr().out)["records"]
