@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from threefactors.executors import add_arguments as add_executor_arguments
+
 EXPERIMENT_NAMES = (
     "ratio",
     "rescaling",
@@ -94,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a config field in every run, e.g. --set dataset=digits",
     )
-    grid.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    add_executor_arguments(grid)
     grid.add_argument("--checkpoint-every", type=float, default=30.0, metavar="SECONDS")
     _common(grid)
     grid.set_defaults(func=_grid)
@@ -195,15 +197,22 @@ def format_record(record: dict[str, Any]) -> str:
 def _grid(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
+    from threefactors.executors import from_args
     from threefactors.progress import Progress
 
+    executor = from_args(args)
     overrides = dict(parse_override(text) for text in args.set)
     total = len(set(configs_for(args.experiment, args.quick, overrides)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)
 
-    def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
-        if record is None:
-            progress.update(done, "FAILED (see errors/)")
+    def on_run(done: int, total: int, record: dict[str, Any]) -> None:
+        if "error" in record:
+            c = record["config"]
+            progress.update(
+                done,
+                f"FAILED {record['config_hash']} lr={c['lr']:g} S={c['batch']} seed={c['seed']}: "
+                f"{record['error']} (traceback in errors/)",
+            )
             return
         c = record["config"]
         state = "diverged" if record["diverged"] else f"epoch {record['epoch']}"
@@ -221,7 +230,7 @@ def _grid(args: argparse.Namespace) -> int:
         device=args.device,
         data_dir=args.data_dir,
         download=args.download,
-        jobs=args.jobs,
+        executor=executor,
         checkpoint_every=args.checkpoint_every,
         on_run=on_run,
     )

@@ -3,7 +3,8 @@
 Layout of a grid folder DIR:
 
 - ``DIR/runs/<hash>.json``: the finished run's record (the keys of ``train --json``), written
-  atomically (temporary file, fsync, rename) — a reader sees no file or the whole record;
+  once and atomically (temporary file, fsync, hard link) — a reader sees no file or the whole
+  record, and a second writer of the same run (a retried task) changes nothing;
 - ``DIR/params/<hash>.pt``: the run's final parameters θ (flat), written before the record;
 - ``DIR/checkpoints/<hash>.pt``: model, optimizer, generator state, epoch and history of a
   run in progress, replaced atomically every ``checkpoint_every`` seconds and removed once
@@ -14,14 +15,15 @@ Re-running the same grid skips runs whose record exists and parses, resumes inte
 from their checkpoint, and reruns the rest. A run's numbers depend only on its config (seeded
 data order, initialisation and measurements), so a grid killed at any moment and re-run
 gives the same records as an uninterrupted one, up to wall times.
-With ``jobs`` > 1, runs execute in that many worker processes (one thread each).
+Runs execute on an executor (:mod:`threefactors.executors`): in this process, in local
+worker processes (one thread each), or as Dask tasks, one task per run; the worker writes the
+run's files into DIR (a path every worker sees) and the client only collects the records.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import io
 import json
-import multiprocessing
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,10 +31,11 @@ from typing import Any
 
 import torch
 
-from threefactors.empirical.records import config_hash
+from threefactors.empirical.records import config_dict, config_hash
 from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
-from threefactors.errors import InputError, require
-from threefactors.jsonio import dumps, write_atomic
+from threefactors.errors import InputError
+from threefactors.executors import LOCAL, ExecutorSpec, Outcome, run_tasks
+from threefactors.jsonio import dumps, write_atomic, write_once
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -74,6 +77,7 @@ def run_one(
     existing = load_record(where["record"])
     if existing is not None:
         return existing
+    where["record"].unlink(missing_ok=True)  # unreadable (not written by us): run again
     run = train(
         config,
         device=device,
@@ -83,12 +87,12 @@ def run_one(
         checkpoint_every=checkpoint_every,
     )
     record = {"config_hash": key, **run.record}
-    where["params"].parent.mkdir(parents=True, exist_ok=True)
-    tmp = where["params"].with_name(f".{key}.tmp.pt")
-    torch.save(flat_params(run.model).cpu(), tmp)
-    tmp.replace(where["params"])
+    params = io.BytesIO()
+    torch.save(flat_params(run.model).cpu(), params)
+    write_once(where["params"], params.getvalue())
     text = dumps(record)
-    write_atomic(where["record"], text)
+    if not write_once(where["record"], text):  # another worker finished this run first
+        text = where["record"].read_text()
     where["checkpoint"].unlink(missing_ok=True)
     where["error"].unlink(missing_ok=True)
     return json.loads(text)  # exactly what a later run of the grid reads back
@@ -115,15 +119,16 @@ def run_grid(
     data_dir: str | None = None,
     download: bool = False,
     checkpoint_every: float = 30.0,
-    jobs: int = 1,
-    on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    executor: ExecutorSpec = LOCAL,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run every config (skipping finished ones); ``{"records": [...], "failed": [...]}``.
 
-    Records come in the order of ``configs``, one per distinct config. ``on_run(done, total,
-    record)`` is called after each run (record None for a failed one).
+    Records come in the order of ``configs``, one per distinct config; a failure is
+    ``{"config_hash", "config", "error"}`` (the error's last line). ``on_run(done, total,
+    entry)`` is called on the client after each run with its record or, for a failed run,
+    its failure (the entry with an ``"error"`` key).
     """
-    require(jobs >= 1, "jobs", jobs, "must be ≥ 1")
     device = resolve_device(device)
     unique = list(dict.fromkeys(configs))
     for config in unique:
@@ -131,26 +136,22 @@ def run_grid(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
-    results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
 
-    def collect(done: int, config: TrainConfig, result: tuple) -> None:
-        record, error = result
+    def collect(done: int, total: int, outcome: Outcome) -> None:
+        record, error = outcome.value if outcome.error is None else (None, outcome.error)
         if record is None:
-            failed.append({"config_hash": config_hash(config), "error": error.splitlines()[-1]})
-        else:
-            results[config_hash(config)] = record
+            config = unique[outcome.index]
+            record = {
+                "config_hash": config_hash(config),
+                "config": config_dict(config),
+                "error": error.splitlines()[-1],
+            }
+            failed.append(record)
         if on_run is not None:
-            on_run(done, len(unique), record)
+            on_run(done, total, record)
 
-    if jobs == 1:
-        for i, task in enumerate(tasks):
-            collect(i + 1, task[0], _run_or_fail(task))
-    else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {pool.submit(_run_or_fail, task): task[0] for task in tasks}
-            for i, future in enumerate(concurrent.futures.as_completed(futures)):
-                collect(i + 1, futures[future], future.result())
-    records = [results[config_hash(c)] for c in unique if config_hash(c) in results]
+    labels = [config_hash(c) for c in unique]
+    outcomes = run_tasks(_run_or_fail, tasks, executor, labels=labels, on_done=collect)
+    records = [o.value[0] for o in outcomes if o.error is None and o.value[0] is not None]
     return {"records": records, "failed": failed}

@@ -18,6 +18,7 @@ from threefactors.empirical import grid as grid_module
 from threefactors.empirical.grid import load_params, paths, run_grid
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
+from threefactors.executors import ExecutorSpec
 
 CONFIGS = [
     TrainConfig(
@@ -111,5 +112,5 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_parallel_workers_give_the_same_records(tmp_path, reference):
-    result = run_grid(CONFIGS, tmp_path, jobs=2)
+    result = run_grid(CONFIGS, tmp_path, executor=ExecutorSpec(workers=2))
     assert _science(result["records"]) == _science(reference)

@@ -41,21 +41,51 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one.
+def _fsynced_temporary(path: Path, content: str | bytes) -> str:
+    """A temporary file next to ``path`` holding ``content``, flushed to disk; its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode() if isinstance(content, str) else content)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
+    """Write ``content`` to ``path`` so that a reader sees the old file or the whole new one.
 
     Write to a temporary file in the same folder, fsync, then ``os.replace`` (atomic on
     POSIX): a process killed mid-write never leaves a truncated record.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _fsynced_temporary(Path(path), content)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_once(path: str | os.PathLike[str], content: str | bytes) -> bool:
+    """Create ``path`` holding ``content`` unless it exists; True if this call created it.
+
+    The content goes to a fsynced temporary file that is then hard-linked to ``path``: the
+    link fails if ``path`` exists, so of two writers of the same record (a task retried after
+    its worker was presumed dead) exactly one succeeds and the other changes nothing, and a
+    reader never sees a partial file. Where hard links are not supported the temporary file
+    is renamed over ``path`` instead (still atomic, last writer wins).
+    """
+    tmp = _fsynced_temporary(Path(path), content)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return True
