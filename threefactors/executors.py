@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
+import logging
 import multiprocessing
 import re
 import uuid
@@ -89,6 +90,7 @@ class ExecutorSpec:
             )
         if self.kind == "slurm":
             require(self.jobs_config is not None, "jobs-config", None, "--executor slurm needs it")
+            load_jobs_config(str(self.jobs_config))  # a bad file is refused before any run
         else:
             require(self.jobs_config is None, "jobs-config", self.jobs_config, "only for slurm")
 
@@ -144,6 +146,14 @@ def load_jobs_config(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def slurm_cluster(settings: dict[str, Any]) -> Any:
+    """A dask-jobqueue ``SLURMCluster`` with ``settings`` (:func:`load_jobs_config`), not
+    yet scaled: ``cluster.job_script()`` shows the batch script each job will run."""
+    from dask_jobqueue import SLURMCluster
+
+    return SLURMCluster(**{k: v for k, v in settings.items() if k != "jobs"})
+
+
 @contextmanager
 def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
     """A ``distributed.Client`` for ``spec``; a cluster it started is closed on exit."""
@@ -168,14 +178,12 @@ def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            silence_logs=logging.ERROR,
         )
     else:
-        from dask_jobqueue import SLURMCluster
-
         settings = load_jobs_config(str(spec.jobs_config))
-        jobs = settings.pop("jobs")
-        cluster = SLURMCluster(**settings)
-        cluster.scale(jobs=jobs)
+        cluster = slurm_cluster(settings)
+        cluster.scale(jobs=settings["jobs"])
     with cluster, Client(cluster) as client:
         yield client
 
@@ -268,7 +276,8 @@ def _run_on_dask(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--workers`` (alias ``--jobs``), ``--scheduler``, ``--jobs-config``."""
+    """``--executor``, ``--workers`` (alias ``--jobs``), ``--scheduler``, ``--jobs-config``,
+    ``--connect-timeout``."""
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -295,6 +304,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML settings of the SLURMCluster (with --executor slurm)",
     )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on a --scheduler that does not answer within this time",
+    )
 
 
 def from_args(args: argparse.Namespace) -> ExecutorSpec:
@@ -304,4 +320,5 @@ def from_args(args: argparse.Namespace) -> ExecutorSpec:
         workers=args.workers,
         scheduler=args.scheduler,
         jobs_config=args.jobs_config,
+        connect_timeout=args.connect_timeout,
     )
