@@ -64,6 +64,9 @@ JOBS_CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "scheduler_options": dict,
 }
 JOBS_CONFIG_REQUIRED = ("jobs", "cores", "memory")
+# A LocalCluster worker is one thread: numba's parallel loops too (Dask's nanny already
+# sets OMP/MKL/OpenBLAS to one thread), so N workers use N cores, not N × cores.
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +182,7 @@ def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            env=WORKER_ENV,
         )
     else:
         settings = load_jobs_config(str(spec.jobs_config))
