@@ -24,9 +24,10 @@ from threefactors.executors import ExecutorSpec, load_jobs_config, run_tasks, sl
 from threefactors.jsonio import write_once
 
 # The quick ratio grid made CI-sized: S fixed at 64 leaves the three η of the preset, and
-# 150 epochs on 256 examples make each run last long enough (seconds) to be killed mid-run.
+# 60 epochs on 256 examples make each run last long enough (a second or more) to be killed
+# mid-run.
 GRID = ["grid", "--experiment", "ratio", "--quick", "--checkpoint-every", "0", "--json"]
-SMALL = ["epochs=150", "stop_at_accuracy=1.0", "n_train=256", "n_test=200", "measure_size=128",
+SMALL = ["epochs=60", "stop_at_accuracy=1.0", "n_train=256", "n_test=200", "measure_size=128",
          "width=32", "lanczos_steps=8", "trace_probes=2", "batch=64"]  # fmt: skip
 GRID += [arg for item in SMALL for arg in ("--set", item)]
 
