@@ -276,7 +276,7 @@ def _assignments(
 ) -> list[str]:
     """Lines ``_x{i} = X[p, i]``, the CSE temporaries ``{temp}k = ...``, then ``name = expr``."""
     local = {c: sp.Symbol(f"_x{i}", real=True) for i, c in enumerate(landscape.coords)}
-    exprs = [sp.sympify(e).xreplace(local) for e in exprs]
+    exprs = [sp.sympify(e, strict=True).xreplace(local) for e in exprs]
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(temp), optimizations="basic")
     printer = _Printer({"fully_qualified_modules": True})
     lines = [f"_x{i} = X[p, {i}]" for i in range(landscape.dim)]

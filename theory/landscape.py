@@ -16,9 +16,9 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
-from threefactors.errors import InputError, require
+from threefactors.errors import require
+from threefactors.theory.parser import parse_loss
 
 #: Symbols of the SGD model itself; a loss may not use them as coordinates or parameters.
 RESERVED_SYMBOLS = ("eta", "S", "sigma", "N", "t")
@@ -26,64 +26,12 @@ RESERVED_SYMBOLS = ("eta", "S", "sigma", "N", "t")
 #: Names taken as coordinates when none are given: x, y, z, θ/theta, optionally numbered.
 COORDINATE_NAME = re.compile(r"(x|y|z|theta|θ)_?\d*")
 
-_TRANSFORMATIONS = (*standard_transformations, convert_xor)
-_ALLOWED_FUNCTIONS = {
-    name: getattr(sp, name)
-    for name in (
-        "exp",
-        "log",
-        "sqrt",
-        "sin",
-        "cos",
-        "tan",
-        "tanh",
-        "cosh",
-        "sinh",
-        "atan",
-        "Abs",
-        "pi",
-        "E",
-    )
-}
-
 
 def _natural_key(name: str) -> tuple[str, int, str]:
     """Order x < y < z and x1 < x2 < x10 (coordinates as a physicist lists them)."""
     match = re.fullmatch(r"([A-Za-z_]+?)(\d*)", name)
     stem, digits = (match.group(1), match.group(2)) if match else (name, "")
     return (stem, int(digits) if digits else -1, name)
-
-
-def parse_loss(text: str, parameter: str = "loss") -> sp.Expr:
-    """Parse a loss typed by a user, e.g. ``"(x**2-1)**2 + 0.3*x"`` (``^`` means power).
-
-    Only arithmetic, elementary functions (exp, log, sqrt, trig, tanh, Abs) and symbols are
-    accepted; anything else is an :class:`InputError` naming ``parameter``.
-    """
-    require(isinstance(text, str) and text.strip() != "", parameter, text, "empty expression")
-    local: dict[str, object] = dict(_ALLOWED_FUNCTIONS)
-    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) - set(_ALLOWED_FUNCTIONS)
-    local.update({name: sp.Symbol(name, real=True) for name in names})
-    try:
-        expr = parse_expr(
-            text,
-            local_dict=local,
-            global_dict={
-                "Integer": sp.Integer,
-                "Float": sp.Float,
-                "Rational": sp.Rational,
-                "Symbol": sp.Symbol,
-            },
-            transformations=_TRANSFORMATIONS,
-            evaluate=True,
-        )
-    except Exception as err:  # sympy raises SyntaxError, TokenError, TypeError, ...
-        raise InputError(
-            parameter, text, f"cannot parse expression ({type(err).__name__})"
-        ) from None
-    if not isinstance(expr, sp.Expr) or isinstance(expr, sp.logic.boolalg.Boolean):
-        raise InputError(parameter, text, "not a real-valued expression")
-    return expr
 
 
 @dataclass
