@@ -296,15 +296,19 @@ def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
 # Sweeps and the paper-scale data path on Dask ------------------------------------------
 
 
-def test_sweep_on_dask_equals_the_local_sweep(cluster):
+@pytest.mark.parametrize("where", ["local processes", "dask"])
+def test_sweep_on_workers_equals_the_in_process_sweep(cluster, where):
     from threefactors.simulate.sweep import sweep
     from threefactors.theory.landscape import Landscape
 
+    executor = {
+        "local processes": ExecutorSpec(workers=2),
+        "dask": ExecutorSpec("dask", scheduler=cluster.scheduler_address),
+    }[where]
     well = Landscape.from_string("(x^2 - 1)^2 + 0.2*x")
     kwargs = {"etas": [0.05, 0.1], "batch_sizes": [1, 2], "particles": 500, "steps": 100}
     local = sweep(well, **kwargs)
-    remote = sweep(well, executor=ExecutorSpec("dask", scheduler=cluster.scheduler_address),
-                   **kwargs)  # fmt: skip
+    remote = sweep(well, executor=executor, **kwargs)
     drop = {"ns_per_particle_step"}
     assert [{k: v for k, v in r.items() if k not in drop} for r in remote] == [
         {k: v for k, v in r.items() if k not in drop} for r in local
