@@ -6,6 +6,9 @@ single-threaded worker, then of two, in the same process; kernels are loaded on 
 worker before timing. Reported:
 
 - ``speedup``: wall(1 worker) / wall(2 workers) — the issue's target is ≥ 1.7× on 2 cores;
+- ``task_s`` / ``task_cpu_s``: wall and CPU seconds summed inside the tasks; on a machine
+  shared with other jobs the wall inside the tasks grows with 2 workers while the CPU
+  seconds do not — the missing speedup is then the other jobs' share of the cores;
 - ``overhead_per_task_s``: (wall − Σ time inside the tasks) / tasks on the 1-worker cluster,
   what Dask adds per task (submission, scheduling, transfer of the row), and
   ``overhead_fraction``: that over the mean task time (target < 5% of a quick run).
@@ -29,11 +32,11 @@ ETAS = (0.02, 0.05, 0.1, 0.15)
 BATCH_SIZES = (1, 4)
 
 
-def _timed(task: tuple) -> tuple[dict[str, Any], float]:
-    """run_setting and the seconds it took inside the worker."""
-    start = time.perf_counter()
+def _timed(task: tuple) -> tuple[dict[str, Any], float, float]:
+    """run_setting, and the wall and CPU seconds it took inside the worker."""
+    start, cpu = time.perf_counter(), time.process_time()
     row = run_setting(task)
-    return row, time.perf_counter() - start
+    return row, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _tasks(particles: int, steps: int) -> list[tuple]:
@@ -60,6 +63,7 @@ def _on_cluster(workers: int, tasks: list[tuple]) -> dict[str, Any]:
         "workers": workers,
         "wall_s": wall,
         "task_s": inside,
+        "task_cpu_s": sum(o.value[2] for o in outcomes),
         "rows": dumps(
             [{k: v for k, v in o.value[0].items() if k != "ns_per_particle_step"} for o in outcomes]
         ),  # JSON: NaN compares equal to NaN
@@ -93,8 +97,10 @@ def format_text(result: dict[str, Any]) -> str:
         [
             f"sweep bench: {config['settings']} settings × {config['particles']} particles × "
             f"{config['steps']} steps, one Dask task each",
-            f"  1 worker  {one['wall_s']:.2f} s (inside tasks {one['task_s']:.2f} s)",
-            f"  2 workers {two['wall_s']:.2f} s (inside tasks {two['task_s']:.2f} s)",
+            f"  1 worker  {one['wall_s']:.2f} s (inside tasks {one['task_s']:.2f} s, "
+            f"CPU {one['task_cpu_s']:.2f} s)",
+            f"  2 workers {two['wall_s']:.2f} s (inside tasks {two['task_s']:.2f} s, "
+            f"CPU {two['task_cpu_s']:.2f} s)",
             f"  speedup {result['speedup']:.2f}× (target ≥ 1.7×); rows identical: "
             f"{result['same_rows']}",
             f"  Dask overhead {1e3 * result['overhead_per_task_s']:.1f} ms per task = "
