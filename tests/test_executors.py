@@ -333,3 +333,23 @@ def test_paper_models_run_as_a_dask_grid(tmp_path, vision_data, cluster, capsys,
     for record in result["records"]:
         assert record["config"]["model"] == model and len(record["history"]) == 2
     _check_store(tmp_path, 3)
+
+
+def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monkeypatch, capsys):
+    from threefactors.empirical import grid as grid_module
+
+    real_train = grid_module.train
+
+    def flaky(config, **kwargs):
+        if config.lr == 0.1:
+            raise RuntimeError("CUDA out of memory (planted)")
+        return real_train(config, **kwargs)
+
+    monkeypatch.setattr(grid_module, "train", flaky)
+    assert main(_grid(tmp_path, "--set", "epochs=2")) == 1
+    captured = capsys.readouterr()
+    failed = json.loads(captured.out)["failed"]
+    assert len(failed) == 1 and failed[0]["config"]["lr"] == 0.1
+    line = next(x for x in captured.err.splitlines() if "FAILED" in x)
+    assert f"FAILED {failed[0]['config_hash']} lr=0.1 S=64 seed=0" in line
+    assert "RuntimeError: CUDA out of memory (planted)" in line and "ETA" in line
