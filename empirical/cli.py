@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from threefactors import options
 from threefactors.executors import add_arguments as add_executor_arguments
 
 EXPERIMENT_NAMES = (
@@ -38,28 +39,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--model", default="mlp", help="mlp, deep-mlp, cnn, resnet20, resnet32, vgg11"
     )
-    train.add_argument("--width", type=int, default=256, help="MLP hidden width")
-    train.add_argument("--depth", type=int, default=2, help="MLP hidden layers")
-    train.add_argument("--lr", type=float, default=0.1, help="learning rate η")
-    train.add_argument("--batch", type=int, default=64, help="batch size S")
-    train.add_argument("--epochs", type=int, default=50, help="epoch cap")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--width", type=options.count, default=256, help="MLP hidden width")
+    train.add_argument("--depth", type=options.count, default=2, help="MLP hidden layers")
+    train.add_argument("--lr", type=options.positive, default=0.1, help="learning rate η")
+    train.add_argument("--batch", type=options.count, default=64, help="batch size S")
+    train.add_argument("--epochs", type=options.count, default=50, help="epoch cap")
+    train.add_argument("--seed", type=options.seed, default=0)
     train.add_argument("--schedule", default="constant", help="constant, cyclic-lr, cyclic-batch")
-    train.add_argument("--cycle-factor", type=float, default=5.0, help="max/min of a cycle")
-    train.add_argument("--cycle-epochs", type=int, default=4, help="epochs per cycle")
-    train.add_argument("--momentum", type=float, default=0.0)
+    train.add_argument(
+        "--cycle-factor", type=options.real(1.0), default=5.0, help="max/min of a cycle"
+    )
+    train.add_argument("--cycle-epochs", type=options.count, default=4, help="epochs per cycle")
+    train.add_argument("--momentum", type=options.real(0.0, 1.0, open_high=True), default=0.0)
     train.add_argument("--optimizer", default="sgd", help="sgd or nsgd (Nudged SGD)")
-    train.add_argument("--nsgd-gamma", type=float, default=1.0, help="NSGD step factor γ")
-    train.add_argument("--nsgd-k", type=int, default=5, help="NSGD sharpest directions K")
+    train.add_argument(
+        "--nsgd-gamma", type=options.positive, default=1.0, help="NSGD step factor γ"
+    )
+    train.add_argument("--nsgd-k", type=options.count, default=5, help="NSGD sharpest directions K")
     train.add_argument(
         "--random-labels",
-        type=float,
+        type=options.real(0.0, 1.0, open_high=True),
         default=0.0,
         help="fraction p of training labels replaced at random",
     )
-    train.add_argument("--n-train", type=int, default=None, help="training-set subset size")
-    train.add_argument("--n-test", type=int, default=None, help="test-set size")
-    train.add_argument("--stop-at-accuracy", type=float, default=0.95)
+    train.add_argument(
+        "--n-train", type=options.count, default=None, help="training-set subset size"
+    )
+    train.add_argument("--n-test", type=options.count, default=None, help="test-set size")
+    train.add_argument(
+        "--stop-at-accuracy", type=options.real(0.0, 1.0, open_low=True), default=0.95
+    )
     train.add_argument("--continue-after-threshold", action="store_true")
     train.add_argument(
         "--thresholds",
@@ -68,12 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument(
         "--measure-every",
-        type=int,
+        type=options.integer(0),
         default=0,
         help="also measure curvature every M epochs (0: never)",
     )
     train.add_argument(
-        "--measure-size", type=int, default=2000, help="examples in the fixed measurement subset"
+        "--measure-size",
+        type=options.count,
+        default=2000,
+        help="examples in the fixed measurement subset",
     )
     train.add_argument("--no-measure", action="store_true", help="skip curvature and noise")
     _common(train)
@@ -88,7 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument("--experiment", required=True, help=", ".join(EXPERIMENT_NAMES))
     grid.add_argument("--quick", action="store_true", help="the CPU-minutes preset")
-    grid.add_argument("--out", required=True, metavar="DIR", help="grid folder")
+    grid.add_argument(
+        "--out", type=options.output_dir, required=True, metavar="DIR", help="grid folder"
+    )
     grid.add_argument(
         "--set",
         action="append",
@@ -97,12 +111,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a config field in every run, e.g. --set dataset=digits",
     )
     add_executor_arguments(grid)
-    grid.add_argument("--checkpoint-every", type=float, default=30.0, metavar="SECONDS")
+    grid.add_argument(
+        "--checkpoint-every", type=options.nonnegative, default=30.0, metavar="SECONDS"
+    )
     _common(grid)
     grid.set_defaults(func=_grid)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    options.add_memory_budget(parser)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--data-dir", default=None, help="folder of torchvision data sets")
     parser.add_argument("--download", action="store_true", help="allow torchvision downloads")
@@ -122,7 +139,10 @@ def _train(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
     from threefactors.empirical.train import TrainConfig, train
     from threefactors.progress import Progress
+    from threefactors.resources import set_memory_budget
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     config = TrainConfig(
         dataset=args.dataset,
         model=args.model,
@@ -199,8 +219,11 @@ def _grid(args: argparse.Namespace) -> int:
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
     from threefactors.executors import from_args
     from threefactors.progress import Progress
+    from threefactors.resources import set_memory_budget
 
     executor = from_args(args)
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     overrides = dict(parse_override(text) for text in args.set)
     total = len(set(configs_for(args.experiment, args.quick, overrides)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)

@@ -22,6 +22,8 @@ run's files into DIR (a path every worker sees) and the client only collects the
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import json
 import traceback
@@ -31,11 +33,12 @@ from typing import Any
 
 import torch
 
-from threefactors.empirical.records import config_dict, config_hash
+from threefactors.empirical.records import check_record, config_dict, config_hash
 from threefactors.empirical.train import TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError
 from threefactors.executors import LOCAL, ExecutorSpec, Outcome, run_tasks
 from threefactors.jsonio import dumps, write_atomic, write_once
+from threefactors.saved import check, load_validated
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -49,11 +52,24 @@ def paths(out: Path, key: str) -> dict[str, Path]:
 
 
 def load_record(path: Path) -> dict[str, Any] | None:
-    """The record at ``path``, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+    """The record at ``path``; None when it is missing or fails :func:`.records.check_record`,
+    or its parameters file (``params/<hash>.pt``) is missing or does not hold ``n_params``
+    numbers: then the bad file is moved aside with a warning, and the run is recomputed."""
+    record = load_validated(path, lambda record: check_record(record, path.stem))
+    if record is None:
         return None
+    params = path.parent.parent / "params" / f"{path.stem}.pt"
+    read = functools.partial(torch.load, weights_only=True)
+    theta = load_validated(params, lambda t: _check_params(t, record["n_params"]), read=read)
+    return record if theta is not None else None
+
+
+def _check_params(theta: Any, n_params: int) -> torch.Tensor:
+    check(
+        isinstance(theta, torch.Tensor) and theta.numel() == n_params,
+        f"does not hold the record's {n_params} parameters",
+    )
+    return theta
 
 
 def load_params(out: str | Path, record: dict[str, Any]) -> torch.Tensor:
@@ -77,7 +93,6 @@ def run_one(
     existing = load_record(where["record"])
     if existing is not None:
         return existing
-    where["record"].unlink(missing_ok=True)  # unreadable (not written by us): run again
     run = train(
         config,
         device=device,
@@ -134,8 +149,33 @@ def run_grid(
     for config in unique:
         validate(config, config.n_train)
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
+    try:
+        tasks = [(c, str(out), device, data_dir, download, checkpoint_every) for c in unique]
+        return _run_tasks(unique, tasks, executor, on_run)
+    except InputError:  # a config refused (e.g. S > N once the data is loaded)
+        _remove_empty_folders(out, created)
+        raise
+
+
+def _remove_empty_folders(out: Path, created: bool) -> None:
+    """Remove the folders under ``out`` that hold no file, and ``out`` itself when this grid
+    created it and it is now empty: a refused grid leaves nothing behind."""
+    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()
+
+
+def _run_tasks(
+    unique: list[TrainConfig],
+    tasks: list[tuple],
+    executor: ExecutorSpec,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None,
+) -> dict[str, Any]:
     failed: list[dict[str, Any]] = []
 
     def collect(done: int, total: int, outcome: Outcome) -> None:

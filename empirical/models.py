@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from threefactors.errors import InputError, require
+from threefactors.resources import check_memory
 
 MODELS = ("mlp", "deep-mlp", "cnn", "resnet20", "resnet32", "vgg11")
 _IMAGE_ONLY = ("resnet20", "resnet32", "vgg11")
@@ -121,7 +122,11 @@ def build(
         torch.manual_seed(seed)
         if name in ("mlp", "deep-mlp"):
             dim = math.prod(input_shape)
-            return mlp(dim, num_classes, width, depth if name == "mlp" else max(depth, 6))
+            layers = depth if name == "mlp" else max(depth, 6)
+            weights = dim * width + (layers - 1) * width**2 + width * num_classes
+            # parameters, gradient, momentum and a Hessian-vector product: 4 float32 copies
+            check_memory(16 * weights, "width", width)
+            return mlp(dim, num_classes, width, layers)
         if name == "cnn":
             return cnn(input_shape, num_classes)
         if name == "vgg11":

@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from threefactors.jsonio import to_jsonable
+from threefactors.saved import check, require_fields
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 CURVATURE = ("lambda_max", "hessian_trace", "grad_noise_trace")
@@ -39,8 +40,38 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 def config_hash(config: Any) -> str:
     """sha256 (first 16 hex digits) of the config's canonical JSON: the run's identity."""
-    text = json.dumps(config_dict(config), sort_keys=True, separators=(",", ":"))
+    return _hash(config_dict(config))
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_record(record: Any, key: str) -> dict[str, Any]:
+    """``record`` itself if it is a whole run record of config hash ``key`` written by this
+    version of threefactors; else :class:`~threefactors.saved.Invalid` saying what is wrong.
+
+    The hash is recomputed from the record's own config, so a record copied under another
+    config's name is caught, not trusted.
+    """
+    from threefactors import __version__
+
+    require_fields(record, ("config_hash", *RECORD_KEYS, "n_params", "provenance"), "record")
+    check(record["config_hash"] == key, f"config_hash {record['config_hash']!r} ≠ file name")
+    check(isinstance(record["config"], dict), "config is not an object")
+    own = _hash(record["config"])
+    check(own == key, f"its config hashes to {own}, not to its file name")
+    versions = (record["provenance"] or {}).get("versions") or {}
+    version = versions.get("threefactors")
+    check(version == __version__, f"written by threefactors {version}, this is {__version__}")
+    check(isinstance(record["diverged"], bool), "diverged is not true/false")
+    check(isinstance(record["history"], list), "history is not a list")
+    check(isinstance(record["n_params"], int) and record["n_params"] > 0, "n_params is not > 0")
+    for name in (*METRICS, *CURVATURE):
+        value = record[name]
+        check(value is None or isinstance(value, int | float), f"{name} is not a number")
+    return record
 
 
 def strip_volatile(obj: Any) -> Any:

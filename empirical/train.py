@@ -45,8 +45,9 @@ from threefactors.empirical import models
 from threefactors.empirical.nsgd import Nudge
 from threefactors.empirical.records import CURVATURE, METRICS
 from threefactors.empirical.schedules import Schedule
-from threefactors.errors import check_batch, check_positive, require
+from threefactors.errors import check_batch, check_finite, check_positive, require
 from threefactors.provenance import provenance
+from threefactors.saved import check, load_validated, require_fields
 
 OPTIMIZERS = ("sgd", "nsgd")
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -107,6 +108,16 @@ class Run:
 
 def validate(config: TrainConfig, n_train: int | None = None) -> None:
     """Raise InputError naming the first bad field (S is checked against N when given)."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, float):
+            check_finite(field.name.replace("_", "-"), value)
+    for name in ("n_train", "n_test"):
+        value = getattr(config, name)
+        require(value is None or value >= 1, name.replace("_", "-"), value, "must be ≥ 1")
+    for name in ("seed", "data_seed"):
+        value = getattr(config, name)
+        require(0 <= value < 2**64, name.replace("_", "-"), value, "must be in 0 … 2⁶⁴ − 1")
     check_positive("lr", config.lr)
     check_batch(config.batch)
     schedule = config.schedule_of()
@@ -272,6 +283,24 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _resume(
+    saved: Any, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> dict[str, Any]:
+    """Load a checkpoint's model, optimizer and generator; its run state (epoch, history…).
+
+    Raises (:class:`~threefactors.saved.Invalid`, or torch's own errors) on a checkpoint
+    that does not hold all of them in the shapes of this run.
+    """
+    require_fields(saved, ("model", "optimizer", "generator", "state"), "checkpoint")
+    state = require_fields(saved["state"], ("epoch", "history", "at", "seconds", "step"), "state")
+    check(isinstance(state["history"], list) and state["history"], "state has no history")
+    check(isinstance(saved["generator"], torch.Tensor), "generator state is not a tensor")
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    generator.set_state(saved["generator"].to("cpu"))
+    return state
+
+
 def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
     """The record's top-level metrics: a history entry without its per-epoch bookkeeping
     (schedule values, wall time), or nulls (a run that diverged before any threshold)."""
@@ -314,28 +343,36 @@ def _train(
     data = prepare_data(config, device, data_dir, download)
     validate(config, data.n_train)
     subset = datasets.measurement_subset(data, config.measure_size)
-    model = models.build(
-        config.model,
-        data.input_shape,
-        data.num_classes,
-        width=config.width,
-        depth=config.depth,
-        seed=config.seed,
-    ).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+
+    def fresh() -> tuple[nn.Module, torch.optim.Optimizer, torch.Generator]:
+        model = models.build(
+            config.model,
+            data.input_shape,
+            data.num_classes,
+            width=config.width,
+            depth=config.depth,
+            seed=config.seed,
+        ).to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+        return model, optimizer, torch.Generator(device=device).manual_seed(config.seed)
+
+    model, optimizer, generator = fresh()
     nudge = Nudge(config.nsgd_gamma, config.nsgd_k) if config.optimizer == "nsgd" else None
-    generator = torch.Generator(device=device).manual_seed(config.seed)
     schedule = config.schedule_of()
     levels = sorted({*config.thresholds, config.stop_at_accuracy})
 
     state: dict[str, Any] = {"epoch": 0, "history": [], "at": {}, "seconds": 0.0, "step": 0}
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    if ckpt is not None and ckpt.exists():
-        saved = torch.load(ckpt, map_location=device, weights_only=False)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        generator.set_state(saved["generator"].to("cpu"))
-        state = saved["state"]
+    if ckpt is not None and ckpt.is_file():
+        resumed = load_validated(
+            ckpt,
+            lambda saved: _resume(saved, model, optimizer, generator),
+            read=lambda path: torch.load(path, map_location=device, weights_only=True),
+        )
+        if resumed is None:  # moved aside; a failed load may have half-filled the model
+            model, optimizer, generator = fresh()
+        else:
+            state = resumed
     elapsed_before = state["seconds"]
 
     def seconds() -> float:

@@ -14,16 +14,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from threefactors import options
 from threefactors.executors import add_arguments as add_executor_arguments
 from threefactors.theory.cli import add_loss_arguments, landscape_from_args
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_loss_arguments(parser)
-    parser.add_argument("--lr", type=float, required=True, help="learning rate η > 0")
-    parser.add_argument("--sigma", type=float, default=1.0, help="gradient-noise scale σ ≥ 0")
-    parser.add_argument("--particles", type=int, default=10_000, help="number of particles N")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (≥ 0)")
+    parser.add_argument("--lr", type=options.positive, required=True, help="learning rate η > 0")
+    parser.add_argument(
+        "--sigma", type=options.nonnegative, default=1.0, help="gradient-noise scale σ ≥ 0"
+    )
+    parser.add_argument(
+        "--particles", type=options.count, default=10_000, help="number of particles N"
+    )
+    parser.add_argument("--seed", type=options.seed, default=0, help="random seed (≥ 0)")
     parser.add_argument(
         "--start",
         default=None,
@@ -32,17 +37,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--escape-from",
-        type=int,
+        type=options.integer(0),
         default=None,
         metavar="I",
         help="start at minimum I and measure first-passage times to any other minimum",
     )
     parser.add_argument(
-        "--escape-radius", type=float, default=None, help="capture radius around the target"
+        "--escape-radius",
+        type=options.positive,
+        default=None,
+        help="capture radius around the target",
     )
     parser.add_argument(
-        "--bound", type=float, default=1e6, help="a particle with |θ_i| > bound has diverged"
+        "--bound",
+        type=options.positive,
+        default=1e6,
+        help="a particle with |θ_i| > bound has diverged",
     )
+    options.add_memory_budget(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -62,12 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(isotropic) or σ² H(θ)₊ (hessian); temperature T = ησ²/(2S).",
     )
     _common(lang)
-    lang.add_argument("--batch", type=int, default=1, help="batch size S ≥ 1")
+    lang.add_argument("--batch", type=options.count, default=1, help="batch size S ≥ 1")
     lang.add_argument("--noise", choices=("isotropic", "hessian"), default="isotropic")
     length = lang.add_mutually_exclusive_group(required=True)
-    length.add_argument("--time", type=float, help="SDE time to integrate (t = kη)")
-    length.add_argument("--steps", type=int, help="number of steps")
-    lang.add_argument("--dt", type=float, default=None, help="step in SDE time (default η)")
+    length.add_argument("--time", type=options.positive, help="SDE time to integrate (t = kη)")
+    length.add_argument("--steps", type=options.count, help="number of steps")
+    lang.add_argument(
+        "--dt", type=options.positive, default=None, help="step in SDE time (default η)"
+    )
     lang.add_argument(
         "--scheme",
         choices=("em", "lm"),
@@ -83,8 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "covariance σ² I; regression: least-squares noise, state dependent).",
     )
     _common(sgd)
-    sgd.add_argument("--batch", type=int, required=True, help="batch size 1 ≤ S ≤ N")
-    sgd.add_argument("--examples", type=int, required=True, help="number of examples N")
+    sgd.add_argument("--batch", type=options.count, required=True, help="batch size 1 ≤ S ≤ N")
+    sgd.add_argument("--examples", type=options.count, required=True, help="number of examples N")
     sgd.add_argument("--perturbation", choices=("shift", "regression"), default="shift")
     sgd.add_argument(
         "--replacement",
@@ -92,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="draw minibatches with (default) or without replacement",
     )
-    sgd.add_argument("--steps", type=int, required=True, help="number of SGD steps")
+    sgd.add_argument("--steps", type=options.count, required=True, help="number of SGD steps")
     sgd.set_defaults(func=_run_sgd)
 
     sweep = sub.add_parser(
@@ -106,10 +120,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--lr", required=True, help="learning rates η, comma separated")
     sweep.add_argument("--batch", required=True, help="batch sizes S, comma separated")
     sweep.add_argument("--sigma", default="1.0", help="noise scales σ, comma separated")
-    sweep.add_argument("--particles", type=int, default=10_000, help="particles per setting")
-    sweep.add_argument("--steps", type=int, required=True, help="steps per setting")
-    sweep.add_argument("--examples", type=int, default=None, help="N (required for sgd)")
-    sweep.add_argument("--seed", type=int, default=0, help="seed of the first setting")
+    sweep.add_argument(
+        "--particles", type=options.count, default=10_000, help="particles per setting"
+    )
+    sweep.add_argument("--steps", type=options.count, required=True, help="steps per setting")
+    sweep.add_argument("--examples", type=options.count, default=None, help="N (required for sgd)")
+    sweep.add_argument("--seed", type=options.seed, default=0, help="seed of the first setting")
     sweep.add_argument("--start", default=None, help="common start point (comma separated)")
     add_executor_arguments(sweep)
     sweep.add_argument("--json", action="store_true", help="print one JSON document")
@@ -128,6 +144,11 @@ def _start(args: argparse.Namespace) -> Any:
 
 
 def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The simulator's keywords shared by both subcommands (and ``--memory-budget`` applied)."""
+    from threefactors.resources import set_memory_budget
+
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     return {
         "eta": args.lr,
         "batch_size": args.batch,
@@ -213,22 +234,29 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def format_sweep(result: dict[str, Any]) -> str:
-    """One line per setting: η, S, σ, T, occupancies, mean loss, diverged."""
+    """One line per setting: η, S, σ, T, occupancies, mean loss, diverged ("—" where every
+    particle diverged and there is nothing to average)."""
+    import math
+
+    def number(value: float | None, fmt: str) -> str:
+        return "—" if value is None or not math.isfinite(value) else format(value, fmt)
+
     lines = [f"sweep of {result['loss']}"]
     for row in result["rows"]:
         occupancy = " ".join(
-            f"{row[k]:.3f}" for k in row if k.startswith("occupancy_") and "stderr" not in k
+            number(row[k], ".3f") for k in row if k.startswith("occupancy_") and "stderr" not in k
         )
-        loss = "—" if row["mean_loss"] is None else f"{row['mean_loss']:.4g}"
         lines.append(
             f"  lr={row['lr']:g} S={row['batch']} σ={row['sigma']:g} T={row['temperature']:.3g}"
-            f"  occupancy {occupancy}  mean loss {loss}  diverged {row['diverged']}"
+            f"  occupancy {occupancy}  mean loss {number(row['mean_loss'], '.4g')}"
+            f"  diverged {row['diverged']}"
         )
     return "\n".join(lines)
 
 
 def format_text(summary: dict[str, Any]) -> str:
-    """Human-readable lines for a simulation summary."""
+    """Human-readable lines for a simulation summary; never NaN: a run whose particles all
+    diverged says so, with the first step, like the JSON's ``first_divergence_step``."""
     import numpy as np
 
     config = summary["provenance"]["config"]
@@ -236,6 +264,14 @@ def format_text(summary: dict[str, Any]) -> str:
         f"{config['simulator']}: {config['loss']}  (η={config['lr']}, S={config['batch']}, "
         f"σ={config['sigma']}, {config['particles']} particles × {config['steps']} steps)"
     ]
+    first = summary["first_divergence_step"]
+    if summary["diverged"] == config["particles"]:
+        lines.append(
+            f"  diverged at step {first}: all {summary['diverged']} particles left the bound, "
+            "no occupancy or moments to report"
+        )
+        lines.append(f"  {summary['ns_per_particle_step']:.3g} ns per particle-step")
+        return "\n".join(lines)
     for j, (x, p, se) in enumerate(
         zip(summary["minima"], summary["occupancy"], summary["occupancy_stderr"], strict=True)
     ):
@@ -244,18 +280,20 @@ def format_text(summary: dict[str, Any]) -> str:
     lines.append(f"  mean loss {summary['mean_loss']:.6g}")
     if summary["mean"] is not None:
         lines.append(f"  mean θ {np.array2string(np.asarray(summary['mean']), precision=4)}")
+    if summary["covariance"] is not None and np.asarray(summary["covariance"]).size <= 16:
         cov = np.asarray(summary["covariance"])
-        if cov.size <= 16:
-            lines.append(f"  covariance {np.array2string(cov, precision=4)}")
-    first = summary["first_divergence_step"]
+        lines.append(f"  covariance {np.array2string(cov, precision=4)}")
     lines.append(
-        f"  diverged {summary['diverged']}" + (f" (first at step {first})" if first else "")
+        f"  diverged {summary['diverged']}"
+        + (f" (first at step {first})" if first is not None else "")
     )
     if "escape_times" in summary:
         e = summary["escape_times"]
         lines.append(
             f"  escape time {e['mean']:.4g} ± {e['stderr']:.2g} "
             f"({e['count']} escaped, {e['censored']} censored)"
+            if e["count"]
+            else f"  no particle escaped ({e['censored']} censored)"
         )
     lines.append(f"  {summary['ns_per_particle_step']:.3g} ns per particle-step")
     return "\n".join(lines)

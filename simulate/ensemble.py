@@ -19,6 +19,7 @@ import numpy as np
 from threefactors.errors import InputError, check_batch, check_positive, check_sigma, require
 from threefactors.progress import Progress
 from threefactors.provenance import provenance
+from threefactors.resources import check_memory
 from threefactors.simulate import rng
 from threefactors.simulate.codegen import compile_kernel, gradient_data
 from threefactors.simulate.noise import DIAGONAL, NOISE_MODELS, NoiseModel, get_noise
@@ -34,8 +35,6 @@ from threefactors.theory.landscape import Landscape
 
 #: Largest particles × steps × d one call accepts (≈ 10 min at 3 ns per particle-step).
 MAX_WORK = 2 * 10**11
-#: Largest memory (bytes) one call may allocate for particles and accumulators.
-MAX_BYTES = 8 * 2**30
 #: particles × steps × d per kernel call; a longer run is split into up to 50 calls (progress
 #: lines), which draw exactly the numbers of one call.
 CHUNK_WORK = 5 * 10**8
@@ -199,6 +198,9 @@ def simulate(
     require(int(bins) == bins and bins >= 0, "bins", bins, "need an integer ≥ 0")
     check_positive("bound", bound)
     particles, steps, d = int(particles), int(steps), landscape.dim
+    block = block_size(d)
+    n_blocks = -(-particles // block)
+    check_memory(8 * particles * d * 3 + 16 * particles + 32 * n_blocks, "particles", particles)
     require(
         particles * steps * d <= MAX_WORK,
         "steps",
@@ -209,18 +211,12 @@ def simulate(
     basins = Basins.from_critical(landscape, critical)
     n_min = len(basins.minima)
     record = _record_steps(steps, records)
-    block = block_size(d)
-    n_blocks = -(-particles // block)
-    need = (
+    check_memory(
         8 * particles * d * 3
         + 16 * particles
-        + Accumulators.nbytes(n_blocks, len(record), n_min, d, bins)
-    )
-    require(
-        need <= MAX_BYTES,
-        "particles",
-        particles,
-        f"needs {need / 2**30:.1f} GiB, more than the {MAX_BYTES / 2**30:.0f} GiB budget",
+        + Accumulators.nbytes(n_blocks, len(record), n_min, d, bins),
+        "bins" if bins else "particles",
+        bins or particles,
     )
     escape = (-1, 0.0)
     if escape_from is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from threefactors.errors import check_sigma, require
+from threefactors.resources import check_memory
 from threefactors.simulate.rng import standard_normal
 
 PERTURBATIONS = ("shift", "regression")
@@ -89,6 +90,7 @@ def make_finite_sum(kind: str, examples: int, dim: int, sigma: float, seed: int)
         f"need more examples than dimensions (d = {dim})",
     )
     n = int(examples)
+    check_memory(8 * n * (4 * dim + 2), "examples", examples)  # draws, centred, whitened, ×σ
     draws = standard_normal(n * dim + n, seed, stream=7)
     inputs = draws[: n * dim].reshape(n, dim)
     if kind == "shift":

@@ -49,11 +49,11 @@ def test_diverged_run_prints_null_not_nan(capsys):
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["train", "--lr", "0"], "lr=0.0"),
+        (["train", "--lr", "0"], "argument --lr: must be a finite number > 0"),
         (["train", "--batch", "100000"], "batch=100000"),
         (["train", "--dataset", "imagenet"], "dataset='imagenet'"),
         (["train", "--model", "gpt"], "model='gpt'"),
-        (["train", "--random-labels", "1.5"], "random-labels=1.5"),
+        (["train", "--random-labels", "1.5"], "argument --random-labels: must be in [0, 1)"),
         (["train", "--dataset", "cifar10"], "data-dir=None"),
         (["train", "--dataset", "mnist", "--data-dir", "/no/such"], "data-dir='/no/such'"),
         (["train", "--schedule", "weekly"], "schedule='weekly'"),

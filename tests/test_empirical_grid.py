@@ -114,3 +114,94 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
 def test_parallel_workers_give_the_same_records(tmp_path, reference):
     result = run_grid(CONFIGS, tmp_path, executor=ExecutorSpec(workers=2))
     assert _science(result["records"]) == _science(reference)
+
+
+ENDLESS = dict(
+    n_train=200,
+    n_test=200,
+    width=16,
+    lr=1e-6,
+    batch=20,
+    epochs=10**6,
+    stop_at_accuracy=1.0,
+    measure=False,
+    noise=False,
+)  # fmt: skip  (lr 1e-6: never reaches the threshold, runs until stopped)
+
+PARALLEL = textwrap.dedent(
+    """
+    import sys
+    from threefactors.empirical.grid import run_grid
+    from threefactors.empirical.train import TrainConfig
+    from threefactors.executors import ExecutorSpec
+    configs = [TrainConfig(**{endless!r}, seed=s) for s in (1, 2)]
+    run_grid(configs, sys.argv[1], executor=ExecutorSpec(workers=2), checkpoint_every=0.0)
+    """
+)
+
+
+def _children(pid: int) -> set[int]:
+    """PIDs whose parent is ``pid`` (from /proc/*/stat)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _running_parallel_grid(out: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A two-worker grid whose two workers are both training (checkpoints written)."""
+    proc = subprocess.Popen([sys.executable, "-c", PARALLEL.format(endless=ENDLESS), str(out)])
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "checkpoints").glob("*.pt"))) == 2:
+            return proc, _children(proc.pid)
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the parallel grid did not start two runs")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    """SIGKILL of a two-worker grid left its workers and the resource tracker alive forever;
+    now the kernel kills each worker with its parent (PR_SET_PDEATHSIG)."""
+    proc, children = _running_parallel_grid(tmp_path)
+    assert len(children) >= 2  # two workers (and the resource tracker)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_stops_a_parallel_grid_within_seconds(tmp_path):
+    """SIGINT took 33 s (the workers finished their runs); now the parent terminates them at
+    once and the runs in progress keep their checkpoints to resume from."""
+    proc, children = _running_parallel_grid(tmp_path)
+    os.kill(proc.pid, signal.SIGINT)
+    start = time.monotonic()
+    try:
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    waited = time.monotonic() - start
+    assert waited < 10, f"took {waited:.1f} s"  # generous: 2 shared cores; typically < 1 s
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2

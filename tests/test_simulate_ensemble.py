@@ -71,7 +71,8 @@ def test_hessian_noise_gives_curvature_independent_variance(bowl: Landscape) -> 
         # d = 2, closed-form root: H indefinite at (0.2, 0.1), positive definite at (1, 0.3)
         ("(x^2 - 1)^2 + y^2 + x*y/2", [[0.2, 0.1], [1.0, 0.3]]),
         # d = 3: Cholesky where H is positive definite, the eigen fallback where it is not
-        ("(x^2 - 1)^2 + y^2 + z^2 + x*y*z", [[1.0, 0.2, -0.1], [0.1, 0.5, 0.4]]),
+        # ((y⁴ + z⁴)/10 confines: x y z alone sends L to −∞, which simulate refuses)
+        ("(x^2 - 1)^2 + y^2 + z^2 + x*y*z + (y^4 + z^4)/10", [[1.0, 0.2, -0.1], [0.1, 0.5, 0.4]]),
     ],
 )
 def test_hessian_noise_one_step_covariance(loss: str, points: list) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from threefactors.errors import InputError
+from threefactors.theory import critical
 from threefactors.theory.critical import critical_points, flow_to_minima, saddle_connections
 from threefactors.theory.landscape import Landscape
 from threefactors.theory.landscapes import two_minima_2d
@@ -91,3 +92,38 @@ def test_many_dimensional_nonquadratic_search_is_capped() -> None:
     assert [round(p.x[0], 9) for p in cp.minima] == [-1.0, 1.0]
     for p in cp.minima:
         np.testing.assert_allclose(p.x[1:], 0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("loss", "says"),
+    [
+        ("Abs(x)", "not twice differentiable"),  # the Hessian holds DiracDelta
+        ("(x^2-1)^2 + Abs(y)", "not twice differentiable"),
+        ("sin(x)", "not confining"),  # bounded: exp(-L/T) not normalisable
+        ("x^3 - x", "not confining"),  # a local minimum, but L → −∞
+        ("(x^2-1)^2 + y^2 - 0.1*y^4", "not confining"),  # falls off beyond y = ±3.2
+    ],
+)
+def test_landscapes_no_view_can_use_are_refused(loss: str, says: str) -> None:
+    """The one check minima and simulate share (both go through critical_points)."""
+    with pytest.raises(InputError, match=says) as info:
+        critical_points(Landscape.from_string(loss))
+    assert info.value.parameter == "loss"
+
+
+def test_dense_search_is_complete_and_a_sparse_one_says_it_is_not(monkeypatch) -> None:
+    """Four minima and four saddles: the 30×30 grid reaches each many times (complete);
+    three starts, one in each of three basins, reach each point once: the Good–Turing
+    estimate of what is missed is 1, so the search says it is incomplete."""
+    land = Landscape.from_string("(x^2-1)^2 + (y^2-1)^2")
+    dense = critical_points(land)
+    assert (len(dense.minima), len(dense.saddles), dense.complete, dense.starts) == (
+        4,
+        4,
+        True,
+        900,
+    )
+    three = np.array([[-1.1, -0.9], [1.1, -0.9], [0.9, 1.2]])
+    monkeypatch.setattr(critical, "_starts", lambda box: three)
+    sparse = critical_points(land)
+    assert (len(sparse.minima), sparse.complete, sparse.starts) == (3, False, 3)

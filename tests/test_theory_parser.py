@@ -143,11 +143,11 @@ def test_the_reported_exploit_runs_nothing_in_a_real_process(tmp_path: Path) -> 
         ("x**1000", "too large"),
         ("(10**30)**60 + x", "exact number"),
         ("x + " + "9" * 40, "longer than"),
-        ("x" + "+x" * 3000, "too large|parse"),
+        ("x" + "+x" * 12_000, "too large|parse|longer"),
         ("(" * 300 + "x" + ")" * 300, "nested|parse"),
         ("-" * 500 + "x", "nested|parse"),
         ("exp(" * 70 + "x" + ")" * 70, "nested|parse"),
-        ("x" * 20_000, "longer than"),
+        ("x" * 60_000, "longer than"),
         ("1/0 + x", "finite real"),
         ("sqrt(-1) + x", "finite real"),
         ("x**(1e400)", "finite|too large"),
@@ -238,6 +238,15 @@ def test_documented_formulas_parse_as_before(text: str) -> None:
 )
 def test_the_grammar_covers_what_physicists_write(text: str) -> None:
     assert parse_loss(text) == _reference(text.replace("1_000", "1000"))
+
+
+def test_long_sums_and_products_are_flat_not_deep() -> None:
+    """A 500-term quadratic and a 300-factor product parse (chains are one level deep), to
+    the same expression as sympy's own parser."""
+    quadratic = " + ".join(f"{i + 1}*(x{i + 1} - {i / 7!r})**2" for i in range(500))
+    product = "*".join(f"(1 + x{i + 1}**2)" for i in range(300))
+    for text in (quadratic, product, "x - 1 - 2 - 3/2/y/3"):
+        assert parse_loss(text) == _reference(text)
 
 
 def test_symbols_are_real_and_functions_are_sympys() -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
+
+from threefactors import options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,9 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
-        sub.add_argument("--lr", type=float, required=True, help="learning rate η")
-        sub.add_argument("--batch", type=float, required=True, help="batch size S")
-        sub.add_argument("--sigma", type=float, required=True, help="gradient noise scale σ")
+        sub.add_argument("--lr", type=options.positive, required=True, help="learning rate η")
+        sub.add_argument("--batch", type=options.count, required=True, help="batch size S")
+        sub.add_argument(
+            "--sigma",
+            type=options.positive if name == "minima" else options.nonnegative,
+            required=True,
+            help="gradient noise scale σ",
+        )
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
 
@@ -61,7 +69,7 @@ def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
 
 def landscape_from_args(args: argparse.Namespace) -> Any:
     """The Landscape of ``--loss`` with the ``--param`` values."""
-    from threefactors.errors import InputError
+    from threefactors.errors import InputError, require
     from threefactors.theory.landscape import Landscape
 
     params = {}
@@ -71,6 +79,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
             params[name.strip()] = float(value)
         except ValueError:
             raise InputError("param", item, "expected NAME=VALUE with a number") from None
+        require(math.isfinite(params[name.strip()]), "param", item, "must be a finite number")
     return Landscape.from_string(args.loss, params=params)
 
 
@@ -156,10 +165,20 @@ def _temperature(args: argparse.Namespace) -> float:
     check_positive("lr", args.lr)
     check_batch(args.batch)
     require(args.sigma == args.sigma and args.sigma > 0, "sigma", args.sigma, "must be > 0")
-    return args.lr * args.sigma**2 / (2 * args.batch)
+    temperature = args.lr * args.sigma**2 / (2 * args.batch)
+    require(
+        0 < temperature < math.inf,
+        "lr",
+        args.lr,
+        f"with sigma={args.sigma:g} and batch={args.batch:g}, T = ησ²/(2S) = {temperature:g} "
+        f"{'overflows' if temperature else 'underflows'} a double",
+    )
+    return temperature
 
 
 def _minima(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from threefactors.cli import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
@@ -169,8 +188,22 @@ def _minima(args: argparse.Namespace) -> int:
     temperature = _temperature(args)
     land = landscape_from_args(args)
     cp = critical_points(land)
-    laplace = laplace_probabilities(land, temperature, cp)
-    gibbs = gibbs_probabilities(land, temperature, cp) if land.dim <= 2 else None
+    with np.errstate(all="ignore"):  # under/overflow at tiny T is reported in "notes"
+        laplace = laplace_probabilities(land, temperature, cp)
+        gibbs = gibbs_probabilities(land, temperature, cp) if land.dim <= 2 else None
+        routes = escape_routes(land, temperature, cp)
+    notes = []
+    if gibbs is not None and not np.all(np.isfinite(gibbs)):
+        gibbs = None
+        notes.append(
+            f"underflow: T = {temperature:.3g} too small for the Gibbs quadrature "
+            "(exp(-ΔL/T) underflows); Laplace is exact as T → 0"
+        )
+    if not cp.complete:
+        notes.append(
+            f"incomplete search: {cp.starts} Newton starts reached some minimum or saddle "
+            "only once, so others are likely missed; probabilities are over those found"
+        )
     minima = []
     for k, m in enumerate(cp.minima):
         entry = {
@@ -192,13 +225,21 @@ def _minima(args: argparse.Namespace) -> int:
             "kramers_steps": r.time / args.lr,
             "escapable": r.saddle is not None,
         }
-        for r in escape_routes(land, temperature, cp)
+        for r in routes
     ]
+    if any(not math.isfinite(e["kramers_time"]) for e in escape if e["escapable"]):
+        notes.append(
+            f"overflow: T = {temperature:.3g} too small for the Kramers time exp(ΔL/T) "
+            "(null in JSON)"
+        )
     out = {
         "loss": str(land.loss),
         "coordinates": list(land.coord_names),
         "temperature": temperature,
         "method": cp.method,
+        "complete": cp.complete,
+        "starts": cp.starts,
+        "notes": notes,
         "minima": minima,
         "saddles": [
             {"x": s.x, "loss": s.loss, "hessian_eigenvalues": s.hessian_eigenvalues}
@@ -235,20 +276,22 @@ def _minima_text(r: dict[str, Any]) -> str:
     ] or ["  none"]
     lines.append("escape (Eyring–Kramers, SDE time t = kη):")
     for e in r["escape"]:
-        if e["escapable"]:
-            lines.append(
-                f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: "
-                f"ΔL = {e['barrier']:.4g}, τ = {e['kramers_time']:.4g} "
-                f"({e['kramers_steps']:.4g} steps)"
-            )
-        else:
+        if not e["escapable"]:
             lines.append(f"  from [{e['from']}]: no saddle, no escape")
+            continue
+        head = f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: ΔL = {e['barrier']:.4g}"
+        if math.isfinite(e["kramers_time"]) and math.isfinite(e["kramers_steps"]):
+            tail = f", τ = {e['kramers_time']:.4g} ({e['kramers_steps']:.4g} steps)"
+        else:
+            tail = f", τ overflows: T = {r['temperature']:.3g} too small for exp(ΔL/T)"
+        lines.append(head + tail)
+    lines += [f"warning: {note}" for note in r["notes"]]
     return "\n".join(lines)
 
 
 def _stationary(args: argparse.Namespace) -> int:
     from threefactors.cli import emit
-    from threefactors.errors import InputError, check_batch
+    from threefactors.errors import InputError, check_batch, check_finite
     from threefactors.provenance import provenance
     from threefactors.theory.stationary import quadratic_stationary
 
@@ -256,6 +299,8 @@ def _stationary(args: argparse.Namespace) -> int:
         eigenvalues = [float(v) for v in args.hessian.split(",")]
     except ValueError:
         raise InputError("hessian", args.hessian, "comma-separated numbers") from None
+    for value in eigenvalues:
+        check_finite("hessian", value)
     check_batch(args.batch)
     result = quadratic_stationary(eigenvalues, args.lr, int(args.batch), args.sigma, args.noise)
     out = {

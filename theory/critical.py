@@ -48,6 +48,10 @@ class CriticalPoints:
 
     ``others`` holds higher-index and degenerate points; ``method`` says which route found
     them ("polynomial roots" or "multi-start Newton"); ``box`` the region searched.
+    ``complete`` is False when the multi-start search probably missed points: a minimum or
+    saddle was reached from a single start (Good–Turing: the chance that the next start finds a
+    new point is about the fraction of starts whose point was seen once), ``starts`` the
+    number of Newton starts (0 for the exact routes).
     """
 
     minima: list[CriticalPoint]
@@ -55,6 +59,8 @@ class CriticalPoints:
     others: list[CriticalPoint] = field(default_factory=list)
     method: str = ""
     box: tuple[tuple[float, float], ...] = ()
+    complete: bool = True
+    starts: int = 0
 
 
 def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -151,12 +157,77 @@ def _classify(landscape: Landscape, points: np.ndarray) -> list[CriticalPoint]:
     return out
 
 
-def _dedupe(points: np.ndarray, tol: float) -> np.ndarray:
+def _dedupe(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct points (first of each cluster within ``tol``) and how many rows each had."""
     kept: list[np.ndarray] = []
+    hits: list[int] = []
     for p in points:
-        if all(np.max(np.abs(p - q)) > tol for q in kept):
+        near = [k for k, q in enumerate(kept) if np.max(np.abs(p - q)) <= tol]
+        if near:
+            hits[near[0]] += 1
+        else:
             kept.append(p)
-    return np.array(kept).reshape(-1, points.shape[-1])
+            hits.append(1)
+    return np.array(kept).reshape(-1, points.shape[-1]), np.array(hits, dtype=int)
+
+
+def require_smooth(landscape: Landscape) -> None:
+    """InputError unless ∇²L is an ordinary function: a kink (``Abs``, ``Max``, ``sign``)
+    puts DiracDelta/Heaviside into the Hessian, where curvature, Laplace masses and
+    Kramers rates mean nothing."""
+    if landscape.hessian.has(sp.DiracDelta, sp.Heaviside):
+        raise InputError(
+            "loss",
+            str(landscape.loss),
+            "not twice differentiable (a kink, e.g. Abs: the Hessian holds DiracDelta); "
+            "use a smooth form such as sqrt(x**2 + 1e-6)",
+        )
+
+
+def require_confining(landscape: Landscape, critical: CriticalPoints) -> None:
+    """InputError unless L grows away from its critical points, as the stationary law
+    p ∝ exp(−L/T) and a simulation that stays put both need.
+
+    1-D polynomial: even degree, positive leading coefficient (exact). Otherwise L on the
+    rim of the search box enlarged 3× about its centre must lie above every critical value.
+    """
+    slope = _polynomial_slope(landscape)
+    if slope is not None and np.trim_zeros(slope, "f").size > 1:
+        lead = np.trim_zeros(slope, "f")
+        grows = lead.size % 2 == 0 and lead[0] > 0  # L' of odd degree, rising
+        detail = "L → −∞ or stays bounded as |x| → ∞"
+    else:
+        box = np.array(critical.box, dtype=float)
+        centre, half = box.mean(axis=1), 1.5 * (box[:, 1] - box[:, 0])
+        rim = _rim(len(box))
+        rim_loss = landscape.loss_at(centre + (2 * rim - 1) * half)
+        highest = max(p.loss for p in (*critical.minima, *critical.saddles, *critical.others))
+        lowest = float(np.nanmin(rim_loss)) if np.isfinite(rim_loss).any() else -np.inf
+        grows = bool(np.all(np.isfinite(rim_loss))) and lowest > highest
+        detail = f"on the box enlarged 3×, L falls to {lowest:.4g} ≤ critical value {highest:.4g}"
+    if not grows:
+        raise InputError(
+            "loss",
+            str(landscape.loss),
+            f"not confining ({detail}): exp(-L/T) is not normalisable and particles run off",
+        )
+
+
+def _rim(d: int) -> np.ndarray:
+    """Points on the surface of the unit cube: 200 per edge (d ≤ 2), else 256 Sobol points
+    with one coordinate (cycling) pushed to 0 or 1."""
+    if d == 1:
+        return np.array([[0.0], [1.0]])
+    if d == 2:
+        t = np.linspace(0, 1, 200)
+        zero, one = np.zeros_like(t), np.ones_like(t)
+        return np.concatenate(
+            [np.stack(pair, -1) for pair in ((t, zero), (t, one), (zero, t), (one, t))]
+        )
+    unit = qmc.Sobol(d, scramble=True, seed=1).random_base2(8)
+    k = np.arange(len(unit))
+    unit[k, k % d] = (k // d) % 2
+    return unit
 
 
 def critical_points(landscape: Landscape) -> CriticalPoints:
@@ -168,6 +239,7 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
     form = quadratic_form(landscape)
     if form is not None:
         return _quadratic_critical(landscape, *form, box)
+    require_smooth(landscape)
     slope = _polynomial_slope(landscape)
     lo = np.array([b[0] for b in box])
     hi = np.array([b[1] for b in box])
@@ -176,9 +248,10 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         tol = 1e-6 * (1 + np.abs(roots))
         candidates = roots.real[np.abs(roots.imag) <= tol][:, None]
         points = _newton(landscape, candidates, np.full(1, np.inf))
-        method = "polynomial roots"
+        method, starts = "polynomial roots", 0
     else:
-        points = _newton(landscape, _starts(box), (hi - lo) / 4)
+        starts = len(initial := _starts(box))
+        points = _newton(landscape, initial, (hi - lo) / 4)
         margin = 1e-6 * (hi - lo)
         inside = np.all((points >= lo - margin) & (points <= hi + margin), axis=1)
         points = points[inside & np.all(np.isfinite(points), axis=1)]
@@ -187,19 +260,24 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         grad = np.abs(landscape.gradient_at(points)).max(axis=1)
         hess = np.abs(landscape.hessian_at(points)).max(axis=(1, 2))
         points = points[grad <= 1e-8 * (1 + hess * (1 + np.abs(points).max(axis=1)))]
-    points = _dedupe(points, 1e-7 * float(np.max(hi - lo)))
+    points, hits = _dedupe(points, 1e-7 * float(np.max(hi - lo)))
     order = np.lexsort(points.T[::-1]) if points.size else np.array([], dtype=int)
     found = _classify(landscape, points[order])
     minima = [p for p in found if p.index == 0]
     if not minima:
         raise InputError("loss", str(landscape.loss), f"no minimum (searched {method} in {box})")
-    return CriticalPoints(
+    critical = CriticalPoints(
         minima=minima,
         saddles=[p for p in found if p.index == 1],
         others=[p for p in found if p.index not in (0, 1)],
         method=method,
         box=box,
+        complete=starts == 0
+        or not any(n == 1 for n, p in zip(hits[order], found, strict=True) if p.index in (0, 1)),
+        starts=starts,
     )
+    require_confining(landscape, critical)
+    return critical
 
 
 def _quadratic_critical(

@@ -46,8 +46,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], tuple[int, ...]]] = {
 #: Named constants a formula may use.
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "E": sp.E}
 
-MAX_LENGTH = 10_000  # characters of text
-MAX_NODES = 2_000  # nodes of the syntax tree
+MAX_LENGTH = 50_000  # characters of text
+MAX_NODES = 20_000  # nodes of the syntax tree
 MAX_DEPTH = 60  # nesting of the syntax tree
 MAX_INTEGER_DIGITS = 30  # digits of an integer literal
 MAX_EXPONENT = 64  # |p| of a numeric exponent in a**p (degree-64 polynomials at most)
@@ -88,13 +88,28 @@ _GRAMMAR = (
 )
 
 
+def _family(node: ast.AST) -> type[ast.operator] | None:
+    """Sums (``+ -``) and products (``* /``) are chains, not nesting: ``a + b + c`` is one
+    level however many terms it has (a 100-term quadratic is flat)."""
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Add | ast.Sub):
+            return ast.Add
+        if isinstance(node.op, ast.Mult | ast.Div):
+            return ast.Mult
+    return None
+
+
 def _depth(node: ast.AST) -> int:
-    """Nesting depth of ``node`` (iterative: a hostile tree cannot exhaust the stack)."""
+    """Nesting depth of ``node``, chains of one operator family counted once (iterative: a
+    hostile tree cannot exhaust the stack)."""
     deepest, stack = 0, [(node, 1)]
     while stack:
         current, level = stack.pop()
         deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in ast.iter_child_nodes(current))
+        family = _family(current)
+        for child in ast.iter_child_nodes(current):
+            same = family is not None and _family(child) is family
+            stack.append((child, level if same else level + 1))
     return deepest
 
 
@@ -118,18 +133,28 @@ class _Builder:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             operand = self.build(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
+        if _family(node) is not None:
+            return self.chain(node)
         if isinstance(node, ast.BinOp):
-            left, right = self.build(node.left), self.build(node.right)
-            if isinstance(node.op, ast.Pow):
-                return self.power(left, right)
-            operation = _BINARY.get(type(node.op))
-            if operation is None:
+            if not isinstance(node.op, ast.Pow):
                 raise self.refuse(f"operator {type(node.op).__name__} is not allowed: {_GRAMMAR}")
-            return operation(left, right)
+            return self.power(self.build(node.left), self.build(node.right))
         if isinstance(node, ast.Call):
             return self.call(node)
         what = _WHAT.get(type(node), type(node).__name__)
         raise self.refuse(f"{what} not allowed: {_GRAMMAR}")
+
+    def chain(self, node: ast.AST) -> sp.Expr:
+        """``a ± b ± c …`` or ``a */ b */ c …``, built left to right without recursing down
+        the chain (a long sum is as cheap as a short one)."""
+        family, steps = _family(node), []
+        while _family(node) is family and isinstance(node, ast.BinOp):
+            steps.append((type(node.op), node.right))
+            node = node.left
+        value = self.build(node)
+        for operator, right in reversed(steps):
+            value = _BINARY[operator](value, self.build(right))
+        return value
 
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value

@@ -6,6 +6,7 @@ into one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -26,15 +27,15 @@ def require(condition: bool, parameter: str, value: Any, reason: str) -> None:
 
 
 def check_positive(parameter: str, value: float) -> float:
-    """``value`` > 0 (learning rate, time step, temperature)."""
-    require(value == value and value > 0, parameter, value, "must be > 0")
+    """``value`` > 0 and finite (learning rate, time step, temperature)."""
+    require(_finite(value) and value > 0, parameter, value, "must be > 0 and finite")
     return value
 
 
 def check_batch(batch_size: int, examples: int | None = None, parameter: str = "batch") -> int:
     """1 ≤ S (≤ N when the number of examples N is finite)."""
     require(
-        int(batch_size) == batch_size and batch_size >= 1,
+        _finite(batch_size) and int(batch_size) == batch_size and batch_size >= 1,
         parameter,
         batch_size,
         "batch size must be an integer ≥ 1",
@@ -51,5 +52,18 @@ def check_batch(batch_size: int, examples: int | None = None, parameter: str = "
 
 def check_sigma(sigma: float, parameter: str = "sigma") -> float:
     """σ ≥ 0."""
-    require(sigma == sigma and sigma >= 0, parameter, sigma, "must be ≥ 0")
+    require(_finite(sigma) and sigma >= 0, parameter, sigma, "must be ≥ 0 and finite")
     return sigma
+
+
+def check_finite(parameter: str, value: float) -> float:
+    """``value`` is a finite real number (no NaN, no ±inf)."""
+    require(_finite(value), parameter, value, "must be a finite number")
+    return float(value)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except (TypeError, ValueError, OverflowError):
+        return False

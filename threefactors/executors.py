@@ -25,20 +25,28 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
+import os
 import re
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from threefactors import options
 from threefactors.errors import InputError, require
 from threefactors.progress import Progress
 
 EXECUTORS = ("local", "dask", "slurm")
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss)://[^\s/:]+(:\d{1,5})?$")
 
 # The keys a --jobs-config YAML file may hold, and their types (dask-jobqueue's SLURMCluster
@@ -226,13 +234,50 @@ def run_tasks(
     elif executor.kind == "local":
         context = multiprocessing.get_context("spawn")
         workers = min(executor.workers, len(tasks))
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
-            for future in concurrent.futures.as_completed(futures):
-                finish(_result(future, futures[future], labels[futures[future]]))
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
+        ) as pool:
+            try:
+                futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+                for future in concurrent.futures.as_completed(futures):
+                    finish(_result(future, futures[future], labels[futures[future]]))
+            except BaseException:  # Ctrl-C or bad input: stop the workers now
+                _stop_workers(pool)  # finished results are saved; runs resume from checkpoints
+                raise
     else:
         _run_on_dask(fn, tasks, labels, executor, finish)
     return [outcomes[i] for i in range(len(tasks))]
+
+
+def tie_to_parent(parent: int) -> None:
+    """Worker set-up: die with the parent process, leave Ctrl-C to the parent.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker when its
+    parent dies, even by SIGKILL; elsewhere a daemon thread polls ``os.getppid()``. A
+    parent that died before this ran is caught by comparing ``os.getppid()`` with
+    ``parent``. SIGINT is ignored: the parent stops the workers (:func:`_stop_workers`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Cancel queued runs and terminate the running ones (their checkpoints stay)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
 
 
 def _call(fn: Callable[[Any], Any], task: Any, index: int, label: str) -> Outcome:
@@ -290,11 +335,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        "--jobs",
-        dest="workers",
-        type=int,
+        type=options.count,
         default=1,
         help="worker processes: local, or a LocalCluster started for --executor dask",
+    )
+    parser.add_argument(  # the name before executors existed: kept, same meaning
+        "--jobs", dest="workers", type=options.count, default=1, help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--scheduler",
@@ -310,7 +356,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
+        type=options.positive,
         default=10.0,
         metavar="SECONDS",
         help="give up on a --scheduler that does not answer within this time",

@@ -10,19 +10,22 @@ progress (the network grids inside it resume from their own records).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from threefactors.claims import Claim, Evidence
+from threefactors import options
 from threefactors.executors import LOCAL, ExecutorSpec
 from threefactors.executors import add_arguments as add_executor_arguments
 from threefactors.jsonio import dumps, write_atomic
+from threefactors.saved import check, load_validated, require_fields
+
+if TYPE_CHECKING:
+    from threefactors.claims import Claim, Evidence
 
 
 @dataclass
@@ -65,20 +68,41 @@ def _settings(ctx: Context) -> dict[str, Any]:
 
 
 def _load(path: Path, settings: dict[str, Any]) -> Claim | None:
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if payload.get("settings") != settings:
-        return None
-    data = payload["claim"]
-    evidence = [Evidence(**e) for e in data.pop("evidence")]
-    return Claim(**data, evidence=evidence)
+    """The claim saved at ``path`` by a run with the same ``settings``; None when there is
+    none, when it was saved with other settings, or when it fails its check (moved aside)."""
+    return load_validated(path, lambda payload: _parse_claim(payload, settings))
+
+
+def _parse_claim(payload: Any, settings: dict[str, Any]) -> Claim | None:
+    """A saved ``{"settings", "claim"}`` document → Claim; Invalid on a wrong schema."""
+    from dataclasses import fields
+    from typing import get_args
+
+    from threefactors.claims import Claim, Evidence, Verdict
+
+    require_fields(payload, ("settings", "claim"), "claim file")
+    if payload["settings"] != settings:
+        return None  # a valid claim of another run: kept, not reused
+    names = [f.name for f in fields(Claim)]
+    data = require_fields(payload["claim"], names, "claim")
+    check(set(data) == set(names), f"claim has unknown fields {sorted(set(data) - set(names))}")
+    check(isinstance(data["evidence"], list) and data["evidence"], "claim has no evidence")
+    required = [f.name for f in fields(Evidence) if f.default is MISSING]
+    known = {f.name for f in fields(Evidence)}
+    evidence = []
+    for item in data["evidence"]:
+        require_fields(item, required, "evidence")
+        check(set(item) <= known, f"evidence has unknown fields {sorted(set(item) - known)}")
+        check(item["verdict"] in get_args(Verdict), f"unknown verdict {item['verdict']!r}")
+        evidence.append(Evidence(**item))
+    return Claim(**{**data, "evidence": evidence})
 
 
 def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) -> list[Claim]:
     """Check each claim, reusing results saved by an earlier run with the same settings."""
     from dataclasses import asdict
+
+    from threefactors.claims import Claim, Evidence
 
     settings = _settings(ctx)
     claims = []
@@ -141,8 +165,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "claims are reused when the command is run again with the same settings.",
     )
     parser.add_argument("--quick", action="store_true", help="CPU-minutes scale")
-    parser.add_argument("--out", default="figures", help="output folder (default: figures)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out", type=options.output_dir, default="figures", help="output folder (default: figures)"
+    )
+    parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
     parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
