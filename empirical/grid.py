@@ -90,6 +90,7 @@ def run_one(
 
     key = config_hash(config)
     where = paths(Path(out), key)
+    _remove_litter(Path(out), key)
     existing = load_record(where["record"])
     if existing is not None:
         return existing
@@ -111,6 +112,14 @@ def run_one(
     where["checkpoint"].unlink(missing_ok=True)
     where["error"].unlink(missing_ok=True)
     return json.loads(text)  # exactly what a later run of the grid reads back
+
+
+def _remove_litter(out: Path, key: str) -> None:
+    """Remove the temporary files of run ``key`` (``.<key>.*.tmp``) that a writer killed
+    mid-write left behind; the files they were meant to become are rewritten by this run."""
+    for folder in ("runs", "params", "checkpoints"):
+        for tmp in (out / folder).glob(f".{key}.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def _run_or_fail(args: tuple) -> tuple[dict[str, Any] | None, str | None]:

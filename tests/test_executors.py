@@ -353,3 +353,21 @@ def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monke
     line = next(x for x in captured.err.splitlines() if "FAILED" in x)
     assert f"FAILED {failed[0]['config_hash']} lr=0.1 S=64 seed=0" in line
     assert "RuntimeError: CUDA out of memory (planted)" in line and "ETA" in line
+
+
+def test_temporary_files_of_killed_writers_are_cleared_on_rerun(tmp_path, capsys):
+    """A worker killed mid-write leaves ``.<hash>.*.tmp`` next to a record, parameters or
+    checkpoint; the next run of the grid removes them (and only them)."""
+    argv = _grid(tmp_path, "--set", "epochs=2")
+    assert main(argv) == 0
+    records = json.loads(capsys.readouterr().out)["records"]
+    key = records[0]["config_hash"]
+    litter = [tmp_path / "runs" / f".{key}.json.k2j4.tmp", tmp_path / "params" / f".{key}.pt.x.tmp",
+              tmp_path / "checkpoints" / f".{key}.pt.4242.tmp"]  # fmt: skip
+    for path in litter:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half a fi")
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["records"] == records
+    assert not any(p.exists() for p in litter)
+    _check_store(tmp_path, 3)
