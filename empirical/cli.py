@@ -136,8 +136,8 @@ def _thresholds(text: str) -> tuple[float, ...]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
     from threefactors.empirical.train import TrainConfig, train
+    from threefactors.output import emit
     from threefactors.progress import Progress
     from threefactors.resources import set_memory_budget
 
@@ -215,9 +215,9 @@ def format_record(record: dict[str, Any]) -> str:
 
 
 def _grid(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
     from threefactors.executors import from_args
+    from threefactors.output import emit
     from threefactors.progress import Progress
     from threefactors.resources import set_memory_budget
 

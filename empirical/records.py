@@ -55,7 +55,7 @@ def check_record(record: Any, key: str) -> dict[str, Any]:
     The hash is recomputed from the record's own config, so a record copied under another
     config's name is caught, not trusted.
     """
-    from threefactors import __version__
+    from threefactors.provenance import VERSION as __version__
 
     require_fields(record, ("config_hash", *RECORD_KEYS, "n_params", "provenance"), "record")
     check(record["config_hash"] == key, f"config_hash {record['config_hash']!r} ≠ file name")

@@ -82,8 +82,8 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     from threefactors.simulate.ensemble import langevin
     from threefactors.simulate.sgd import sgd
+    from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.landscape import Landscape
-    from threefactors.theory.landscapes import quadratic
 
     threads = numba.get_num_threads()
     scale = 10 if quick else 1

@@ -16,12 +16,16 @@ from typing import Any
 
 from threefactors import options
 from threefactors.executors import add_arguments as add_executor_arguments
-from threefactors.theory.cli import add_loss_arguments, landscape_from_args
+from threefactors.simulate.noise_models import NOISE_MODELS, noise_names
+from threefactors.simulate.schemes import SCHEMES
+from threefactors.theory.cli import add_loss_arguments, landscape_from_args, setting_from_args
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_loss_arguments(parser)
-    parser.add_argument("--lr", type=options.positive, required=True, help="learning rate η > 0")
+    parser.add_argument(
+        "--lr", "--eta", type=options.positive, required=True, help="learning rate η > 0"
+    )
     parser.add_argument(
         "--sigma", type=options.nonnegative, default=1.0, help="gradient-noise scale σ ≥ 0"
     )
@@ -74,8 +78,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(isotropic) or σ² H(θ)₊ (hessian); temperature T = ησ²/(2S).",
     )
     _common(lang)
-    lang.add_argument("--batch", type=options.count, default=1, help="batch size S ≥ 1")
-    lang.add_argument("--noise", choices=("isotropic", "hessian"), default="isotropic")
+    lang.add_argument(
+        "--batch", "--batch-size", type=options.count, default=1, help="batch size S ≥ 1"
+    )
+    sde_noises = noise_names(minibatch=False, cli=True)
+    lang.add_argument(
+        "--noise",
+        choices=sde_noises,
+        default="isotropic",
+        help="; ".join(f"{name}: {NOISE_MODELS[name].summary}" for name in sde_noises),
+    )
     length = lang.add_mutually_exclusive_group(required=True)
     length.add_argument("--time", type=options.positive, help="SDE time to integrate (t = kη)")
     length.add_argument("--steps", type=options.count, help="number of steps")
@@ -84,9 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     lang.add_argument(
         "--scheme",
-        choices=("em", "lm"),
+        choices=tuple(SCHEMES),
         default="em",
-        help="em: Euler–Maruyama; lm: Leimkuhler–Matthews (2nd order for stationary laws)",
+        help="; ".join(f"{name}: {scheme.summary}" for name, scheme in SCHEMES.items()),
     )
     lang.set_defaults(func=_run_langevin)
 
@@ -97,9 +109,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "covariance σ² I; regression: least-squares noise, state dependent).",
     )
     _common(sgd)
-    sgd.add_argument("--batch", type=options.count, required=True, help="batch size 1 ≤ S ≤ N")
+    sgd.add_argument(
+        "--batch", "--batch-size", type=options.count, required=True, help="batch size 1 ≤ S ≤ N"
+    )
     sgd.add_argument("--examples", type=options.count, required=True, help="number of examples N")
-    sgd.add_argument("--perturbation", choices=("shift", "regression"), default="shift")
+    perturbations = noise_names(minibatch=True, cli=True)
+    sgd.add_argument(
+        "--perturbation",
+        choices=perturbations,
+        default="shift",
+        help="; ".join(f"{name}: {NOISE_MODELS[name].summary}" for name in perturbations),
+    )
     sgd.add_argument(
         "--replacement",
         action=argparse.BooleanOptionalAction,
@@ -146,29 +166,28 @@ def _start(args: argparse.Namespace) -> Any:
 def _common_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The simulator's keywords shared by both subcommands (and ``--memory-budget`` applied)."""
     from threefactors.resources import set_memory_budget
+    from threefactors.simulate.observers import Observe
 
     if args.memory_budget is not None:
         set_memory_budget(args.memory_budget)
     return {
-        "eta": args.lr,
-        "batch_size": args.batch,
-        "sigma": args.sigma,
         "particles": args.particles,
         "seed": args.seed,
         "start": _start(args),
-        "escape_from": args.escape_from,
-        "escape_radius": args.escape_radius,
-        "bound": args.bound,
+        "observe": Observe.from_keywords(
+            escape_from=args.escape_from, escape_radius=args.escape_radius, bound=args.bound
+        ),
         "show_progress": True,
     }
 
 
 def _run_langevin(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.simulate.ensemble import langevin
 
     result = langevin(
         landscape_from_args(args),
+        setting_from_args(args),
         noise=args.noise,
         time=args.time,
         steps=args.steps,
@@ -181,14 +200,13 @@ def _run_langevin(args: argparse.Namespace) -> int:
 
 
 def _run_sgd(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.simulate.sgd import sgd
 
     result = sgd(
         landscape_from_args(args),
-        examples=args.examples,
+        setting_from_args(args),
         perturbation=args.perturbation,
-        replacement=args.replacement,
         steps=args.steps,
         **_common_kwargs(args),
     )
@@ -209,25 +227,24 @@ def _numbers(name: str, text: str, kind: type) -> list[Any]:
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
     from threefactors.executors import from_args
+    from threefactors.output import emit
     from threefactors.simulate.sweep import sweep
 
     executor = from_args(args)
-    extra = {"examples": args.examples} if args.simulator == "sgd" else {}
     rows = sweep(
         landscape_from_args(args),
         etas=_numbers("lr", args.lr, float),
         batch_sizes=_numbers("batch", args.batch, int),
         sigmas=_numbers("sigma", args.sigma, float),
         simulator=args.simulator,
+        examples=args.examples,
         seed=args.seed,
         show_progress=True,
         executor=executor,
         particles=args.particles,
         steps=args.steps,
         start=_start(args),
-        **extra,
     )
     emit({"loss": args.loss, "rows": rows}, args.json, format_sweep)
     return 0

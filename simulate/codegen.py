@@ -1,6 +1,6 @@
 """Compile a Landscape to a numba kernel: generated source, exec'd from a file, njit-cached.
 
-For a landscape, a noise model (:mod:`.noise`), a scheme (:mod:`.schemes`) and whether
+For a landscape, a noise model (:mod:`.noise_models`), a scheme (:mod:`.schemes`) and whether
 escape times are measured, this module writes one Python source file holding
 
 - ``grad(X, p, G, gd)``, ``loss(X, p, gd)`` and, for curvature noise, ``hess(X, p, H, gd)``:
@@ -50,7 +50,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from threefactors.errors import InputError
 from threefactors.jsonio import write_atomic
 from threefactors.simulate import primitives, rng
-from threefactors.simulate.noise import NoiseModel
+from threefactors.simulate.noise_models import NoiseModel
 from threefactors.simulate.schemes import Scheme
 from threefactors.theory.critical import quadratic_form
 from threefactors.theory.landscape import Landscape
@@ -186,8 +186,7 @@ def observe(X, lo, hi, b, r, k, diverged_at, basins, hist_spec, acc, gd):
 _RUN = """
 
 @njit(cache=True, fastmath=FASTMATH)
-def run_block(b, X, ZP, frozen, k0, steps, dt, nd, gd, n_examples, states, block, record,
-              r0, basins, escape, bound, hist_spec, diverged_at, escaped_at, acc):
+def run_block(b, {signature}):
     n = X.shape[0]
     lo = b * block
     hi = min(n, lo + block)
@@ -244,12 +243,23 @@ def run_block(b, X, ZP, frozen, k0, steps, dt, nd, gd, n_examples, states, block
 
 
 @njit(parallel=True, cache=True)
-def integrate(X, ZP, frozen, k0, steps, dt, nd, gd, n_examples, states, block, record, r0,
-              basins, escape, bound, hist_spec, diverged_at, escaped_at, acc):
+def integrate({signature}):
     for b in prange(states.shape[0]):
-        run_block(np.int64(b), X, ZP, frozen, k0, steps, dt, nd, gd, n_examples, states, block,
-                  record, r0, basins, escape, bound, hist_spec, diverged_at, escaped_at, acc)
+        run_block(np.int64(b), {signature})
 """
+
+#: The kernel's signature, declared once: ``run_block(b, *KERNEL_ARGS)`` and
+#: ``integrate(*KERNEL_ARGS)`` are generated from it, and :mod:`.ensemble` calls
+#: ``integrate`` with the arguments in this order. X, ZP, frozen: positions, previous noise,
+#: positions at divergence; k0, steps: first step and step count of the chunk; dt; nd, gd:
+#: noise and gradient data; n_examples; states: generator state per block; block: particles
+#: per block; record, r0: record steps and the first record index of the chunk; basins,
+#: escape, bound, hist_spec: the observers' plan (:class:`.observers.ObservePlan`);
+#: diverged_at, escaped_at: step per particle; acc: the accumulators.
+KERNEL_ARGS = (
+    "X", "ZP", "frozen", "k0", "steps", "dt", "nd", "gd", "n_examples", "states", "block",
+    "record", "r0", "basins", "escape", "bound", "hist_spec", "diverged_at", "escaped_at", "acc",
+)  # fmt: skip
 
 _SKIP = """\
             if diverged_at[p] >= 0 or escaped_at[p] >= 0:
@@ -459,6 +469,7 @@ def kernel_source(
     update += ["@each X[p, {i}] = v", "@each inb = inb & (abs(v) <= bound)"]
     parts.append(
         _RUN.format(
+            signature=", ".join(KERNEL_ARGS),
             setup=_indent(_expand(noise.setup, d, fields), 4),
             draw=_indent(_expand(draw, d, fields), 12, flat=True),
             skip=_SKIP if escape else "",

@@ -1,10 +1,12 @@
 """Ensembles of independent particles on a Landscape: the SGD SDE (Langevin) and its runner.
 
-``langevin`` integrates dθ = −∇L dt + sqrt(η/S) B(θ) dW (THEORY.md, time t = kη) for N
-particles with a scheme of :mod:`.schemes` and a noise model of :mod:`.noise`; for isotropic
-noise the temperature is T = ησ²/(2S) and the stationary law is Gibbs, p ∝ exp(−L/T).
+``langevin`` integrates dθ = −∇L dt + sqrt(η/S) B(θ) dW (docs/theory.md, "The SDE of SGD";
+time t = kη) for N particles with a scheme of :mod:`.schemes` and a noise model of
+:mod:`.noise_models`; for isotropic noise the temperature is T = ησ²/(2S) and the stationary
+law is Gibbs, p ∝ exp(−L/T).
 :func:`simulate` is the one runner every simulator (including true SGD, :mod:`.sgd`) goes
-through: compile, start, integrate in chunks, reduce the observers, time it.
+through: :func:`plan` (validate, size, budget), :func:`compile_plan` (generated kernel),
+:func:`run_chunks` (integrate in chunks, timed), :func:`reduce` (block sums → result).
 """
 
 from __future__ import annotations
@@ -12,34 +14,36 @@ from __future__ import annotations
 import itertools
 import time as _time
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from threefactors.errors import InputError, check_batch, check_positive, check_sigma, require
+from threefactors.errors import InputError, check_positive, require
 from threefactors.progress import Progress
 from threefactors.provenance import provenance
 from threefactors.resources import check_memory
 from threefactors.simulate import rng
-from threefactors.simulate.codegen import compile_kernel, gradient_data
-from threefactors.simulate.noise import DIAGONAL, NOISE_MODELS, NoiseModel, get_noise
-from threefactors.simulate.observers import Accumulators, Basins, EscapeStats
-from threefactors.simulate.schemes import Scheme, get_scheme
-from threefactors.theory.critical import (
-    CriticalPoints,
-    critical_points,
-    default_box,
-    quadratic_form,
+from threefactors.simulate.codegen import KERNEL_ARGS, compile_kernel, gradient_data
+from threefactors.simulate.noise_models import NoiseModel, get_noise
+from threefactors.simulate.observers import (
+    Accumulators,
+    Basins,
+    EscapeStats,
+    Observe,
+    ObservePlan,
+    observe_from,
 )
+from threefactors.simulate.schemes import Scheme, get_scheme
+from threefactors.theory.critical import CriticalPoints, critical_points, default_box
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting, setting_from
 
 #: Largest particles × steps × d one call accepts (≈ 10 min at 3 ns per particle-step).
 MAX_WORK = 2 * 10**11
 #: particles × steps × d per kernel call; a longer run is split into up to 50 calls (progress
 #: lines), which draw exactly the numbers of one call.
 CHUNK_WORK = 5 * 10**8
-#: Divergence bound on |θ_i| unless the caller gives one.
-DEFAULT_BOUND = 1e6
 
 
 def block_size(dim: int) -> int:
@@ -51,9 +55,11 @@ def block_size(dim: int) -> int:
 class EnsembleResult:
     """What a run measured. Times are SDE time t = k·dt (for SGD, dt = η).
 
-    ``occupancy[t, j]``: fraction of live particles in basin j at record time t;
+    ``occupancy_over_time[t, j]``: fraction of live particles in basin j at record time t;
     ``final``: positions (N, d) at the end (diverged particles frozen where they left);
-    ``diverged_at`` / ``escaped_at``: step per particle, −1 for never.
+    ``diverged_at``: step per particle, −1 for never. Only what :class:`.observers.Observe`
+    asked for is present: ``escaped_at`` / ``escape`` with an escape request, ``histogram``
+    / ``histogram_edges`` with a histogram request, else None.
     ``ns_per_particle_step``: wall time of the kernel per particle-step;
     ``cpu_ns_per_particle_step``: CPU time of all its threads per particle-step (divide by
     the thread count for the wall time an otherwise idle machine would show).
@@ -69,12 +75,12 @@ class EnsembleResult:
     alive_over_time: np.ndarray
     final: np.ndarray
     diverged_at: np.ndarray
-    escaped_at: np.ndarray
-    escape: EscapeStats | None
-    histogram: np.ndarray
-    histogram_edges: np.ndarray
     ns_per_particle_step: float
     cpu_ns_per_particle_step: float
+    escaped_at: np.ndarray | None = None
+    escape: EscapeStats | None = None
+    histogram: np.ndarray | None = None
+    histogram_edges: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,12 +146,6 @@ class EnsembleResult:
         return out
 
 
-def _record_steps(steps: int, records: int) -> np.ndarray:
-    """``records`` record steps from 0 to ``steps`` (inclusive), evenly spaced, distinct."""
-    require(int(records) == records and records >= 2, "records", records, "need ≥ 2")
-    return np.unique(np.linspace(0, steps, min(int(records), steps + 1)).round().astype(np.int64))
-
-
 def _start_positions(
     landscape: Landscape, particles: int, start: np.ndarray | None, seed: int
 ) -> np.ndarray:
@@ -161,7 +161,74 @@ def _start_positions(
     return box[:, 0] + u * (box[:, 1] - box[:, 0])
 
 
-def simulate(
+@dataclass(frozen=True)
+class Plan:
+    """One ensemble run, validated and sized: what :func:`simulate` will compile and run.
+
+    ``chunks``: the step boundaries of the kernel calls (progress lines between them).
+    """
+
+    landscape: Landscape
+    noise: NoiseModel
+    scheme: Scheme
+    noise_data: tuple
+    dt: float
+    steps: int
+    particles: int
+    seed: int
+    n_examples: int
+    start: np.ndarray | None
+    gradient: tuple
+    observe: ObservePlan
+    block: int
+    chunks: np.ndarray
+    config: dict[str, Any]
+
+    @property
+    def blocks(self) -> int:
+        return -(-self.particles // self.block)
+
+
+@dataclass
+class Ensemble:
+    """The mutable state of a run: positions, generator states, per-particle steps, sums."""
+
+    X: np.ndarray
+    ZP: np.ndarray
+    frozen: np.ndarray
+    states: np.ndarray
+    diverged_at: np.ndarray
+    escaped_at: np.ndarray
+    acc: Accumulators
+
+    @classmethod
+    def start(cls, plan: Plan) -> Ensemble:
+        X = _start_positions(plan.landscape, plan.particles, plan.start, plan.seed)
+        d = plan.landscape.dim
+        return cls(
+            X=X,
+            ZP=np.zeros_like(X) if plan.scheme.uses_previous_noise else np.zeros((0, d)),
+            frozen=np.zeros_like(X),
+            states=rng.block_states(plan.seed, plan.blocks),
+            diverged_at=np.full(plan.particles, -1, dtype=np.int64),
+            escaped_at=plan.observe.escaped_at(plan.particles),
+            acc=plan.observe.accumulators(plan.blocks, d),
+        )
+
+    def head(self, plan: Plan) -> Ensemble:
+        """A one-particle copy with one block of fresh accumulators (to compile on)."""
+        return Ensemble(
+            X=self.X[:1].copy(),
+            ZP=self.ZP[:1].copy(),
+            frozen=self.frozen[:1].copy(),
+            states=self.states[:1].copy(),
+            diverged_at=self.diverged_at[:1].copy(),
+            escaped_at=self.escaped_at[:1].copy(),
+            acc=plan.observe.accumulators(1, plan.landscape.dim),
+        )
+
+
+def plan(
     landscape: Landscape,
     noise: NoiseModel,
     scheme: Scheme,
@@ -173,30 +240,14 @@ def simulate(
     seed: int,
     n_examples: int = 0,
     start: np.ndarray | None = None,
-    escape_from: int | None = None,
-    escape_radius: float | None = None,
-    records: int = 101,
-    bins: int = 0,
-    histogram_from: int | None = None,
-    bound: float = DEFAULT_BOUND,
+    observe: Observe | None = None,
     critical: CriticalPoints | None = None,
     config: dict[str, Any] | None = None,
-    show_progress: bool = False,
-) -> EnsembleResult:
-    """Run one ensemble: the shared engine of :func:`langevin` and :func:`.sgd.sgd`.
-
-    ``escape_from`` = index of a minimum: the particles start there (unless ``start`` is
-    given) and the first step within ``escape_radius`` (default: the smallest capture
-    radius) of another minimum is recorded; an escaped particle stops there (its work is
-    done), so a run costs N × mean escape time, not N × the longest one. ``bins`` > 0 adds
-    marginal histograms of the positions at every record step ≥ ``histogram_from``
-    (default: half the run) over the box.
-    """
+) -> Plan:
+    """Validate a run and size it: work and memory budgets, record steps, chunks."""
     require(int(particles) == particles and particles >= 1, "particles", particles, "need ≥ 1")
     require(int(steps) == steps and steps >= 1, "steps", steps, "need ≥ 1")
     require(int(seed) == seed and seed >= 0, "seed", seed, "need an integer ≥ 0")
-    require(int(bins) == bins and bins >= 0, "bins", bins, "need an integer ≥ 0")
-    check_positive("bound", bound)
     particles, steps, d = int(particles), int(steps), landscape.dim
     block = block_size(d)
     n_blocks = -(-particles // block)
@@ -207,111 +258,134 @@ def simulate(
         steps,
         f"particles × steps × d = {particles * steps * d:.3g} exceeds the budget {MAX_WORK:.0e}",
     )
-    critical = critical or critical_points(landscape)
-    basins = Basins.from_critical(landscape, critical)
-    n_min = len(basins.minima)
-    record = _record_steps(steps, records)
-    check_memory(
-        8 * particles * d * 3
-        + 16 * particles
-        + Accumulators.nbytes(n_blocks, len(record), n_min, d, bins),
-        "bins" if bins else "particles",
-        bins or particles,
-    )
-    escape = (-1, 0.0)
-    if escape_from is not None:
-        require(
-            int(escape_from) == escape_from and 0 <= escape_from < n_min and n_min > 1,
-            "escape_from",
-            escape_from,
-            f"need a minimum index in 0..{n_min - 1} of a landscape with ≥ 2 minima",
-        )
-        radius = escape_radius if escape_radius is not None else basins.capture_radius.min()
-        check_positive("escape_radius", radius)
-        escape = (int(escape_from), float(radius) ** 2)
-        if start is None:
-            start = basins.minima[int(escape_from)]
+    basins = Basins.from_critical(landscape, critical or critical_points(landscape))
     box = np.array(landscape.box or default_box(landscape), dtype=float)
-    hist_start = steps // 2 if histogram_from is None else int(histogram_from)
-    hist_spec = (box[:, 0].copy(), box[:, 1].copy(), hist_start)
-
-    module = compile_kernel(landscape, noise, scheme, escape=escape_from is not None)
-    gradient = gradient_data(landscape)
-    X = _start_positions(landscape, particles, start, seed)
-    ZP = np.zeros_like(X) if scheme.uses_previous_noise else np.zeros((0, d))
-    frozen = np.zeros_like(X)
-    states = rng.block_states(seed, n_blocks)
-    diverged_at = np.full(particles, -1, dtype=np.int64)
-    escaped_at = np.full(particles, -1, dtype=np.int64)
-    acc = Accumulators.empty(n_blocks, len(record), n_min, d, bins)
-    basin_args = basins.kernel_args()
-
-    def call(X, ZP, frozen, k0, n_steps, states, r0, div, esc, acc_args):
-        module.integrate(
-            X, ZP, frozen, k0, n_steps, float(dt), noise_data, gradient, int(n_examples),
-            states, block, record, r0, basin_args, escape, float(bound), hist_spec, div, esc,
-            acc_args,
-        )  # fmt: skip
-
-    # compile (or load from cache) on a one-particle copy, so the timing below is pure run
-    tiny = Accumulators.empty(1, len(record), n_min, d, bins).kernel_args()
-    call(X[:1].copy(), ZP[:1].copy(), frozen[:1].copy(), 0, 1, states[:1].copy(), 0,
-         diverged_at[:1].copy(), escaped_at[:1].copy(), tiny)  # fmt: skip
-
+    observed = (observe or Observe()).plan(basins, box, steps)
+    check_memory(
+        8 * particles * d * 3 + 8 * particles + observed.nbytes(particles, n_blocks, d),
+        "particles",
+        particles,
+    )
+    if start is None and observed.escape_start is not None:
+        start = observed.escape_start
     chunks = max(1, min(steps, particles * steps * d // CHUNK_WORK + 1, 50))
-    bounds = np.linspace(0, steps, chunks + 1).round().astype(np.int64)
-    progress = Progress("simulate", steps, enabled=show_progress)
+    return Plan(
+        landscape=landscape,
+        noise=noise,
+        scheme=scheme,
+        noise_data=noise_data,
+        dt=float(dt),
+        steps=steps,
+        particles=particles,
+        seed=int(seed),
+        n_examples=int(n_examples),
+        start=start,
+        gradient=gradient_data(landscape),
+        observe=observed,
+        block=block,
+        chunks=np.linspace(0, steps, chunks + 1).round().astype(np.int64),
+        config=dict(config or {}),
+    )
+
+
+def _call(module: ModuleType, plan: Plan, state: Ensemble, k0: int, k1: int) -> None:
+    """One kernel call: steps k0+1..k1 of every particle of ``state``."""
+    args = {
+        "X": state.X,
+        "ZP": state.ZP,
+        "frozen": state.frozen,
+        "k0": int(k0),
+        "steps": int(k1 - k0),
+        "dt": plan.dt,
+        "nd": plan.noise_data,
+        "gd": plan.gradient,
+        "n_examples": plan.n_examples,
+        "states": state.states,
+        "block": plan.block,
+        "r0": int(np.searchsorted(plan.observe.record, k0)),
+        "diverged_at": state.diverged_at,
+        "escaped_at": state.escaped_at,
+        "acc": state.acc.kernel_args(),
+        **plan.observe.kernel_args(),
+    }
+    module.integrate(*(args[name] for name in KERNEL_ARGS))
+
+
+def compile_plan(plan: Plan, state: Ensemble) -> ModuleType:
+    """The kernel of ``plan``, compiled (or loaded from cache) by one step of a one-particle
+    copy of ``state``, so that the timing of :func:`run_chunks` is pure run."""
+    module = compile_kernel(plan.landscape, plan.noise, plan.scheme, escape=plan.observe.escapes)
+    _call(module, plan, state.head(plan), 0, 1)
+    return module
+
+
+def run_chunks(
+    module: ModuleType, plan: Plan, state: Ensemble, show_progress: bool = False
+) -> tuple[float, float]:
+    """Integrate ``state`` over the plan's chunks; (wall, CPU) seconds spent in the kernel."""
+    progress = Progress("simulate", plan.steps, enabled=show_progress)
     elapsed = cpu = 0.0
-    for k0, k1 in itertools.pairwise(bounds):
-        r0 = int(np.searchsorted(record, k0))
+    for k0, k1 in itertools.pairwise(plan.chunks):
         t0, c0 = _time.perf_counter(), _time.process_time()
-        call(X, ZP, frozen, int(k0), int(k1 - k0), states, r0, diverged_at, escaped_at,
-             acc.kernel_args())  # fmt: skip
+        _call(module, plan, state, k0, k1)
         elapsed += _time.perf_counter() - t0
         cpu += _time.process_time() - c0
         progress.update(int(k1))
-    alive = diverged_at < 0
-    X[~alive] = frozen[~alive]  # where they left the bound
+    return elapsed, cpu
 
-    reduced = acc.reduce()
-    edges = np.stack([np.linspace(lo, hi, bins + 1) for lo, hi in box])
+
+def reduce(plan: Plan, state: Ensemble, elapsed: float, cpu: float) -> EnsembleResult:
+    """The result of a finished run: block sums reduced, only the requested observations."""
+    alive = state.diverged_at < 0
+    final = state.X
+    final[~alive] = state.frozen[~alive]  # where they left the bound
+    reduced = state.acc.reduce()
+    observed = plan.observe
+    work = plan.particles * plan.steps
     return EnsembleResult(
-        config=dict(config or {}),
-        minima=basins.minima,
-        steps=record,
-        times=record * dt,
+        config=plan.config,
+        minima=observed.basins.minima,
+        steps=observed.record,
+        times=observed.record * plan.dt,
         occupancy_over_time=reduced["occupancy"],
         mean_over_time=reduced["mean"],
         mean_loss_over_time=reduced["mean_loss"],
         alive_over_time=reduced["alive"],
-        final=X,
-        diverged_at=diverged_at,
-        escaped_at=escaped_at,
-        escape=None if escape_from is None else EscapeStats.from_steps(escaped_at, alive, dt),
-        histogram=reduced["histogram"],
-        histogram_edges=edges,
-        ns_per_particle_step=1e9 * elapsed / (particles * steps),
-        cpu_ns_per_particle_step=1e9 * cpu / (particles * steps),
-        provenance=provenance(config, seed),
+        final=final,
+        diverged_at=state.diverged_at,
+        ns_per_particle_step=1e9 * elapsed / work,
+        cpu_ns_per_particle_step=1e9 * cpu / work,
+        escaped_at=state.escaped_at if observed.escapes else None,
+        escape=(
+            EscapeStats.from_steps(state.escaped_at, alive, plan.dt) if observed.escapes else None
+        ),
+        histogram=reduced["histogram"] if observed.bins else None,
+        histogram_edges=observed.edges(),
+        provenance=provenance(plan.config, plan.seed),
     )
 
 
-def _constant_noise(covariance: np.ndarray, scale: float) -> tuple[NoiseModel, tuple]:
-    """The kernel's model and data for constant C = B Bᵀ: ``diagonal`` with B = diag(sqrt(C_ii))
-    when C is diagonal, else ``constant`` with the symmetric root B = V Λ₊^{1/2} Vᵀ."""
-    if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:
-        return DIAGONAL, (scale, np.sqrt(np.clip(np.diag(covariance), 0, None)))
-    lam, vec = np.linalg.eigh(covariance)
-    root = vec @ np.diag(np.sqrt(np.clip(lam, 0, None))) @ vec.T
-    return NOISE_MODELS["constant"], (scale, root)
+def simulate(planned: Plan, show_progress: bool = False) -> EnsembleResult:
+    """Run one planned ensemble, the shared engine of :func:`langevin` and :func:`.sgd.sgd`:
+    :func:`plan` → :func:`compile_plan` → :func:`run_chunks` → :func:`reduce`.
+
+    With an escape request (:class:`.observers.FirstPassage`) the particles start at that minimum
+    unless a start is given, and an escaped particle stops there (its work is done), so a
+    run costs N × mean escape time, not N × the longest one.
+    """
+    state = Ensemble.start(planned)
+    module = compile_plan(planned, state)
+    elapsed, cpu = run_chunks(module, planned, state, show_progress)
+    return reduce(planned, state, elapsed, cpu)
 
 
 def langevin(
     landscape: Landscape,
+    setting: SGDSetting | None = None,
     *,
-    eta: float,
-    batch_size: int = 1,
-    sigma: float = 1.0,
+    eta: float | None = None,
+    batch_size: int | None = None,
+    sigma: float | None = None,
     noise: str = "isotropic",
     covariance: np.ndarray | None = None,
     particles: int = 10_000,
@@ -321,25 +395,25 @@ def langevin(
     scheme: str = "em",
     seed: int = 0,
     start: np.ndarray | None = None,
-    escape_from: int | None = None,
-    escape_radius: float | None = None,
-    records: int = 101,
-    bins: int = 0,
-    histogram_from: int | None = None,
-    bound: float = DEFAULT_BOUND,
+    observe: Observe | None = None,
     critical: CriticalPoints | None = None,
     show_progress: bool = False,
+    **observe_keywords: Any,
 ) -> EnsembleResult:
     """Ensemble of the SGD SDE dθ = −∇L dt + sqrt(η/S) B(θ) dW, in SDE time t = kη.
 
-    Noise (THEORY.md): ``isotropic`` C = σ² I (temperature T = ησ²/(2S)); ``hessian``
-    C = σ² H(θ)₊; ``constant`` C = ``covariance`` (σ unused). Give ``time`` (SDE time) or
-    ``steps``; ``dt`` defaults to η, one SGD step per step. Particles start uniform over
-    the landscape's box unless ``start`` or ``escape_from`` is given.
+    ``setting`` (:class:`~threefactors.theory.setting.SGDSetting`; or the shortcuts ``eta``,
+    ``batch_size``, ``sigma``) gives η, S, σ. Noise (docs/theory.md, "The SDE of SGD"):
+    ``isotropic`` C = σ² I (temperature T = ησ²/(2S)); ``hessian`` C = σ² H(θ)₊;
+    ``constant`` C = ``covariance`` (σ unused). Give ``time`` (SDE time) or ``steps``;
+    ``dt`` defaults to η, one SGD step per step. Particles start uniform over the
+    landscape's box unless ``start`` or an escape request is given. ``observe`` says what
+    to measure (default ``Observe()``); its flat shortcuts (``records``, ``bins``,
+    ``histogram_from``, ``escape_from``, ``escape_radius``, ``bound``) are accepted too.
     """
-    check_positive("lr", eta)
-    check_batch(batch_size)
-    check_sigma(sigma)
+    setting = setting_from(setting, eta, batch_size, sigma)
+    eta, batch_size, sigma = setting.eta, setting.batch_size, setting.sigma
+    observe = observe_from(observe, observe_keywords)
     model = get_noise(noise, minibatch=False)
     chosen = get_scheme(scheme, model.additive)
     dt = float(eta if dt is None else dt)
@@ -349,59 +423,25 @@ def langevin(
     if time is not None:
         check_positive("time", time)
         steps = int(np.ceil(time / dt - 1e-9))
-    scale = np.sqrt(eta * dt / batch_size)
-    d = landscape.dim
-    if model.name == "constant":
-        require(covariance is not None, "covariance", covariance, "constant noise needs C")
-        c = np.atleast_2d(np.asarray(covariance, dtype=float))
-        require(
-            c.shape == (d, d) and np.allclose(c, c.T), "covariance", c.shape, "need d×d, symmetric"
-        )
-        lam = np.linalg.eigvalsh(c)
-        require(lam.min() >= -1e-12 * max(lam.max(), 1), "covariance", lam.min(), "not PSD")
-        kernel_model, noise_data = _constant_noise(c, float(scale))
-    elif model.name == "hessian" and (form := quadratic_form(landscape)) is not None:
-        # constant curvature: the factor of σ²H₊ once, not per particle-step
-        lam, vec = np.linalg.eigh(form[0])
-        positive = vec @ np.diag(np.clip(lam, 0, None)) @ vec.T
-        if np.count_nonzero(form[0] - np.diag(np.diag(form[0]))) == 0:
-            positive = np.diag(np.clip(np.diag(form[0]), 0, None))
-        kernel_model, noise_data = _constant_noise(sigma**2 * positive, float(scale))
-    else:
-        kernel_model, noise_data = model, (float(scale * sigma),)
+    scale = float(np.sqrt(eta * dt / batch_size))
+    kernel_model, noise_data = model.kernel_data(landscape, scale, sigma, covariance)
+    escape = observe.escape
     config = {
         "simulator": "langevin",
         "loss": str(landscape.loss),
         "coords": landscape.coord_names,
-        "lr": eta,
-        "batch": batch_size,
-        "sigma": sigma,
-        "temperature": eta * sigma**2 / (2 * batch_size),
+        **setting.record(),
         "noise": noise,
         "scheme": scheme,
         "dt": dt,
         "steps": steps,
         "particles": particles,
         "start": None if start is None else np.asarray(start, dtype=float),
-        "escape_from": escape_from,
+        "escape_from": None if escape is None else escape.minimum,
     }
-    return simulate(
-        landscape,
-        kernel_model,
-        chosen,
-        noise_data,
-        dt=dt,
-        steps=int(steps),
-        particles=particles,
-        seed=seed,
-        start=start,
-        escape_from=escape_from,
-        escape_radius=escape_radius,
-        records=records,
-        bins=bins,
-        histogram_from=histogram_from,
-        bound=bound,
-        critical=critical,
+    planned = plan(
+        landscape, kernel_model, chosen, noise_data, dt=dt, steps=int(steps),
+        particles=particles, seed=seed, start=start, observe=observe, critical=critical,
         config=config,
-        show_progress=show_progress,
-    )
+    )  # fmt: skip
+    return simulate(planned, show_progress)

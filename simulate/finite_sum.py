@@ -6,7 +6,8 @@ data set, so the full-batch loss is exactly L and only the minibatch noise diffe
 - ``shift``: ℓ_i(θ) = L(θ) + a_i·θ. The a_i are drawn N(0, I), centred and whitened so that
   (1/N) Σ a_i = 0 and (1/N) Σ a_i a_iᵀ = σ² I exactly (needs N > d): the per-example
   gradient covariance is C = σ² I everywhere, and the minibatch noise is exactly isotropic,
-  Cov[g_S] = σ² I/S with replacement, σ² I (N − S)/(S(N − 1)) without (THEORY.md, Notation).
+  Cov[g_S] = σ² I/S with replacement, σ² I (N − S)/(S(N − 1)) without (docs/theory.md,
+  "Notation and the SGD setting").
 - ``regression``: ℓ_i(θ) = L(θ) + ½(x_i·θ − y_i)² − ½ (1/N) Σ_j (x_j·θ − y_j)², x_i ~ N(0, I),
   y_i ~ N(0, σ²): the noise of least squares, state dependent,
   C(θ) = (1/N) Σ_i δ_i δ_iᵀ with δ_i = x_i(x_i·θ − y_i) − (Mθ − m), M = (1/N) Σ x xᵀ,
@@ -63,7 +64,7 @@ class FiniteSum:
         return delta.T @ delta / self.examples
 
     def kernel_data(self, eta: float, batch_size: int, replacement: bool) -> tuple:
-        """The tuple the noise snippet of :mod:`.noise` unpacks."""
+        """The tuple the noise snippet of :mod:`.noise_models` unpacks."""
         if self.kind == "shift":
             return (eta, self.inputs, batch_size, replacement)
         return (

@@ -14,7 +14,7 @@ w_old = 0 keeps no memory of the previous noise).
 - ``em``, Euler–Maruyama (w_new = 1, w_old = 0): weak order 1 (Kloeden & Platen 1992,
   §14.1). On the OU process dθ = −hθ dt + sqrt(2T) dW its stationary variance is
   T/(h(1 − h dt/2)) (discrete Lyapunov), a dt-bias of relative size h dt/2. With dt = η and
-  the minibatch noise model (see :mod:`threefactors.simulate.noise`) it *is* SGD.
+  the minibatch noise model (see :mod:`threefactors.simulate.noise_models`) it *is* SGD.
 - ``lm``, Leimkuhler–Matthews (w_new = w_old = 1/2; Leimkuhler & Matthews, AMRX 2013, 34;
   Leimkuhler, Matthews & Stoltz, IMA J. Numer. Anal. 36, 2016): the same cost as EM, weak
   order 2 for stationary averages with additive noise. On the OU process its stationary
@@ -49,31 +49,42 @@ class Scheme:
         return self.w_old != 0.0
 
 
-SCHEMES: dict[str, Scheme] = {
-    s.name: s
-    for s in (
-        Scheme(
-            "em",
-            1.0,
-            0.0,
-            "v = {x} - {g} * dt + Z[j, {i}]",
-            1,
-            1,
-            False,
-            "Euler–Maruyama; dt = η with minibatch noise is SGD",
-        ),
-        Scheme(
-            "lm",
-            0.5,
-            0.5,
-            "v = {x} - {g} * dt + 0.5 * (Z[j, {i}] + ZP[p, {i}])\nZP[p, {i}] = Z[j, {i}]",
-            1,
-            2,
-            True,
-            "Leimkuhler–Matthews; second order for stationary averages (additive noise)",
-        ),
+#: The registry: every scheme :func:`.ensemble.langevin` and the CLI can choose, by name.
+SCHEMES: dict[str, Scheme] = {}
+
+
+def register(scheme: Scheme) -> Scheme:
+    """Add ``scheme`` to :data:`SCHEMES` (its name must be new); return it."""
+    if scheme.name in SCHEMES:
+        raise ValueError(f"scheme {scheme.name!r} is already registered")
+    SCHEMES[scheme.name] = scheme
+    return scheme
+
+
+EULER_MARUYAMA = register(
+    Scheme(
+        "em",
+        1.0,
+        0.0,
+        "v = {x} - {g} * dt + Z[j, {i}]",
+        1,
+        1,
+        False,
+        "Euler–Maruyama; dt = η with minibatch noise is SGD",
     )
-}
+)
+LEIMKUHLER_MATTHEWS = register(
+    Scheme(
+        "lm",
+        0.5,
+        0.5,
+        "v = {x} - {g} * dt + 0.5 * (Z[j, {i}] + ZP[p, {i}])\nZP[p, {i}] = Z[j, {i}]",
+        1,
+        2,
+        True,
+        "Leimkuhler–Matthews; second order for stationary averages (additive noise)",
+    )
+)
 
 
 def get_scheme(name: str, additive_noise: bool) -> Scheme:

@@ -1,7 +1,8 @@
 """Sweeps over (η, S, σ): one simulation per setting, one tidy row per setting.
 
-Each row holds the setting, the temperature T = ησ²/(2S) and η/S, the occupancy of every
-minimum with its standard error, mean loss, trace of the covariance, diverged count and
+Each row holds the setting, its temperature T and η/S
+(:class:`~threefactors.theory.setting.SGDSetting`), the occupancy of every minimum with
+its standard error, mean loss, trace of the covariance, diverged count and
 first divergence step, and the run's speed; seeds are ``seed + i`` for setting i, so rows
 are independent and reproducible — and identical whichever executor runs them
 (:mod:`threefactors.executors`: this process, local processes, or one Dask task per setting).
@@ -20,6 +21,7 @@ from threefactors.simulate.ensemble import langevin
 from threefactors.simulate.sgd import sgd
 from threefactors.theory.critical import critical_points
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting
 
 SIMULATORS = {"langevin": langevin, "sgd": sgd}
 
@@ -31,6 +33,8 @@ def sweep(
     batch_sizes: Sequence[int],
     sigmas: Sequence[float] = (1.0,),
     simulator: str = "langevin",
+    examples: int | None = None,
+    replacement: bool = True,
     seed: int = 0,
     show_progress: bool = False,
     executor: ExecutorSpec = LOCAL,
@@ -38,16 +42,20 @@ def sweep(
 ) -> list[dict[str, Any]]:
     """Run ``simulator`` ("langevin" or "sgd") on the grid etas × batch_sizes × sigmas.
 
-    ``run_kwargs`` go to every run (particles, steps or time, dt, examples, ...). Each
-    setting is one task on ``executor``; a setting that raises stops the sweep with its error.
+    Each grid point is an :class:`~threefactors.theory.setting.SGDSetting` (with
+    ``examples`` N and ``replacement``; "sgd" needs N). ``run_kwargs`` go to every run
+    (particles, steps or time, dt, observe, ...). Each setting is one task on ``executor``;
+    a setting that raises stops the sweep with its error.
     """
     require(simulator in SIMULATORS, "simulator", simulator, "choose langevin or sgd")
+    require(simulator == "langevin" or examples is not None, "examples", examples, "sgd needs N")
     grid = list(itertools.product(etas, batch_sizes, sigmas))
     require(len(grid) >= 1, "etas", etas, "empty grid")
     critical = run_kwargs.pop("critical", None) or critical_points(landscape)
+    settings = [SGDSetting(eta, batch, sigma, examples, replacement) for eta, batch, sigma in grid]
     tasks = [
-        (simulator, landscape, critical, eta, batch, sigma, seed + i, run_kwargs)
-        for i, (eta, batch, sigma) in enumerate(grid)
+        (simulator, landscape, critical, setting, seed + i, run_kwargs)
+        for i, setting in enumerate(settings)
     ]
     labels = [f"lr={eta:g},S={batch},sigma={sigma:g}" for eta, batch, sigma in grid]
     progress = Progress("sweep", len(grid), enabled=show_progress)
@@ -60,24 +68,9 @@ def sweep(
 
 def run_setting(task: tuple) -> dict[str, Any]:
     """One setting of a sweep (the tuple built by :func:`sweep`) → its row."""
-    simulator, landscape, critical, eta, batch, sigma, seed, run_kwargs = task
-    result = SIMULATORS[simulator](
-        landscape,
-        eta=eta,
-        batch_size=batch,
-        sigma=sigma,
-        seed=seed,
-        critical=critical,
-        **run_kwargs,
-    )
-    row: dict[str, Any] = {
-        "lr": eta,
-        "batch": batch,
-        "sigma": sigma,
-        "lr_over_batch": eta / batch,
-        "temperature": eta * sigma**2 / (2 * batch),
-        "seed": seed,
-    }
+    simulator, landscape, critical, setting, seed, run_kwargs = task
+    result = SIMULATORS[simulator](landscape, setting, seed=seed, critical=critical, **run_kwargs)
+    row: dict[str, Any] = {**setting.record(), "seed": seed}
     for j, (p, se) in enumerate(zip(result.occupancy, result.occupancy_stderr, strict=True)):
         row[f"occupancy_{j}"] = float(p)
         row[f"occupancy_stderr_{j}"] = float(se)

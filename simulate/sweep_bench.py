@@ -26,6 +26,7 @@ from threefactors.provenance import provenance
 from threefactors.simulate.sweep import run_setting
 from threefactors.theory.critical import critical_points
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting
 
 LOSS = "(x^2 - 1)^2 + 0.3*x"
 ETAS = (0.02, 0.05, 0.1, 0.15)
@@ -42,11 +43,10 @@ def _timed(task: tuple) -> tuple[dict[str, Any], float, float]:
 def _tasks(particles: int, steps: int) -> list[tuple]:
     landscape = Landscape.from_string(LOSS)
     critical = critical_points(landscape)
-    settings = [(eta, batch) for eta in ETAS for batch in BATCH_SIZES]
+    settings = [SGDSetting(eta, batch) for eta in ETAS for batch in BATCH_SIZES]
     kwargs = {"particles": particles, "steps": steps}
     return [
-        ("langevin", landscape, critical, eta, batch, 1.0, i, kwargs)
-        for i, (eta, batch) in enumerate(settings)
+        ("langevin", landscape, critical, setting, i, kwargs) for i, setting in enumerate(settings)
     ]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from threefactors.errors import InputError
 from threefactors.simulate.codegen import compile_kernel, gradient_data, kernel_source
-from threefactors.simulate.noise import NOISE_MODELS
+from threefactors.simulate.noise_models import NOISE_MODELS
 from threefactors.simulate.schemes import SCHEMES
 from threefactors.theory.landscape import Landscape
 

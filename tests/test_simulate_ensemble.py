@@ -14,11 +14,11 @@ from scipy.linalg import solve_discrete_lyapunov
 from threefactors.errors import InputError
 from threefactors.simulate import ensemble
 from threefactors.simulate.ensemble import langevin
+from threefactors.theory.builtin_landscapes import symmetric_double_well
 from threefactors.theory.critical import critical_points
 from threefactors.theory.escape import kramers_time, mean_first_passage_time
 from threefactors.theory.gibbs import gibbs_probabilities
 from threefactors.theory.landscape import Landscape
-from threefactors.theory.landscapes import symmetric_double_well
 
 H = np.array([1.0, 4.0])
 
@@ -255,13 +255,13 @@ def test_divergence_is_counted_with_its_step(bowl: Landscape) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
     [
-        ({"eta": 0.0, "steps": 10}, "lr"),
+        ({"eta": 0.0, "steps": 10}, "eta"),
         ({"eta": 0.1, "steps": 10, "dt": -1.0}, "dt"),
         ({"eta": 0.1, "steps": 0}, "steps"),
         ({"eta": 0.1, "steps": 10, "particles": 0}, "particles"),
         ({"eta": 0.1, "steps": 10, "time": 1.0}, "time"),
         ({"eta": 0.1, "steps": 10**7, "particles": 10**6}, "steps"),
-        ({"eta": 0.1, "steps": 10, "batch_size": 0}, "batch"),
+        ({"eta": 0.1, "steps": 10, "batch_size": 0}, "batch_size"),
         ({"eta": 0.1, "steps": 10, "noise": "hessian", "scheme": "lm"}, "scheme"),
     ],
 )

@@ -31,8 +31,9 @@ def test_shift_data_is_exactly_isotropic() -> None:
 def test_variance_follows_exact_discrete_formula_and_breaks_invariance(
     bowl: Landscape, replacement: bool
 ) -> None:
-    """Var θ_i = ησ²/(S h_i (2 − η h_i)) × (N−S)/(N−1) without replacement (THEORY.md):
-    (η, S) = (0.1, 1) and (0.4, 4) share η/S but not the variance (1/(1 − ηh/2))."""
+    """Var θ_i = ησ²/(S h_i (2 − η h_i)) × (N−S)/(N−1) without replacement (docs/theory.md,
+    "Where the SDE breaks"): (η, S) = (0.1, 1) and (0.4, 4) share η/S but not the variance
+    (1/(1 − ηh/2))."""
     n, sigma = 50, 1.0
     for eta, batch, seed in ((0.1, 1, 1), (0.4, 4, 2)):
         run = sgd(
@@ -100,10 +101,10 @@ def test_sgd_divergence_step_and_determinism(bowl: Landscape) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
     [
-        ({"batch_size": 60, "examples": 50}, "batch"),
+        ({"batch_size": 60, "examples": 50}, "batch_size"),
         ({"batch_size": 1, "examples": 2}, "examples"),
         ({"batch_size": 1, "examples": 50, "perturbation": "nope"}, "perturbation"),
-        ({"batch_size": 1, "examples": 50, "eta": -0.1}, "lr"),
+        ({"batch_size": 1, "examples": 50, "eta": -0.1}, "eta"),
     ],
 )
 def test_bad_input(bowl: Landscape, kwargs: dict, parameter: str) -> None:

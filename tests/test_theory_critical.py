@@ -7,9 +7,9 @@ import pytest
 
 from threefactors.errors import InputError
 from threefactors.theory import critical
+from threefactors.theory.builtin_landscapes import two_minima_2d
 from threefactors.theory.critical import critical_points, flow_to_minima, saddle_connections
 from threefactors.theory.landscape import Landscape
-from threefactors.theory.landscapes import two_minima_2d
 
 
 def test_numeric_route_matches_reduced_polynomial_roots() -> None:

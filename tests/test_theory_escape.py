@@ -8,14 +8,14 @@ import pytest
 from scipy.sparse import diags
 from scipy.sparse.linalg import spsolve
 
-from threefactors.theory.critical import critical_points
-from threefactors.theory.escape import escape_routes, kramers_time, mean_first_passage_time
-from threefactors.theory.landscapes import (
+from threefactors.theory.builtin_landscapes import (
     double_well,
     quadratic,
     symmetric_double_well,
     two_minima_2d,
 )
+from threefactors.theory.critical import critical_points
+from threefactors.theory.escape import escape_routes, kramers_time, mean_first_passage_time
 
 
 def _backward_fd(land, temperature: float, left: float, start: float, target: float) -> float:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from threefactors.errors import InputError
+from threefactors.theory.builtin_landscapes import double_well, tilted_multiwell, two_minima_2d
 from threefactors.theory.critical import critical_points
 from threefactors.theory.gibbs import (
     gibbs_crossover,
@@ -14,7 +15,6 @@ from threefactors.theory.gibbs import (
     laplace_probabilities,
 )
 from threefactors.theory.landscape import Landscape
-from threefactors.theory.landscapes import double_well, tilted_multiwell, two_minima_2d
 
 LANDSCAPES = {
     "double_well": double_well(1.0, 0.5, 0.25, 0.5),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 
+from threefactors.theory.builtin_landscapes import double_well
 from threefactors.theory.formula import BATCH, ETA, SIGMA
 from threefactors.theory.landscape import Landscape
-from threefactors.theory.landscapes import double_well
 from threefactors.theory.sde import derive
 
 

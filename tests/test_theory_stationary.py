@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from threefactors.errors import InputError
+from threefactors.theory.setting import SGDSetting
 from threefactors.theory.stationary import (
     mean_square_bound,
     quadratic_stationary,
@@ -18,7 +19,7 @@ from threefactors.theory.stationary import (
 def test_discrete_covariance_matches_monte_carlo_of_the_linear_recursion() -> None:
     h = np.array([1.0, 4.0])
     eta, batch, sigma = 0.3, 4, 1.0
-    result = quadratic_stationary(h, eta, batch, sigma)
+    result = quadratic_stationary(h, SGDSetting(eta, batch, sigma))
     rng = np.random.default_rng(7)
     walkers, burn, steps = 20000, 200, 50
     theta = np.zeros((walkers, 2))
@@ -44,7 +45,7 @@ def test_closed_forms_match_matrix_lyapunov_solvers() -> None:
     h = np.array([0.5, 2.0, 3.0])
     hessian = q @ np.diag(h) @ q.T
     for noise, c in (("isotropic", np.ones(3)), ("hessian", h)):
-        res = quadratic_stationary(h, 0.2, 16, 0.7, noise)
+        res = quadratic_stationary(h, SGDSetting(0.2, 16, 0.7), noise=noise)
         cov = 0.49 * q @ np.diag(c) @ q.T
         np.testing.assert_allclose(
             np.diag(q.T @ sde_covariance(hessian, cov, 0.2, 16) @ q),
@@ -56,14 +57,14 @@ def test_closed_forms_match_matrix_lyapunov_solvers() -> None:
             res.sgd_covariance_diag,
             rtol=1e-10,
         )
-    res = quadratic_stationary(h, 0.2, 16, 0.7, "hessian")
+    res = quadratic_stationary(h, eta=0.2, batch_size=16, sigma=0.7, noise="hessian")
     assert res.sde_excess_loss == pytest.approx(0.2 * 0.49 * h.sum() / (4 * 16), rel=1e-12)
 
 
 def test_stability_bounds() -> None:
     laws = scalar_laws()
     assert laws["linear_bound"].callable(4.0) == pytest.approx(0.5)
-    bad = quadratic_stationary([1.0, 4.0], 0.5, 8, 1.0)
+    bad = quadratic_stationary([1.0, 4.0], SGDSetting(0.5, 8, 1.0))
     assert not bad.stable and bad.sgd_covariance_diag is None
     # Wu–Ma–E: at the bound, E(1 − η a_S)² = 1 for a_S with mean a and variance s²/S
     a, s, batch = 2.0, 3.0, 4
@@ -79,8 +80,8 @@ def test_stability_bounds() -> None:
 
 def test_bad_input_names_the_parameter() -> None:
     with pytest.raises(InputError) as info:
-        quadratic_stationary([1.0], -0.1, 8, 1.0)
-    assert info.value.parameter == "lr"
+        quadratic_stationary([1.0], eta=-0.1, batch_size=8, sigma=1.0)
+    assert info.value.parameter == "eta"
     with pytest.raises(InputError) as info:
-        quadratic_stationary([1.0], 0.1, 0, 1.0)
-    assert info.value.parameter == "batch"
+        quadratic_stationary([1.0], eta=0.1, batch_size=0, sigma=1.0)
+    assert info.value.parameter == "batch_size"

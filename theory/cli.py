@@ -1,9 +1,10 @@
-"""CLI subcommands of threefactors.theory: ``derive``, ``minima``, ``stationary``."""
+"""CLI subcommands of threefactors.theory: ``derive``, ``minima``, ``stationary``, ``relax``."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from typing import Any
 
@@ -41,8 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             sub.add_argument("--hessian", required=True, help='eigenvalues, e.g. "1,4"')
             sub.add_argument("--noise", choices=["isotropic", "hessian"], default="isotropic")
-        sub.add_argument("--lr", type=options.positive, required=True, help="learning rate η")
-        sub.add_argument("--batch", type=options.count, required=True, help="batch size S")
+        sub.add_argument(
+            "--lr", "--eta", type=options.positive, required=True, help="learning rate η"
+        )
+        sub.add_argument(
+            "--batch", "--batch-size", type=options.count, required=True, help="batch size S"
+        )
         sub.add_argument(
             "--sigma",
             type=options.positive if name == "minima" else options.nonnegative,
@@ -51,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         sub.add_argument("--json", action="store_true", help="print one JSON document")
         sub.set_defaults(func=_minima if name == "minima" else _stationary)
+    register_relax(subparsers)
 
 
 def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +92,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
 def _derive(args: argparse.Namespace) -> int:
     import sympy as sp
 
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.theory.sde import derive
 
     result = derive(landscape_from_args(args), args.noise, order=args.order)
@@ -103,6 +109,8 @@ def _derive(args: argparse.Namespace) -> int:
             "diffusion": [[str(e) for e in row] for row in result.diffusion.expr.tolist()],
         },
         "fokker_planck": str(result.fokker_planck.expr.rhs),
+        "fokker_planck_conservative": result.conservative_text,
+        "fokker_planck_conservative_components": str(result.fokker_planck_conservative.expr.rhs),
         "stationary_density": str(result.stationary_density.expr),
         "temperature": str(result.temperature.expr),
         "fp_residual": str(result.fp_residual),
@@ -120,7 +128,9 @@ def _derive_text(r: dict[str, Any], sp: Any) -> str:
         "SDE             dθ = b dt + sqrt(2D) dW,  t = kη",
         f"  drift       b = {r['sde']['drift']}",
         f"  diffusion   D = {r['sde']['diffusion']}",
-        f"Fokker–Planck   ∂p/∂t = {r['fokker_planck']}",
+        f"Fokker–Planck   {r['fokker_planck_conservative']}",
+        f"  components    ∂p/∂t = {r['fokker_planck_conservative_components']}",
+        f"  expanded      ∂p/∂t = {r['fokker_planck']}",
         f"stationary      p ∝ {r['stationary_density']}",
         f"temperature     T = {r['temperature']}",
         f"FP residual     {r['fp_residual']}   verified: {r['verified']}",
@@ -150,7 +160,8 @@ def _latex(result: Any) -> str:
             r"\mathrm{d}\theta &= b(\theta)\,\mathrm{d}t + \sqrt{2D}\,\mathrm{d}W_t,"
             r"\qquad t = k\eta \\",
             rf"b(\theta) &= {drift}, \qquad D = {diff} \\",
-            rf"{sp.latex(fp.lhs)} &= {sp.latex(fp.rhs)} \\",
+            rf"{sp.latex(fp.lhs)} &= {sp.latex(result.fokker_planck_conservative.expr.rhs)} \\",
+            rf"&= {sp.latex(fp.rhs)} \\",
             rf"p_s({theta}) &\propto {sp.latex(result.stationary_density.expr)},"
             rf"\qquad T = {sp.latex(result.temperature.expr)}",
             r"\end{align}",
@@ -159,33 +170,43 @@ def _latex(result: Any) -> str:
     )
 
 
-def _temperature(args: argparse.Namespace) -> float:
-    from threefactors.errors import check_batch, check_positive, require
+def setting_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~threefactors.theory.setting.SGDSetting` of ``--lr``, ``--batch``,
+    ``--sigma`` (and ``--examples`` / ``--replacement`` where the command has them); a
+    temperature that over- or underflows a double is refused naming ``--lr``."""
+    from threefactors.errors import require
+    from threefactors.theory.setting import SGDSetting
 
-    check_positive("lr", args.lr)
-    check_batch(args.batch)
-    require(args.sigma == args.sigma and args.sigma > 0, "sigma", args.sigma, "must be > 0")
-    temperature = args.lr * args.sigma**2 / (2 * args.batch)
+    setting = SGDSetting(
+        eta=args.lr,
+        batch_size=args.batch,
+        sigma=args.sigma,
+        examples=getattr(args, "examples", None),
+        replacement=getattr(args, "replacement", True),
+    )
+    temperature = float(setting.temperature)
     require(
-        0 < temperature < math.inf,
+        args.sigma == 0 or 0 < temperature < math.inf,
         "lr",
         args.lr,
         f"with sigma={args.sigma:g} and batch={args.batch:g}, T = ησ²/(2S) = {temperature:g} "
         f"{'overflows' if temperature else 'underflows'} a double",
     )
-    return temperature
+    return setting
 
 
 def _minima(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from threefactors.cli import emit
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.critical import critical_points
     from threefactors.theory.escape import escape_routes
     from threefactors.theory.gibbs import gibbs_probabilities, laplace_probabilities
+    from threefactors.theory.setting import as_temperature
 
-    temperature = _temperature(args)
+    setting = setting_from_args(args)
+    temperature = as_temperature(setting)
     land = landscape_from_args(args)
     cp = critical_points(land)
     with np.errstate(all="ignore"):  # under/overflow at tiny T is reported in "notes"
@@ -210,7 +231,9 @@ def _minima(args: argparse.Namespace) -> int:
             "x": m.x,
             "loss": m.loss,
             "hessian_eigenvalues": m.hessian_eigenvalues,
-            "laplace_probability": laplace[k],
+            "degenerate": m.degenerate,
+            "laplace_probability": None if m.degenerate else laplace[k],
+            "laplace_valid": not any(p.degenerate for p in cp.minima),
         }
         if gibbs is not None:
             entry["gibbs_probability"] = gibbs[k]
@@ -221,13 +244,14 @@ def _minima(args: argparse.Namespace) -> int:
             "via": None if r.saddle is None else r.saddle.x,
             "to": None if r.target < 0 else r.target,
             "barrier": r.barrier,
-            "kramers_time": r.time,
-            "kramers_steps": r.time / args.lr,
+            "kramers_time": r.time if math.isfinite(r.time) else None,
+            "kramers_steps": r.time / setting.eta if math.isfinite(r.time) else None,
+            "kramers_valid": not cp.minima[r.start].degenerate,
             "escapable": r.saddle is not None,
         }
         for r in routes
     ]
-    if any(not math.isfinite(e["kramers_time"]) for e in escape if e["escapable"]):
+    if any(e["kramers_time"] is None and e["kramers_valid"] for e in escape if e["escapable"]):
         notes.append(
             f"overflow: T = {temperature:.3g} too small for the Kramers time exp(ΔL/T) "
             "(null in JSON)"
@@ -246,9 +270,7 @@ def _minima(args: argparse.Namespace) -> int:
             for s in cp.saddles
         ],
         "escape": escape,
-        "provenance": provenance(
-            {"loss": args.loss, "lr": args.lr, "batch": args.batch, "sigma": args.sigma}
-        ),
+        "provenance": provenance({"loss": args.loss, **setting.record()}),
     }
     emit(out, args.json, _minima_text)
     return 0
@@ -265,9 +287,14 @@ def _minima_text(r: dict[str, Any]) -> str:
     ]
     for k, m in enumerate(r["minima"]):
         gibbs = f"  gibbs {m['gibbs_probability']:.4g}" if "gibbs_probability" in m else ""
+        laplace = (
+            f"laplace {m['laplace_probability']:.4g}"
+            if m["laplace_valid"]
+            else "laplace invalid (degenerate minimum)"
+        )
         lines.append(
             f"  [{k}] x = {_fmt(m['x'])}  L = {m['loss']:.6g}  "
-            f"eig = {_fmt(m['hessian_eigenvalues'])}  laplace {m['laplace_probability']:.4g}{gibbs}"
+            f"eig = {_fmt(m['hessian_eigenvalues'])}  {laplace}{gibbs}"
         )
     lines.append("saddles:")
     lines += [
@@ -280,7 +307,9 @@ def _minima_text(r: dict[str, Any]) -> str:
             lines.append(f"  from [{e['from']}]: no saddle, no escape")
             continue
         head = f"  from [{e['from']}] via {_fmt(e['via'])} → [{e['to']}]: ΔL = {e['barrier']:.4g}"
-        if math.isfinite(e["kramers_time"]) and math.isfinite(e["kramers_steps"]):
+        if not e["kramers_valid"]:
+            tail = ", Eyring–Kramers invalid (degenerate minimum)"
+        elif e["kramers_time"] is not None and math.isfinite(e["kramers_steps"]):
             tail = f", τ = {e['kramers_time']:.4g} ({e['kramers_steps']:.4g} steps)"
         else:
             tail = f", τ overflows: T = {r['temperature']:.3g} too small for exp(ΔL/T)"
@@ -290,8 +319,8 @@ def _minima_text(r: dict[str, Any]) -> str:
 
 
 def _stationary(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
-    from threefactors.errors import InputError, check_batch, check_finite
+    from threefactors.errors import InputError, check_finite
+    from threefactors.output import emit
     from threefactors.provenance import provenance
     from threefactors.theory.stationary import quadratic_stationary
 
@@ -301,12 +330,12 @@ def _stationary(args: argparse.Namespace) -> int:
         raise InputError("hessian", args.hessian, "comma-separated numbers") from None
     for value in eigenvalues:
         check_finite("hessian", value)
-    check_batch(args.batch)
-    result = quadratic_stationary(eigenvalues, args.lr, int(args.batch), args.sigma, args.noise)
+    setting = setting_from_args(args)
+    result = quadratic_stationary(eigenvalues, setting, noise=args.noise)
     out = {
         "hessian": eigenvalues,
         "noise": args.noise,
-        "temperature": args.lr * args.sigma**2 / (2 * args.batch),
+        "temperature": setting.temperature,
         "stable": result.stable,
         "stability_bound": result.stability_bound,
         "sde_covariance_diag": result.sde_covariance_diag,
@@ -314,15 +343,7 @@ def _stationary(args: argparse.Namespace) -> int:
         "ratio": result.ratio,
         "sde_excess_loss": result.sde_excess_loss,
         "sgd_excess_loss": result.sgd_excess_loss,
-        "provenance": provenance(
-            {
-                "hessian": eigenvalues,
-                "lr": args.lr,
-                "batch": args.batch,
-                "sigma": args.sigma,
-                "noise": args.noise,
-            }
-        ),
+        "provenance": provenance({"hessian": eigenvalues, **setting.record(), "noise": args.noise}),
     }
     emit(out, args.json, _stationary_text)
     if not result.stable:
@@ -349,4 +370,89 @@ def _stationary_text(r: dict[str, Any]) -> str:
             f"{r['sgd_excess_loss']:.6g}",
             f"ratio SGD/SDE         {_fmt(r['ratio'])}  (= 1/(1 − ηh/2))",
         ]
+    return "\n".join(lines)
+
+
+def register_relax(subparsers: argparse._SubParsersAction) -> None:
+    """``relax``: the Fokker–Planck transient from a start point (d ≤ 2)."""
+    helptext = "occupancy of each basin over time from a start point (Fokker–Planck, d ≤ 2)"
+    sub = subparsers.add_parser(
+        "relax",
+        help=helptext,
+        description=f"{helptext}; relaxation rates against Eyring–Kramers and exact MFPT rates",
+    )
+    add_loss_arguments(sub)
+    sub.add_argument("--lr", "--eta", type=options.positive, required=True, help="learning rate η")
+    sub.add_argument(
+        "--batch", "--batch-size", type=options.count, required=True, help="batch size S"
+    )
+    sub.add_argument("--sigma", type=options.positive, required=True, help="noise scale σ > 0")
+    sub.add_argument("--start", required=True, help='start point θ₀, e.g. "-1" or "-1,0"')
+    sub.add_argument("--times", help="SDE times t = kη, comma-separated, increasing, ≥ 0")
+    sub.add_argument(
+        "--grid", type=options.count, help="cells per axis (default 2000 in 1-D, 200 in 2-D)"
+    )
+    sub.add_argument("--json", action="store_true", help="print one JSON document")
+    # let "--start -1,0" and "--times -1,2" through as values (argparse takes a leading "-"
+    # for an option unless the token is one negative number); bad values are then named
+    sub._negative_number_matcher = re.compile(r"^-[0-9.eE+\-]*(,[-0-9.eE+]*)*$")
+    sub.set_defaults(func=_relax)
+
+
+def _numbers(text: str, parameter: str) -> list[float]:
+    from threefactors.errors import InputError
+
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(parameter, text, "comma-separated numbers") from None
+
+
+def _relax(args: argparse.Namespace) -> int:
+    from threefactors.errors import require
+    from threefactors.output import emit
+    from threefactors.provenance import provenance
+    from threefactors.theory.relaxation import relax
+
+    temperature = float(setting_from_args(args).temperature)
+    land = landscape_from_args(args)
+    require(land.dim <= 2, "loss", args.loss, f"relax needs d ≤ 2 (d = {land.dim})")
+    start = _numbers(args.start, "start")
+    times = None if args.times is None else _numbers(args.times, "times")
+    result = relax(land, temperature, start, times, args.grid)
+    out = {
+        **result.summary(),
+        "loss": str(land.loss),
+        "start": start,
+        "provenance": provenance(
+            {
+                "loss": args.loss,
+                "lr": args.lr,
+                "batch": args.batch,
+                "sigma": args.sigma,
+                "start": start,
+                "times": times,
+                "grid": args.grid,
+            }
+        ),
+    }
+    emit(out, args.json, _relax_text)
+    return 0
+
+
+def _relax_text(r: dict[str, Any]) -> str:
+    lines = [
+        f"L = {r['loss']}   T = {r['temperature']:.6g}   start {_fmt(r['start'])}   "
+        f"grid {r['grid']} per axis   mass error {r['mass_error']:.2g}",
+        "minima: " + "  ".join(f"[{k}] {_fmt(m)}" for k, m in enumerate(r["minima"])),
+        "      t   occupancy",
+    ]
+    lines += [f"{t:9.4g}   {_fmt(occ)}" for t, occ in zip(r["times"], r["occupancy"], strict=True)]
+    lines.append(f"stationary  {_fmt(r['stationary_occupancy'])}")
+    lines.append(f"relaxation rates (−Q spectrum)  {_fmt(r['relaxation_rates'])}")
+    lines.append(f"Kramers escape rates            {_fmt(r['kramers_rates'])}")
+    if r["mfpt_rates"] is not None:
+        lines.append(f"exact 1/MFPT rates              {_fmt(r['mfpt_rates'])}")
+    if r["mfpt_relaxation_rate"] is not None:
+        lines.append(f"1/MFPT(A→B) + 1/MFPT(B→A)       {r['mfpt_relaxation_rate']:.6g}")
     return "\n".join(lines)

@@ -10,15 +10,25 @@ Three routes:
   deduplicated.
 Each point is classified by the eigenvalues of ∇²L: index = number of negative eigenvalues
 (0: minimum, 1: index-1 saddle; in 1-D a maximum). Points with an eigenvalue within
-1e-9·max|eigenvalue| of zero are degenerate and kept apart.
+1e-9·max|eigenvalue| of zero are degenerate: one with no negative eigenvalue whose loss rises
+along every zero-curvature direction (probed at ±10⁻³ and ±10⁻² of the box) is a degenerate
+minimum (``x**4``: ``degenerate=True``, a zero eigenvalue; Laplace's approximation does not
+apply to it), every other degenerate point is kept apart in ``others``.
+
+Saddle → minima connections (which minima a saddle's unstable manifold flows into): in 1-D
+exactly the neighbouring minima in order; in d ≥ 2 adaptive (RK45, scipy ``solve_ivp``)
+integration of dθ/dt = −∇L from z ± δv until the path enters a minimum's capture ball,
+accepted only if the loss has dropped below the saddle's on the way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+from scipy.integrate import solve_ivp
 from scipy.stats import qmc
 
 from threefactors.errors import InputError
@@ -29,12 +39,17 @@ _DEGENERATE = 1e-9
 
 @dataclass(frozen=True)
 class CriticalPoint:
-    """A point with ∇L = 0: position x (shape (d,)), L(x), eigenvalues of ∇²L(x), index."""
+    """A point with ∇L = 0: position x (shape (d,)), L(x), eigenvalues of ∇²L(x), index.
+
+    ``degenerate``: a minimum with a zero Hessian eigenvalue (e.g. ``x**4`` at 0): its
+    log-determinant is −∞ and Laplace/Eyring–Kramers do not apply.
+    """
 
     x: np.ndarray
     loss: float
     hessian_eigenvalues: np.ndarray
     index: int
+    degenerate: bool = False
 
     @property
     def log_det_hessian(self) -> float:
@@ -146,14 +161,31 @@ def _newton(landscape: Landscape, theta: np.ndarray, box_size: np.ndarray) -> np
     return theta
 
 
-def _classify(landscape: Landscape, points: np.ndarray) -> list[CriticalPoint]:
+def _rises_along(landscape: Landscape, x: np.ndarray, directions: np.ndarray, span: float) -> bool:
+    """True when L(x ± εv) > L(x) for every column v of ``directions``, ε = 10⁻³, 10⁻² span."""
+    steps = np.array([1e-3, 1e-2, -1e-3, -1e-2]) * span
+    probes = x + (steps[:, None, None] * directions.T[None, :, :]).reshape(-1, x.size)
+    return bool(np.all(landscape.loss_at(probes) > float(landscape.loss_at(x))))
+
+
+def _classify(
+    landscape: Landscape, points: np.ndarray, box: tuple[tuple[float, float], ...]
+) -> list[CriticalPoint]:
+    span = float(max(hi - lo for lo, hi in box))
     out = []
     for x in points:
         x = np.where(np.abs(x) < 1e-14, 0.0, x)  # round-off around an exact zero
-        eig = np.linalg.eigvalsh(landscape.hessian_at(x))
+        eig, vec = np.linalg.eigh(landscape.hessian_at(x))
         scale = max(float(np.max(np.abs(eig))), 1e-300)
-        index = int(np.sum(eig < 0)) if np.all(np.abs(eig) > _DEGENERATE * scale) else -1
-        out.append(CriticalPoint(x.copy(), float(landscape.loss_at(x)), eig, index))
+        flat = np.abs(eig) <= _DEGENERATE * scale
+        index = int(np.sum(eig < 0)) if not np.any(flat) else -1
+        degenerate = (
+            index == -1
+            and not np.any(eig[~flat] < 0)
+            and _rises_along(landscape, x, vec[:, flat], span)
+        )
+        loss = float(landscape.loss_at(x))
+        out.append(CriticalPoint(x.copy(), loss, eig, 0 if degenerate else index, degenerate))
     return out
 
 
@@ -262,7 +294,7 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         points = points[grad <= 1e-8 * (1 + hess * (1 + np.abs(points).max(axis=1)))]
     points, hits = _dedupe(points, 1e-7 * float(np.max(hi - lo)))
     order = np.lexsort(points.T[::-1]) if points.size else np.array([], dtype=int)
-    found = _classify(landscape, points[order])
+    found = _classify(landscape, points[order], box)
     minima = [p for p in found if p.index == 0]
     if not minima:
         raise InputError("loss", str(landscape.loss), f"no minimum (searched {method} in {box})")
@@ -299,6 +331,17 @@ def _quadratic_critical(
     return CriticalPoints(minima=[bottom], saddles=[], others=[], method="quadratic", box=box)
 
 
+def capture_radii(critical: CriticalPoints) -> np.ndarray:
+    """Per minimum, a quarter of the distance to the nearest other critical point (∞ if none)."""
+    every = np.array([p.x for p in (*critical.minima, *critical.saddles, *critical.others)])
+    radius = np.empty(len(critical.minima))
+    for k, m in enumerate(critical.minima):
+        dist = np.linalg.norm(every - m.x, axis=1)
+        dist = dist[dist > 0]
+        radius[k] = 0.25 * (dist.min() if dist.size else np.inf)
+    return radius
+
+
 def flow_to_minima(
     landscape: Landscape,
     points: np.ndarray,
@@ -308,21 +351,19 @@ def flow_to_minima(
     """Which minimum gradient flow dθ/dt = −∇L carries each point to (its basin).
 
     Returns, per row of ``points`` (shape (n, d)), the index into ``critical.minima``.
-    Explicit steps dt = 0.9/‖∇²L(θ)‖_F (stable since ‖·‖_F ≥ λ_max); a point is assigned
-    once it lies within a quarter of the distance from a minimum to the nearest other
-    critical point. Points that leave the box far behind get −1; points stalled on a basin
-    boundary (∇L ≈ 0 away from every minimum, or still moving after ``max_steps``) go to the
-    nearest minimum: a set of measure zero, or of O(step) width along the boundary.
+    Explicit steps dt = 0.9/‖∇²L(θ)‖_F (stable since ‖·‖_F ≥ λ_max), each move at most half
+    the smallest capture radius (no overshoot where the curvature vanishes); a point is
+    assigned once it lies within its capture radius (:func:`capture_radii`) of a minimum.
+    Points that leave the box far behind get −1; points stalled on a basin boundary (∇L ≈ 0
+    away from every minimum, or still moving after ``max_steps``) go to the nearest
+    minimum: a set of measure zero, or of O(step) width along the boundary.
     """
     minima = np.array([m.x for m in critical.minima])
-    every = np.array([p.x for p in (*critical.minima, *critical.saddles, *critical.others)])
-    radius = np.empty(len(minima))
-    for k, m in enumerate(minima):
-        dist = np.linalg.norm(every - m, axis=1)
-        dist = dist[dist > 0]
-        radius[k] = 0.25 * (dist.min() if dist.size else np.inf)
+    radius = capture_radii(critical)
     box = np.array(critical.box)
     span = box[:, 1] - box[:, 0]
+    finite = radius[np.isfinite(radius)]
+    max_move = 0.5 * float(finite.min()) if finite.size else float(span.max())
     far_lo, far_hi = box[:, 0] - 10 * span, box[:, 1] + 10 * span
     theta = np.array(points, dtype=float).reshape(-1, landscape.dim)
     label = np.full(len(theta), -2)
@@ -341,7 +382,9 @@ def flow_to_minima(
         active, x = active[keep], x[keep]
         norm = np.linalg.norm(landscape.hessian_at(x), axis=(1, 2))
         step = (0.9 / np.maximum(norm, 1e-300))[:, None] * landscape.gradient_at(x)
-        stalled = np.linalg.norm(step, axis=1) <= 1e-10 * float(span.max())
+        length = np.linalg.norm(step, axis=1)
+        step *= (max_move / np.maximum(length, max_move))[:, None]
+        stalled = length <= 1e-10 * float(span.max())
         label[active[stalled]] = nearest[keep][stalled]
         theta[active] = x - step
         active = active[~stalled]
@@ -351,22 +394,74 @@ def flow_to_minima(
     return label
 
 
+def _flow_end(
+    landscape: Landscape, start: np.ndarray, saddle: CriticalPoint, critical: CriticalPoints
+) -> int:
+    """The minimum the gradient flow from ``start`` (next to ``saddle``) ends in, or −1.
+
+    RK45 with relative tolerance 1e-8 (steps adapt to the curvature: no overshoot on steep
+    walls), stopped when the path enters a minimum's capture ball; the end point must lie
+    below the saddle's loss (it has left the saddle downhill). A path that has not arrived
+    after t = 10⁴/|λ_1(saddle)| or that leaves the box far behind gives −1.
+    """
+    minima = np.array([m.x for m in critical.minima])
+    radius = capture_radii(critical)
+    box = np.array(critical.box)
+    span = float(np.max(box[:, 1] - box[:, 0]))
+    centre = box.mean(axis=1)
+
+    def arrive(k: int) -> Callable[[float, np.ndarray], float]:
+        def event(_t: float, y: np.ndarray) -> float:
+            return float(np.linalg.norm(y - minima[k]) - radius[k])
+
+        event.terminal = True
+        return event
+
+    def leave(_t: float, y: np.ndarray) -> float:
+        return 10 * span - float(np.max(np.abs(y - centre)))
+
+    leave.terminal = True
+    horizon = 1e4 / abs(float(np.min(saddle.hessian_eigenvalues)))
+    solution = solve_ivp(
+        lambda _t, y: -landscape.gradient_at(y[None, :])[0],
+        (0.0, horizon),
+        start,
+        method="RK45",
+        rtol=1e-8,
+        atol=1e-10 * span,
+        events=[*(arrive(k) for k in range(len(minima))), leave],
+    )
+    for k in range(len(minima)):
+        if solution.t_events[k].size:
+            end = solution.y_events[k][0]
+            return k if float(landscape.loss_at(end)) < saddle.loss else -1
+    return -1
+
+
 def saddle_connections(landscape: Landscape, critical: CriticalPoints) -> list[tuple[int, int]]:
     """For each index-1 saddle, the two minima its unstable manifold flows into, in increasing
-    order (−1: the flow leaves the box).
+    order (−1: no minimum on that side / the flow leaves the box).
 
-    Starts gradient flow at z ± δ v, v the unstable eigenvector of ∇²L(z), δ = 1e-3 of the
-    distance to the nearest minimum.
+    1-D: exactly the nearest minimum on each side of the maximum. d ≥ 2: adaptive gradient
+    flow (:func:`_flow_end`) from z ± δv, v the unstable eigenvector of ∇²L(z),
+    δ = 1e-3 of the distance to the nearest minimum.
     """
-    out = []
     minima = np.array([m.x for m in critical.minima])
+    out = []
     for saddle in critical.saddles:
-        eigval, eigvec = np.linalg.eigh(landscape.hessian_at(saddle.x))
-        v = eigvec[:, int(np.argmin(eigval))]
-        delta = 1e-3 * np.linalg.norm(minima - saddle.x, axis=1).min()
-        ends = flow_to_minima(
-            landscape, np.stack([saddle.x - delta * v, saddle.x + delta * v]), critical
-        )
+        if landscape.dim == 1:
+            z = float(saddle.x[0])
+            left = [k for k, m in enumerate(minima[:, 0]) if m < z]
+            right = [k for k, m in enumerate(minima[:, 0]) if m > z]
+            ends = (left[-1] if left else -1, right[0] if right else -1)
+        else:
+            eigval, eigvec = np.linalg.eigh(landscape.hessian_at(saddle.x))
+            v = eigvec[:, int(np.argmin(eigval))]
+            delta = 1e-3 * np.linalg.norm(minima - saddle.x, axis=1).min()
+            ends = tuple(
+                _flow_end(landscape, saddle.x + sign * delta * v, saddle, critical)
+                for sign in (-1.0, 1.0)
+            )
         low, high = sorted((int(ends[0]), int(ends[1])))
         out.append((low, high))
     return out

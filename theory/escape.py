@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import cumulative_simpson, simpson
 
-from threefactors.errors import check_positive, require
+from threefactors.errors import require
 from threefactors.theory.critical import (
     CriticalPoint,
     CriticalPoints,
@@ -27,6 +27,7 @@ from threefactors.theory.critical import (
 )
 from threefactors.theory.gibbs import density_edge
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting, as_temperature
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class Escape:
     """Escape route from minimum ``start`` (index into minima) over ``saddle`` to ``target``.
 
     ``prefactor`` = (2π/|λ_1(z)|) sqrt(|det H(z)|/det H(x)); ``time`` = prefactor·e^{barrier/T}
-    in SDE time t = kη (``inf`` when the minimum has no saddle: nothing to escape over).
+    in SDE time t = kη (``inf`` when the minimum has no saddle: nothing to escape over; NaN
+    when the minimum is degenerate, det H(x) = 0, where Eyring–Kramers does not apply).
     """
 
     start: int
@@ -46,7 +48,10 @@ class Escape:
 
 
 def _route(minimum: CriticalPoint, saddle: CriticalPoint) -> tuple[float, float]:
-    """(barrier, Eyring–Kramers prefactor) from ``minimum`` over ``saddle``."""
+    """(barrier, Eyring–Kramers prefactor) from ``minimum`` over ``saddle`` (NaN prefactor
+    for a degenerate minimum)."""
+    if minimum.degenerate:
+        return saddle.loss - minimum.loss, float("nan")
     unstable = float(np.min(saddle.hessian_eigenvalues))
     log_pref = np.log(2 * np.pi / abs(unstable)) + 0.5 * (
         saddle.log_det_hessian - minimum.log_det_hessian
@@ -55,14 +60,15 @@ def _route(minimum: CriticalPoint, saddle: CriticalPoint) -> tuple[float, float]
 
 
 def escape_routes(
-    landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> list[Escape]:
     """For every minimum, the Eyring–Kramers escape over its lowest adjacent saddle.
 
     Adjacent: the saddle's unstable manifold flows into this minimum (in 1-D, the maxima
-    on either side). ``target`` is the minimum on the other side (−1 if the flow leaves).
+    on either side; :func:`~threefactors.theory.critical.saddle_connections`). ``target``
+    is the minimum on the other side of that saddle (−1 if the flow leaves the box).
     """
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     critical = critical or critical_points(landscape)
     links = saddle_connections(landscape, critical) if critical.saddles else []
     out = []
@@ -82,7 +88,9 @@ def escape_routes(
     return out
 
 
-def kramers_time(landscape: Landscape, temperature: float, minimum_index: int) -> float:
+def kramers_time(
+    landscape: Landscape, temperature: float | SGDSetting, minimum_index: int
+) -> float:
     """Eyring–Kramers mean exit time (SDE time t = kη) from minimum ``minimum_index``
     (index into ``critical_points(landscape).minima``) over its lowest saddle."""
     routes = escape_routes(landscape, temperature)
@@ -96,7 +104,11 @@ def kramers_time(landscape: Landscape, temperature: float, minimum_index: int) -
 
 
 def mean_first_passage_time(
-    landscape: Landscape, temperature: float, start: float, target: float, points: int = 0
+    landscape: Landscape,
+    temperature: float | SGDSetting,
+    start: float,
+    target: float,
+    points: int = 0,
 ) -> float:
     """Exact mean first-passage time from ``start`` to ``target`` for dx = −L' dt + sqrt(2T) dW.
 
@@ -106,7 +118,7 @@ def mean_first_passage_time(
     spacing ≤ sqrt(T/max|L''|)/20 (``points`` overrides the grid size); returns ``inf``
     when e^{ΔL/T} overflows double precision.
     """
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     require(landscape.dim == 1, "loss", str(landscape.loss), "mean first-passage time needs d = 1")
     require(start != target, "target", target, "must differ from start")
     sign = 1.0 if target > start else -1.0

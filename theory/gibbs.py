@@ -17,9 +17,10 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from threefactors.errors import InputError, check_positive, require
+from threefactors.errors import InputError, require
 from threefactors.theory.critical import CriticalPoints, critical_points, flow_to_minima
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import SGDSetting, as_temperature
 
 #: Integration stops where the density has dropped below exp(−_TAIL) of its peak.
 _TAIL = 50.0
@@ -28,10 +29,10 @@ _SUBCELLS = 16
 
 
 def laplace_log_masses(
-    landscape: Landscape, temperature: float, critical: CriticalPoints
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints
 ) -> np.ndarray:
     """log of exp(−L_A/T) sqrt((2πT)^d / det H_A) for each minimum A."""
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     d = landscape.dim
     return np.array(
         [
@@ -44,11 +45,16 @@ def laplace_log_masses(
 
 
 def laplace_probabilities(
-    landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Normalised Laplace probabilities P_A = m_A / Σ_B m_B,
-    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A)."""
+    m_A = e^{−L_A/T} sqrt((2πT)^d / det H_A).
+
+    All NaN (invalid) when a minimum is degenerate (det H_A = 0: no Gaussian to integrate).
+    """
     critical = critical or critical_points(landscape)
+    if any(m.degenerate for m in critical.minima):
+        return np.full(len(critical.minima), np.nan)
     logm = laplace_log_masses(landscape, temperature, critical)
     return np.exp(logm - logsumexp(logm))
 
@@ -102,7 +108,7 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     for k, minimum in enumerate(critical.minima):
         a, b = cuts[k], cuts[k + 1]
         # split at the minimum so quad sees the peak at an endpoint
-        width = np.sqrt(temperature / minimum.hessian_eigenvalues[0])
+        width = np.sqrt(temperature / max(minimum.hessian_eigenvalues[0], 1e-300))
         mass = 0.0
         for left, right in ((a, minimum.x[0]), (minimum.x[0], b)):
             mass += quad(
@@ -124,7 +130,14 @@ def _gibbs_1d(landscape: Landscape, temperature: float, critical: CriticalPoints
     return masses / masses.sum()
 
 
-def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+def gibbs_box(
+    landscape: Landscape, temperature: float, critical: CriticalPoints
+) -> tuple[tuple[float, float], ...]:
+    """A box (d ≤ 2) outside which e^{−(L − L_min)/T} < e^{−50}: in 1-D the edges found by
+    :func:`density_edge`; in 2-D the critical points' box, widened by 25 % per side until
+    the density on its rim is below e^{−50} (InputError if it never is)."""
+    if landscape.dim == 1:
+        return (_domain_1d(landscape, temperature, critical),)
     floor = min(m.loss for m in critical.minima)
     box = np.array(critical.box, dtype=float)
     for _ in range(30):
@@ -134,15 +147,19 @@ def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints
             + [np.stack([edge[0], np.full(200, box[1, i])], -1) for i in (0, 1)]
         )
         if landscape.loss_at(rim).min() - floor > _TAIL * temperature:
-            break
+            return tuple((float(lo), float(hi)) for lo, hi in box)
         span = box[:, 1] - box[:, 0]
         box = box + np.outer(span * 0.25, [-1.0, 1.0])
-    else:
-        raise InputError(
-            "loss",
-            str(landscape.loss),
-            "exp(-L/T) is not normalisable: L does not grow away from the minima",
-        )
+    raise InputError(
+        "loss",
+        str(landscape.loss),
+        "exp(-L/T) is not normalisable: L does not grow away from the minima",
+    )
+
+
+def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints) -> np.ndarray:
+    floor = min(m.loss for m in critical.minima)
+    box = np.array(gibbs_box(landscape, temperature, critical))
     sharpest = max(float(m.hessian_eigenvalues.max()) for m in critical.minima)
     spacing = 0.5 * np.sqrt(temperature / sharpest)
     counts = [int(np.clip(np.ceil((hi - lo) / spacing), 200, 700)) + 1 for lo, hi in box]
@@ -175,14 +192,14 @@ def _gibbs_2d(landscape: Landscape, temperature: float, critical: CriticalPoints
 
 
 def gibbs_probabilities(
-    landscape: Landscape, temperature: float, critical: CriticalPoints | None = None
+    landscape: Landscape, temperature: float | SGDSetting, critical: CriticalPoints | None = None
 ) -> np.ndarray:
     """Exact Gibbs mass of each minimum's basin under p ∝ exp(−L/T), by quadrature (d ≤ 2).
 
     In the order of ``critical_points(landscape).minima``. Mass that gradient flow carries out
     of every basin (none for a confining L) is left out of the normalisation.
     """
-    check_positive("temperature", temperature)
+    temperature = as_temperature(temperature)
     require(landscape.dim <= 2, "loss", str(landscape.loss), "Gibbs quadrature needs d ≤ 2")
     critical = critical or critical_points(landscape)
     if len(critical.minima) == 1:

@@ -19,9 +19,11 @@ from typing import Any
 
 import sympy as sp
 
-from threefactors.errors import check_batch, require
+from threefactors.errors import check_batch, check_positive, require
 from threefactors.theory.formula import BATCH, ETA, EXAMPLES, SIGMA, TIME, Formula
 from threefactors.theory.landscape import Landscape
+from threefactors.theory.setting import noise_factor
+from threefactors.theory.setting import temperature as sgd_temperature
 
 NOISE_MODELS = ("isotropic", "hessian")
 
@@ -47,14 +49,28 @@ class Derivation:
     verified: bool
     eta_over_s_only: bool
     note: str = ""
+    fokker_planck_conservative: Formula | None = None
+
+    @property
+    def conservative_text(self) -> str:
+        """The Fokker–Planck equation in vector notation, as a researcher writes it."""
+        tilde = "L̃" if self.order == 2 else "L"
+        modified = ",  L̃ = L + (η/4)|∇L|²" if self.order == 2 else ""
+        if self.noise == "isotropic":
+            return f"∂p/∂t = ∇·(∇{tilde} p) + T Δp{modified}"
+        return f"∂p/∂t = ∇·(∇{tilde} p + ∇·(D p)),  D = (ησ²/2S)∇²L{modified}"
+
+    @property
+    def order(self) -> int:
+        return 2 if ETA in self.drift.expr.free_symbols else 1
 
 
 def batch_factor(replacement: bool = True, examples: int | None = None) -> sp.Expr:
     """f with Cov[g_S] = f C: 1/S with replacement, (N − S)/(S(N − 1)) without."""
     if replacement:
-        return 1 / BATCH
+        return noise_factor(BATCH)
     n = EXAMPLES if examples is None else sp.Integer(check_batch(examples, None, "examples"))
-    return (n - BATCH) / (BATCH * (n - 1))
+    return noise_factor(BATCH, n, replacement=False)
 
 
 def noise_covariance(landscape: Landscape, noise: str) -> sp.Matrix:
@@ -99,8 +115,7 @@ def derive(
     # results are shown with floats again when the loss had any
     floats = landscape.loss.atoms(sp.Float)
     loss = landscape.loss.xreplace({v: sp.Rational(v) for v in floats})
-    gradient = [sp.diff(loss, c) for c in coords]
-    modified = loss + ETA / 4 * sum(g**2 for g in gradient) if order == 2 else loss
+    modified = modified_loss(loss, coords) if order == 2 else loss
     drift = -sp.Matrix([sp.diff(modified, c) for c in coords])
     f = batch_factor(replacement, examples)
     require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
@@ -115,7 +130,22 @@ def derive(
             for j, cj in enumerate(coords)
         )
 
-    temperature = sp.simplify(ETA * f * SIGMA**2 / 2)
+    temperature = sp.simplify(sgd_temperature(ETA, SIGMA, f))
+    # conservative form ∂p/∂t = ∇·(−b p + ∇·(D p)), derivatives left unevaluated
+    if noise == "isotropic":
+        conservative = sum(
+            sp.Derivative(-drift[i] * p, c) + temperature * sp.Derivative(p, (c, 2))
+            for i, c in enumerate(coords)
+        )
+    else:
+        conservative = sum(
+            sp.Derivative(
+                -drift[i] * p
+                + sum(sp.Derivative(diff_matrix[i, j] * p, cj) for j, cj in enumerate(coords)),
+                ci,
+            )
+            for i, ci in enumerate(coords)
+        )
     if noise == "isotropic" and order == 1:
         phi = loss / temperature
     else:
@@ -146,6 +176,7 @@ def derive(
         diffusion=Formula(diff_matrix, params),
         noise_covariance=Formula(2 * diff_matrix, params),
         fokker_planck=Formula(shown(sp.Eq(sp.Derivative(p, TIME), operator(p))), ()),
+        fokker_planck_conservative=Formula(shown(sp.Eq(sp.Derivative(p, TIME), conservative)), ()),
         stationary_density=Formula(shown(density), params),
         temperature=Formula(temperature, (ETA, BATCH, SIGMA)),
         fp_residual=residual,
@@ -154,4 +185,25 @@ def derive(
         note=""
         if noise == "isotropic"
         else "C = σ²∇²L is a covariance only where ∇²L ⪰ 0: the density holds there",
+    )
+
+
+def modified_loss(loss: sp.Expr, coords: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """L̃ = L + (η/4)|∇L|², whose gradient flow is the drift of the second-order stochastic
+    modified equation of SGD (Li, Tai & E, ICML 2017, arXiv 1511.06251), η the symbol ETA."""
+    return loss + ETA / 4 * sum(sp.diff(loss, c) ** 2 for c in coords)
+
+
+def modified_landscape(landscape: Landscape, eta: float) -> Landscape:
+    """The landscape L̃ = L + (η/4)|∇L|² at a learning rate ``eta``: the order-2 modified
+    equation dθ = −∇L̃ dt + sqrt(2D) dW is the SDE of this landscape (same diffusion), so
+    every view runs it as it runs any other loss."""
+    check_positive("lr", eta)
+    expr = sp.expand(modified_loss(landscape.loss, landscape.coords).subs(ETA, sp.Float(eta)))
+    return Landscape(
+        expr,
+        landscape.coords,
+        {},
+        f"{landscape.name} + ({eta:g}/4)|∇L|²",
+        landscape.box,
     )

@@ -16,6 +16,7 @@ The scalar laws are derived with sympy by solving the fixed-point equations (bel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -23,9 +24,10 @@ import numpy as np
 import sympy as sp
 from scipy.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov
 
-from threefactors.errors import check_batch, check_positive, check_sigma, require
+from threefactors.errors import require
 from threefactors.theory.formula import BATCH, ETA, SIGMA, Formula
 from threefactors.theory.sde import NOISE_MODELS
+from threefactors.theory.setting import SGDSetting, noise_factor, setting_from
 
 H, C_NOISE, A_MEAN, S_SPREAD, F_BATCH = sp.symbols("h c a s f", positive=True)
 
@@ -75,11 +77,7 @@ def mean_square_bound(
     mean_curvature: float, curvature_std: float, batch_size: int, examples: int | None = None
 ) -> float:
     """Largest η with (1 − ηa)² + η² s² f ≤ 1 (Wu, Ma, E), f = 1/S or (N−S)/(S(N−1))."""
-    f = (
-        1 / batch_size
-        if examples is None
-        else (examples - batch_size) / (batch_size * (examples - 1))
-    )
+    f = noise_factor(batch_size, examples, replacement=False)
     return float(scalar_laws()["mean_square_bound"].callable(mean_curvature, curvature_std, f))
 
 
@@ -88,9 +86,7 @@ class QuadraticStationary:
     """Stationary law of SGD and of its SDE in a quadratic basin (diagonal H, C)."""
 
     eigenvalues: np.ndarray
-    eta: float
-    batch_size: int
-    sigma: float
+    setting: SGDSetting
     noise: str
     stable: bool
     stability_bound: float
@@ -102,10 +98,21 @@ class QuadraticStationary:
 
 
 def quadratic_stationary(
-    eigenvalues, eta: float, batch_size: int, sigma: float, noise: str = "isotropic"
+    eigenvalues: Sequence[float],
+    setting: SGDSetting | None = None,
+    *,
+    noise: str = "isotropic",
+    eta: float | None = None,
+    batch_size: int | None = None,
+    sigma: float | None = None,
 ) -> QuadraticStationary:
-    """Both stationary covariances for H = diag(h), C = σ²I or σ²H; past η ≥ 2/λ_max the
-    SGD law does not exist: ``stable`` False and no SGD covariance."""
+    """Both stationary covariances for H = diag(h), C = σ²I or σ²H (Cov[g_S] = C/S); past
+    η ≥ 2/λ_max the SGD law does not exist: ``stable`` False and no SGD covariance.
+
+    Give an :class:`SGDSetting` or the shortcuts ``eta``, ``batch_size``, ``sigma``.
+    """
+    setting = setting_from(setting, eta, batch_size, sigma)
+    eta, batch_size, sigma = setting.eta, setting.batch_size, setting.sigma
     h = np.asarray(eigenvalues, dtype=float)
     require(
         h.ndim == 1 and h.size >= 1 and np.all(h > 0),
@@ -113,9 +120,6 @@ def quadratic_stationary(
         h.tolist(),
         "eigenvalues must be > 0",
     )
-    check_positive("lr", eta)
-    check_batch(batch_size)
-    check_sigma(sigma)
     require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
     c = sigma**2 * (np.ones_like(h) if noise == "isotropic" else h)
     laws = scalar_laws()
@@ -125,9 +129,7 @@ def quadratic_stationary(
     sgd = laws["sgd_variance"].callable(h, c, eta, batch_size) if stable else None
     return QuadraticStationary(
         eigenvalues=h,
-        eta=eta,
-        batch_size=batch_size,
-        sigma=sigma,
+        setting=setting,
         noise=noise,
         stable=stable,
         stability_bound=bound,

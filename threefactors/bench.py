@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from threefactors.cli import emit
+    from threefactors.output import emit
 
     name = "empirical.bench" if args.empirical else "simulate.bench"
     module = importlib.import_module(

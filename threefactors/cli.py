@@ -5,7 +5,8 @@ Each view registers its own subcommands (``theory/cli.py``, ``simulate/cli.py``,
 at module level, so start-up stays fast; heavy imports happen inside the handlers.
 Every computing subcommand takes ``--json`` and prints one JSON document on stdout.
 Bad input (:class:`~threefactors.errors.InputError` or an argparse error) prints one line
-on stderr and exits with code 2.
+on stderr and exits with code 2; a Python parameter name (``eta``) is reported as its flag
+(``lr``). Output goes through :func:`threefactors.output.emit` (base layer).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import NoReturn
 
 from threefactors.errors import InputError
 
 EXIT_BAD_INPUT = 2
+#: The Python API names a quantity once (eta, batch_size); the CLI flags that are a contract
+#: (--lr, --batch) keep theirs, so an error raised below the CLI is reported by its flag.
+FLAG_NAMES = {"eta": "lr", "batch_size": "batch"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -26,16 +30,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
-
-
-def emit(result: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
-    """Print ``result`` as one JSON document, or as human text made by ``text``."""
-    if as_json:
-        from threefactors.jsonio import dumps
-
-        print(dumps(result))
-    else:
-        print(text(result))
 
 
 def build_parser() -> OneLineParser:
@@ -68,7 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = args.func(args)
     except InputError as err:
-        print(f"threefactors {args.command}: error: {err}", file=sys.stderr)
+        flag = FLAG_NAMES.get(err.parameter, err.parameter)
+        print(
+            f"threefactors {args.command}: error: {InputError(flag, err.value, err.reason)}",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # the interpreter flushes stdout at exit

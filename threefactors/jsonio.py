@@ -7,8 +7,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -41,13 +42,23 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
 
 
-def _fsynced_temporary(path: Path, content: str | bytes) -> str:
-    """A temporary file next to ``path`` holding ``content``, flushed to disk; its name."""
+Content = str | bytes | Callable[[BinaryIO], None]
+
+
+def _fsynced_temporary(path: Path, content: Content) -> str:
+    """A temporary file next to ``path`` holding ``content``, flushed to disk; its name.
+
+    ``content``: text (written as UTF-8), bytes, or a writer called with the open binary file
+    (e.g. ``lambda f: torch.save(state, f)``). A writer that raises leaves no temporary file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode() if isinstance(content, str) else content)
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode() if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
@@ -56,11 +67,13 @@ def _fsynced_temporary(path: Path, content: str | bytes) -> str:
     return tmp
 
 
-def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], content: Content) -> None:
     """Write ``content`` to ``path`` so that a reader sees the old file or the whole new one.
 
-    Write to a temporary file in the same folder, fsync, then ``os.replace`` (atomic on
-    POSIX): a process killed mid-write never leaves a truncated record.
+    ``content``: text, bytes or a writer (see :func:`_fsynced_temporary`): the atomic-write
+    helper of the package (with :func:`write_once`). Write to a temporary file in the same
+    folder, fsync, then ``os.replace`` (atomic on POSIX): a process killed mid-write never
+    leaves a truncated file, and a writer that raises leaves the old file and no temporary one.
     """
     tmp = _fsynced_temporary(Path(path), content)
     try:
@@ -70,7 +83,7 @@ def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> None:
         raise
 
 
-def write_once(path: str | os.PathLike[str], content: str | bytes) -> bool:
+def write_once(path: str | os.PathLike[str], content: Content) -> bool:
     """Create ``path`` holding ``content`` unless it exists; True if this call created it.
 
     The content goes to a fsynced temporary file that is then hard-linked to ``path``: the

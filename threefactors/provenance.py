@@ -10,6 +10,13 @@ from typing import Any
 
 _PACKAGES = ("threefactors", "numpy", "scipy", "sympy", "numba", "torch")
 
+try:
+    #: This package's version (``threefactors.__version__``), kept in the base layer so that
+    #: the views can stamp and check it without importing the package's public API.
+    VERSION = metadata.version("threefactors")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    VERSION = "0+unknown"
+
 
 def versions(packages: tuple[str, ...] = _PACKAGES) -> dict[str, str]:
     """Installed versions of the packages that shape our numbers (absent ones omitted)."""

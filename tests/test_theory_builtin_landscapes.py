@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from threefactors.errors import InputError
-from threefactors.theory.critical import critical_points
-from threefactors.theory.landscapes import (
+from threefactors.theory.builtin_landscapes import (
     double_well,
     quadratic,
     symmetric_double_well,
     tilted_multiwell,
     two_minima_2d,
 )
+from threefactors.theory.critical import critical_points
 
 
 @pytest.mark.parametrize(
