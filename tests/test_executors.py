@@ -276,12 +276,17 @@ def test_a_killed_client_leaves_no_workers_and_the_rerun_resumes(tmp_path, refer
     assert _science(_check_store(tmp_path, 3)) == _science(reference)
 
 
-def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
+def _free_port() -> int:
+    """A port on loopback that nobody listens on."""
     import socket
 
-    with socket.socket() as sock:  # a free port on loopback that nobody listens on
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
+    port = _free_port()
     argv = [sys.executable, "-m", "threefactors", *_grid(tmp_path, "--executor", "dask"),
             "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2"]  # fmt: skip
     start = time.monotonic()
@@ -291,6 +296,16 @@ def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
     assert len(lines) == 1, done.stderr
     assert f"scheduler='tcp://127.0.0.1:{port}'" in lines[0] and "within 2 s" in lines[0]
     assert time.monotonic() - start < 30
+
+
+def test_reproduce_refuses_an_unanswering_scheduler_before_any_claim(tmp_path, capsys):
+    port = _free_port()
+    argv = ["reproduce", "--quick", "--out", str(tmp_path / "fig"), "--executor", "dask",
+            "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"scheduler='tcp://127.0.0.1:{port}'" in err[0]
+    assert not (tmp_path / "fig" / "claims").exists()
 
 
 # Sweeps and the paper-scale data path on Dask ------------------------------------------

@@ -200,6 +200,14 @@ def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         yield client
 
 
+def check_scheduler(spec: ExecutorSpec) -> None:
+    """Connect to ``spec``'s scheduler and disconnect: a command that reaches its grids only
+    after minutes of other work (``reproduce``) refuses an unanswering address at once."""
+    if spec.scheduler is not None:
+        with dask_client(spec):
+            pass
+
+
 def run_tasks(
     fn: Callable[[Any], Any],
     tasks: Sequence[Any],

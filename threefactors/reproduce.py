@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from threefactors.checks import CLAIMS
     from threefactors.errors import require
-    from threefactors.executors import from_args
+    from threefactors.executors import check_scheduler, from_args
     from threefactors.provenance import provenance
     from threefactors.report import claims_table, write_report
 
@@ -192,6 +192,7 @@ def _run(args: argparse.Namespace) -> int:
     specs = [known[c] for c in args.only] if args.only else list(CLAIMS)
     out = Path(args.out)
     ctx = Context(out=out, quick=args.quick, seed=args.seed, executor=from_args(args))
+    check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
     report = write_report(saved_alongside(claims, CLAIMS, ctx), out, prov)
