@@ -36,6 +36,7 @@ from threefactors.claims import Evidence, compare, trend
 from threefactors.empirical.records import tidy
 from threefactors.empirical.train import TrainConfig
 from threefactors.errors import InputError, require
+from threefactors.executors import LOCAL, ExecutorSpec
 
 Records = list[dict[str, Any]]
 Analysis = Callable[[Records, Path], dict[str, Any]]
@@ -671,9 +672,9 @@ def run_experiment(
     device: str = "cpu",
     data_dir: str | None = None,
     download: bool = False,
-    jobs: int = 1,
+    executor: ExecutorSpec = LOCAL,
     checkpoint_every: float = 30.0,
-    on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None = None,
     ensemble: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) experiment ``name``'s grid in ``out`` and analyse it (``ensemble``:
@@ -694,7 +695,7 @@ def run_experiment(
             device=device,
             data_dir=data_dir,
             download=download,
-            jobs=jobs,
+            executor=executor,
             checkpoint_every=checkpoint_every,
             on_run=on_run,
             ensemble=ensemble,

@@ -643,10 +643,12 @@ def _experiment_evidence(ctx: Context, name: str) -> list[Evidence]:
     """
     from threefactors.empirical.experiments import run_experiment
 
-    def on_run(done: int, total: int, record: dict | None) -> None:
+    def on_run(done: int, total: int, record: dict) -> None:
         ctx.log(f"  {name}: run {done}/{total}")
 
-    result = run_experiment(name, quick=ctx.quick, out=ctx.out / "runs" / name, on_run=on_run)
+    result = run_experiment(
+        name, quick=ctx.quick, out=ctx.out / "runs" / name, executor=ctx.executor, on_run=on_run
+    )
     summary = result["summary"]
     if summary is None:
         failed = "; ".join(str(f) for f in result["failed"])[:300]

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from threefactors import options
+from threefactors.executors import LOCAL, ExecutorSpec
+from threefactors.executors import add_arguments as add_executor_arguments
 from threefactors.jsonio import dumps, write_atomic
 from threefactors.saved import check, load_validated, require_fields
 
@@ -28,12 +30,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """What a claim check needs: where to write, how big to run, the seed."""
+    """What a claim check needs: where to write, how big to run, the seed, and where the
+    network grids' runs execute."""
 
     out: Path
     quick: bool
     seed: int
     progress: bool = True
+    executor: ExecutorSpec = LOCAL
 
     def log(self, message: str) -> None:
         if self.progress:
@@ -168,6 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
     parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
+    add_executor_arguments(parser)
     parser.set_defaults(func=_run)
 
 
@@ -177,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from threefactors.checks import CLAIMS
     from threefactors.errors import require
+    from threefactors.executors import check_scheduler, from_args
     from threefactors.provenance import provenance
     from threefactors.report import claims_table, write_report
 
@@ -185,7 +191,8 @@ def _run(args: argparse.Namespace) -> int:
         require(claim_id in known, "only", claim_id, f"unknown claim; known: {', '.join(known)}")
     specs = [known[c] for c in args.only] if args.only else list(CLAIMS)
     out = Path(args.out)
-    ctx = Context(out=out, quick=args.quick, seed=args.seed)
+    ctx = Context(out=out, quick=args.quick, seed=args.seed, executor=from_args(args))
+    check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance({"quick": args.quick, "only": args.only, "out": str(out)}, args.seed)
     report = write_report(saved_alongside(claims, CLAIMS, ctx), out, prov)
