@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from threefactors import options
+from threefactors.executors import add_arguments as add_executor_arguments
 
 EXPERIMENT_NAMES = (
     "ratio",
@@ -116,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a config field in every run, e.g. --set dataset=digits",
     )
-    grid.add_argument("--jobs", type=options.count, default=1, help="runs in parallel processes")
+    add_executor_arguments(grid)
     grid.add_argument(
         "--checkpoint-every", type=options.nonnegative, default=30.0, metavar="SECONDS"
     )
@@ -228,10 +229,12 @@ def format_record(record: dict[str, Any]) -> str:
 
 def _grid(args: argparse.Namespace) -> int:
     from threefactors.empirical.experiments import configs_for, parse_override, run_experiment
+    from threefactors.executors import from_args
     from threefactors.output import emit
     from threefactors.progress import Progress
     from threefactors.resources import set_memory_budget
 
+    executor = from_args(args)
     if args.memory_budget is not None:
         set_memory_budget(args.memory_budget)
     overrides = dict(parse_override(text) for text in args.set)
@@ -239,9 +242,14 @@ def _grid(args: argparse.Namespace) -> int:
     total = len(set(configs_for(args.experiment, scale, overrides, args.seed)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)
 
-    def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
-        if record is None:
-            progress.update(done, "FAILED (see errors/)")
+    def on_run(done: int, total: int, record: dict[str, Any]) -> None:
+        if "error" in record:
+            c = record["config"]
+            progress.update(
+                done,
+                f"FAILED {record['config_hash']} lr={c['lr']:g} S={c['batch']} seed={c['seed']}: "
+                f"{record['error']} (traceback in errors/)",
+            )
             return
         c = record["config"]
         state = "diverged" if record["diverged"] else f"epoch {record['epoch']}"
@@ -260,7 +268,7 @@ def _grid(args: argparse.Namespace) -> int:
         device=args.device,
         data_dir=args.data_dir,
         download=args.download,
-        jobs=args.jobs,
+        executor=executor,
         checkpoint_every=args.checkpoint_every,
         on_run=on_run,
         ensemble=args.ensemble,

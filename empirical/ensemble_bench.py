@@ -2,8 +2,9 @@
 
 Nine runs of the MNIST-1D MLP 40-256-256-10 at S = 64 (η ∈ {0.05, 0.1, 0.2} × seeds 0–2,
 fixed epochs, no measurements) trained (a) one after another by the single-run loop on one
-thread, (b) as one ensemble on one thread, (c) by ``run_grid(jobs=2, ensemble=False)``
-(two worker processes) and (d) by ``run_grid(jobs=2)`` (two ensembles, one per core);
+thread, (b) as one ensemble on one thread, (c) by ``run_grid`` on two local worker
+processes with ``ensemble=False`` and (d) by ``run_grid`` on two workers with ensembles
+(two ensembles, one per core);
 (c) and (d) are whole grids, process start-up included. Targets: (b)/(a) ≥ 2, (d)/(c) ≥ 1.5.
 The curvature and noise measurement of a member goes through the single run's function
 (one member at a time), timed per member. Peak memory is the process's maximum resident set
@@ -31,6 +32,7 @@ from threefactors.empirical.train import (
     prepare_data,
     train,
 )
+from threefactors.executors import ExecutorSpec
 
 
 def _configs(epochs: int) -> list[TrainConfig]:
@@ -46,7 +48,9 @@ def _seconds(action) -> float:
 
 def _grid(configs: list[TrainConfig], ensemble_on: bool) -> float:
     with tempfile.TemporaryDirectory() as out:
-        return _seconds(lambda: run_grid(configs, out, jobs=2, ensemble=ensemble_on))
+        return _seconds(
+            lambda: run_grid(configs, out, executor=ExecutorSpec(workers=2), ensemble=ensemble_on)
+        )
 
 
 def _measurement_seconds(config: TrainConfig) -> float:

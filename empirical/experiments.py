@@ -31,6 +31,7 @@ from typing import Any
 from threefactors.empirical.records import tidy
 from threefactors.empirical.train import TrainConfig
 from threefactors.errors import InputError, require
+from threefactors.executors import LOCAL, ExecutorSpec
 
 Records = list[dict[str, Any]]
 SCALES = ("quick", "default", "paper")
@@ -294,9 +295,9 @@ def run_experiment(
     device: str = "cpu",
     data_dir: str | None = None,
     download: bool = False,
-    jobs: int = 1,
+    executor: ExecutorSpec = LOCAL,
     checkpoint_every: float = 30.0,
-    on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None = None,
     ensemble: bool = True,
 ) -> dict[str, Any]:
     """Run (or resume) experiment ``name``'s grid in ``out`` (``ensemble``: see
@@ -317,7 +318,7 @@ def run_experiment(
             device=device,
             data_dir=data_dir,
             download=download,
-            jobs=jobs,
+            executor=executor,
             checkpoint_every=checkpoint_every,
             on_run=on_run,
             ensemble=ensemble,

@@ -3,7 +3,8 @@
 Layout of a grid folder DIR:
 
 - ``DIR/runs/<hash>.json``: the finished run's record (the keys of ``train --json``), written
-  atomically (temporary file, fsync, rename) — a reader sees no file or the whole record;
+  once and atomically (temporary file, fsync, hard link) — a reader sees no file or the whole
+  record, and a second writer of the same run (a retried task) changes nothing;
 - ``DIR/params/<hash>.pt``: the run's final parameters θ (flat), written before the record;
 - ``DIR/checkpoints/<hash>.pt``: model, optimizer, generator state, epoch and history of a
   run in progress, replaced atomically every ``checkpoint_every`` seconds and removed once
@@ -14,12 +15,16 @@ Re-running the same grid skips runs whose record exists and parses, resumes inte
 from their checkpoint, and reruns the rest. A run's numbers depend only on its config (seeded
 data order, initialisation and measurements), so a grid killed at any moment and re-run
 gives the same records as an uninterrupted one, up to wall times.
-With ``jobs`` > 1, runs execute in that many worker processes (one thread each).
+Runs execute on an executor (:mod:`threefactors.executors`): in this process, in local
+worker processes (one thread each), or as Dask tasks, one task per ensemble (or per run with
+``ensemble=False``); the worker writes the runs' files into DIR (a path every worker sees)
+and the client only collects the records.
 
 By default (``ensemble=True``) configs that can share an ensemble (same model, data set, S
 and momentum: :func:`threefactors.empirical.ensemble.group_key`) train as one
 (:mod:`~threefactors.empirical.ensemble`): a group is split so that its members fit in
-``memory_fraction`` of the free memory, and into at least ``jobs`` pieces so every worker
+``memory_fraction`` of the free memory, and into at least as many pieces as the executor has
+workers, so every worker
 has one; a piece of one member is still an ensemble, and a member's numbers do not depend
 on which members share its ensemble, so the split never changes a record. Each member's
 record and parameters are written the moment it finishes; the ensemble's checkpoint is
@@ -31,19 +36,12 @@ record is lost or duplicated, only progress.)
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import ctypes
 import functools
 import hashlib
+import io
 import json
 import math
-import multiprocessing
-import os
-import signal
-import sys
-import threading
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,13 +49,12 @@ from typing import Any
 
 import torch
 
-from threefactors.empirical.records import check_record, config_hash
+from threefactors.empirical.records import check_record, config_dict, config_hash
 from threefactors.empirical.train import Run, TrainConfig, resolve_device, train, validate
-from threefactors.errors import InputError, require
-from threefactors.jsonio import dumps, write_atomic
+from threefactors.errors import InputError
+from threefactors.executors import LOCAL, ExecutorSpec, Outcome, run_tasks
+from threefactors.jsonio import dumps, write_atomic, write_once
 from threefactors.saved import check, load_validated
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def paths(out: Path, key: str) -> dict[str, Path]:
@@ -107,6 +104,7 @@ def run_one(
     """Run (or resume, or skip) one config of a grid; its record."""
     key = config_hash(config)
     where = paths(Path(out), key)
+    _remove_litter(Path(out), key)
     existing = load_record(where["record"])
     if existing is not None:
         return existing
@@ -122,20 +120,28 @@ def run_one(
 
 
 def _store(out: Path, key: str, run: Run) -> dict[str, Any]:
-    """Write run ``key``'s parameters, then its record (atomically); the record as read back."""
+    """Write run ``key``'s parameters, then its record, each once and atomically; the record
+    as read back (another worker's, if it finished the same run first)."""
     from threefactors.empirical.functional import flat_params
 
     where = paths(out, key)
-    record = {"config_hash": key, **run.record}
-    where["params"].parent.mkdir(parents=True, exist_ok=True)
-    tmp = where["params"].with_name(f".{key}.tmp.pt")
-    torch.save(flat_params(run.model).cpu(), tmp)
-    tmp.replace(where["params"])
-    text = dumps(record)
-    write_atomic(where["record"], text)
+    params = io.BytesIO()
+    torch.save(flat_params(run.model).cpu(), params)
+    write_once(where["params"], params.getvalue())
+    text = dumps({"config_hash": key, **run.record})
+    if not write_once(where["record"], text):  # another worker finished this run first
+        text = where["record"].read_text()
     where["checkpoint"].unlink(missing_ok=True)
     where["error"].unlink(missing_ok=True)
     return json.loads(text)  # exactly what a later run of the grid reads back
+
+
+def _remove_litter(out: Path, key: str) -> None:
+    """Remove the temporary files of run ``key`` (``.<key>.*.tmp``) that a writer killed
+    mid-write left behind; the files they were meant to become are rewritten by this run."""
+    for folder in ("runs", "params", "checkpoints"):
+        for tmp in (out / folder).glob(f".{key}.*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def ensemble_checkpoint(out: Path, configs: Sequence[TrainConfig]) -> Path:
@@ -157,6 +163,8 @@ def run_group(
 
     out = Path(out)
     keys = [config_hash(c) for c in configs]
+    for key in keys:
+        _remove_litter(out, key)
     records = [load_record(paths(out, key)["record"]) for key in keys]
     if all(r is not None for r in records):
         return records
@@ -209,14 +217,14 @@ def _run_or_fail(args: tuple) -> list[tuple[dict[str, Any] | None, str | None]]:
 def plan(
     configs: Sequence[TrainConfig],
     device: str,
-    jobs: int,
+    workers: int,
     memory_fraction: float,
     data_dir: str | None = None,
     download: bool = False,
 ) -> list[list[TrainConfig]]:
     """Ensembles to run: groups of :func:`~threefactors.empirical.ensemble.group_configs`,
     split to fit ``memory_fraction`` of the free memory, then halved (largest first) until
-    there are at least ``jobs`` of them."""
+    there are at least ``workers`` of them."""
     from threefactors.empirical import ensemble
     from threefactors.empirical.train import build_model, prepare_data
 
@@ -228,43 +236,12 @@ def plan(
             model, data.x_train[0], group[0].batch, device, memory_fraction
         )
         pieces += ensemble.group_configs(group, limit)
-    while len(pieces) < jobs and max(len(p) for p in pieces) > 1:
+    while len(pieces) < workers and max(len(p) for p in pieces) > 1:
         largest = max(pieces, key=len)
         pieces.remove(largest)
         half = math.ceil(len(largest) / 2)
         pieces += [largest[:half], largest[half:]]
     return pieces
-
-
-def tie_to_parent(parent: int) -> None:
-    """Worker set-up: die with the parent process, leave Ctrl-C to the parent.
-
-    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` makes the kernel kill the worker when its
-    parent dies, even by SIGKILL; elsewhere a daemon thread polls ``os.getppid()``. A
-    parent that died before this ran is caught by comparing ``os.getppid()`` with
-    ``parent``. SIGINT is ignored: the parent stops the workers (:func:`_stop_workers`).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    else:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
-    """Cancel queued runs and terminate the running ones (their checkpoints stay)."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in workers:
-        process.terminate()
 
 
 def run_grid(
@@ -275,19 +252,19 @@ def run_grid(
     data_dir: str | None = None,
     download: bool = False,
     checkpoint_every: float = 30.0,
-    jobs: int = 1,
-    on_run: Callable[[int, int, dict[str, Any] | None], None] | None = None,
+    executor: ExecutorSpec = LOCAL,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None = None,
     ensemble: bool = True,
     memory_fraction: float = 0.5,
 ) -> dict[str, Any]:
     """Run every config (skipping finished ones); ``{"records": [...], "failed": [...]}``.
 
-    Records come in the order of ``configs``, one per distinct config. ``on_run(done, total,
-    record)`` is called after each run (record None for a failed one). ``ensemble`` trains
-    groups of compatible configs together (module docstring); their records say
-    ``ensemble_size``.
+    Records come in the order of ``configs``, one per distinct config; a failure is
+    ``{"config_hash", "config", "error"}`` (the error's last line). ``on_run(done, total,
+    entry)`` is called on the client after each run with its record or, for a failed run,
+    its failure (the entry with an ``"error"`` key). ``ensemble`` trains groups of
+    compatible configs together (module docstring); their records say ``ensemble_size``.
     """
-    require(jobs >= 1, "jobs", jobs, "must be ≥ 1")
     device = resolve_device(device)
     unique = list(dict.fromkeys(configs))
     for config in unique:
@@ -297,13 +274,15 @@ def run_grid(
     out.mkdir(parents=True, exist_ok=True)
     try:
         groups = (
-            plan(unique, device, jobs, memory_fraction, data_dir, download) if ensemble else None
+            plan(unique, device, executor.workers, memory_fraction, data_dir, download)
+            if ensemble
+            else None
         )
         tasks = [
             (ensemble, group, str(out), device, data_dir, download, checkpoint_every)
             for group in (groups if groups is not None else [[c] for c in unique])
         ]
-        return _run_tasks(tasks, [config_hash(c) for c in unique], jobs, on_run)
+        return _run_tasks(tasks, [config_hash(c) for c in unique], executor, on_run)
     except InputError:  # a config refused (e.g. S > N once the data is loaded)
         _remove_empty_folders(out, created)
         raise
@@ -323,41 +302,43 @@ def _remove_empty_folders(out: Path, created: bool) -> None:
 def _run_tasks(
     tasks: list[tuple],
     keys: list[str],
-    jobs: int,
-    on_run: Callable[[int, int, dict[str, Any] | None], None] | None,
+    executor: ExecutorSpec,
+    on_run: Callable[[int, int, dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
-    """Run each task (see :func:`_run_or_fail`); the records in the order of ``keys`` (the
-    configs' hashes)."""
+    """Run each task (see :func:`_run_or_fail`) on ``executor``; the records in the order of
+    ``keys`` (the configs' hashes). A task that failed as a whole (its worker died past the
+    executor's retries) fails each of its configs."""
     results: dict[str, dict[str, Any]] = {}
     failed: list[dict[str, Any]] = []
     done = 0
 
-    def collect(group: list[TrainConfig], outcome: list[tuple]) -> None:
+    def collect(_: int, __: int, outcome: Outcome) -> None:
         nonlocal done
-        for config, (record, error) in zip(group, outcome, strict=True):
+        group = tasks[outcome.index][1]
+        per_config = (
+            outcome.value if outcome.error is None else [(None, outcome.error)] * len(group)
+        )
+        for config, (record, error) in zip(group, per_config, strict=True):
             done += 1
+            entry = record
             if record is None:
-                failed.append({"config_hash": config_hash(config), "error": error.splitlines()[-1]})
+                entry = {
+                    "config_hash": config_hash(config),
+                    "config": config_dict(config),
+                    "error": error.strip().splitlines()[-1],
+                }
+                failed.append(entry)
             else:
                 results[config_hash(config)] = record
             if on_run is not None:
-                on_run(done, len(keys), record)
+                on_run(done, len(keys), entry)
 
-    if jobs == 1:
-        for task in tasks:
-            collect(task[1], _run_or_fail(task))
-    else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=tie_to_parent, initargs=(os.getpid(),)
-        ) as pool:
-            try:
-                futures = {pool.submit(_run_or_fail, task): task[1] for task in tasks}
-                for future in concurrent.futures.as_completed(futures):
-                    collect(futures[future], future.result())
-            except BaseException:  # Ctrl-C or a refused config: stop the workers now
-                _stop_workers(pool)  # finished records are on disk; runs resume from checkpoints
-                raise
+    labels = [
+        config_hash(task[1][0])
+        + (f" (+{len(task[1]) - 1} ensemble members)" if len(task[1]) > 1 else "")
+        for task in tasks
+    ]
+    run_tasks(_run_or_fail, tasks, executor, labels=labels, on_done=collect)
     records = [results[key] for key in keys if key in results]
     return {"records": records, "failed": failed}
 

@@ -2,6 +2,8 @@
 
 ``threefactors simulate langevin``: an ensemble of the SGD SDE on a typed loss.
 ``threefactors simulate sgd``: true minibatch SGD on a finite sum built from the loss.
+``threefactors simulate sweep``: either simulator over a grid of (η, S, σ), one row per
+setting, each setting a task on the chosen executor (local, Dask, SLURM).
 Both print occupancy (per minimum, in the order of ``threefactors minima``) ± stderr,
 mean loss, mean, covariance, diverged count and first divergence step, escape times
 (with ``--escape-from``) and ns per particle-step.
@@ -13,6 +15,7 @@ import argparse
 from typing import Any
 
 from threefactors import options
+from threefactors.executors import add_arguments as add_executor_arguments
 from threefactors.simulate.noise_models import NOISE_MODELS, noise_names
 from threefactors.simulate.schemes import SCHEMES
 from threefactors.theory.cli import add_loss_arguments, landscape_from_args, setting_from_args
@@ -126,6 +129,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sgd.add_argument("--steps", type=options.count, required=True, help="number of SGD steps")
     sgd.set_defaults(func=_run_sgd)
 
+    sweep = sub.add_parser(
+        "sweep",
+        help="either simulator over a grid of (η, S, σ), one row per setting",
+        description="Run langevin or sgd for every (η, S, σ) of the grid (seeds SEED + i); "
+        "each setting is one task on --executor (local, dask, slurm).",
+    )
+    add_loss_arguments(sweep)
+    sweep.add_argument("--simulator", choices=("langevin", "sgd"), default="langevin")
+    sweep.add_argument("--lr", required=True, help="learning rates η, comma separated")
+    sweep.add_argument("--batch", required=True, help="batch sizes S, comma separated")
+    sweep.add_argument("--sigma", default="1.0", help="noise scales σ, comma separated")
+    sweep.add_argument(
+        "--particles", type=options.count, default=10_000, help="particles per setting"
+    )
+    sweep.add_argument("--steps", type=options.count, required=True, help="steps per setting")
+    sweep.add_argument("--examples", type=options.count, default=None, help="N (required for sgd)")
+    sweep.add_argument("--seed", type=options.seed, default=0, help="seed of the first setting")
+    sweep.add_argument("--start", default=None, help="common start point (comma separated)")
+    add_executor_arguments(sweep)
+    sweep.add_argument("--json", action="store_true", help="print one JSON document")
+    sweep.set_defaults(func=_run_sweep)
+
 
 def _start(args: argparse.Namespace) -> Any:
     from threefactors.errors import InputError
@@ -187,6 +212,63 @@ def _run_sgd(args: argparse.Namespace) -> int:
     )
     emit(result.summary(), args.json, format_text)
     return 0
+
+
+def _numbers(name: str, text: str, kind: type) -> list[Any]:
+    from threefactors.errors import InputError
+
+    try:
+        values = [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(name, text, "expected comma-separated numbers") from None
+    if not values:
+        raise InputError(name, text, "expected at least one value")
+    return values
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from threefactors.executors import from_args
+    from threefactors.output import emit
+    from threefactors.simulate.sweep import sweep
+
+    executor = from_args(args)
+    rows = sweep(
+        landscape_from_args(args),
+        etas=_numbers("lr", args.lr, float),
+        batch_sizes=_numbers("batch", args.batch, int),
+        sigmas=_numbers("sigma", args.sigma, float),
+        simulator=args.simulator,
+        examples=args.examples,
+        seed=args.seed,
+        show_progress=True,
+        executor=executor,
+        particles=args.particles,
+        steps=args.steps,
+        start=_start(args),
+    )
+    emit({"loss": args.loss, "rows": rows}, args.json, format_sweep)
+    return 0
+
+
+def format_sweep(result: dict[str, Any]) -> str:
+    """One line per setting: η, S, σ, T, occupancies, mean loss, diverged ("—" where every
+    particle diverged and there is nothing to average)."""
+    import math
+
+    def number(value: float | None, fmt: str) -> str:
+        return "—" if value is None or not math.isfinite(value) else format(value, fmt)
+
+    lines = [f"sweep of {result['loss']}"]
+    for row in result["rows"]:
+        occupancy = " ".join(
+            number(row[k], ".3f") for k in row if k.startswith("occupancy_") and "stderr" not in k
+        )
+        lines.append(
+            f"  lr={row['lr']:g} S={row['batch']} σ={row['sigma']:g} T={row['temperature']:.3g}"
+            f"  occupancy {occupancy}  mean loss {number(row['mean_loss'], '.4g')}"
+            f"  diverged {row['diverged']}"
+        )
+    return "\n".join(lines)
 
 
 def format_text(summary: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from threefactors.empirical import grid as grid_module
 from threefactors.empirical.grid import ensemble_checkpoint, load_params, paths, run_grid
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
+from threefactors.executors import ExecutorSpec
 
 CONFIGS = [
     TrainConfig(
@@ -132,7 +133,7 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_parallel_workers_give_the_same_records(tmp_path, reference):
-    result = run_grid(CONFIGS, tmp_path, jobs=2, ensemble=False)
+    result = run_grid(CONFIGS, tmp_path, executor=ExecutorSpec(workers=2), ensemble=False)
     assert _science(result["records"]) == _science(reference)
 
 
@@ -153,8 +154,9 @@ PARALLEL = textwrap.dedent(
     import sys
     from threefactors.empirical.grid import run_grid
     from threefactors.empirical.train import TrainConfig
+    from threefactors.executors import ExecutorSpec
     configs = [TrainConfig(**{endless!r}, seed=s) for s in (1, 2)]
-    run_grid(configs, sys.argv[1], jobs=2, checkpoint_every=0.0)
+    run_grid(configs, sys.argv[1], executor=ExecutorSpec(workers=2), checkpoint_every=0.0)
     """
 )
 
@@ -181,7 +183,7 @@ def _alive(pid: int) -> bool:
 
 
 def _running_parallel_grid(out: Path) -> tuple[subprocess.Popen, set[int]]:
-    """A ``jobs=2`` grid whose two workers are both training (checkpoints written)."""
+    """A two-worker grid whose two workers are both training (checkpoints written)."""
     proc = subprocess.Popen([sys.executable, "-c", PARALLEL.format(endless=ENDLESS), str(out)])
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -194,7 +196,7 @@ def _running_parallel_grid(out: Path) -> tuple[subprocess.Popen, set[int]]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_exit_when_the_parent_is_killed(tmp_path):
-    """SIGKILL of a ``jobs=2`` grid left its workers and the resource tracker alive forever;
+    """SIGKILL of a two-worker grid left its workers and the resource tracker alive forever;
     now the kernel kills each worker with its parent (PR_SET_PDEATHSIG)."""
     proc, children = _running_parallel_grid(tmp_path)
     assert len(children) >= 2  # two workers (and the resource tracker)
@@ -228,7 +230,7 @@ def test_ctrl_c_stops_a_parallel_grid_within_seconds(tmp_path):
 
 @pytest.mark.slow
 def test_ensembles_split_over_workers_give_the_same_records(tmp_path, references):
-    """jobs=2 splits the ensemble of two into two ensembles of one: a member's numbers do
+    """Two workers split the ensemble of two into two ensembles of one: a member's numbers do
     not depend on which members share its ensemble."""
-    result = run_grid(MODES[True], tmp_path, jobs=2)
+    result = run_grid(MODES[True], tmp_path, executor=ExecutorSpec(workers=2))
     assert _science(result["records"]) == _science(references[True])

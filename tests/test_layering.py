@@ -5,7 +5,8 @@ modules named by string in ``importlib.import_module("…")`` and in a lazy ``_E
 ``_SUBMODULES`` table (PEP 562 ``__getattr__``), so an import moved into a function or behind
 a string still counts. The rules (docs/theory.md is science; the layering is in the design):
 
-- base (errors, jsonio, provenance, progress, output, lazy, options, resources, saved)
+- base (errors, jsonio, provenance, progress, output, lazy, options, resources, saved,
+  executors)
   imports no other layer;
 - theory imports neither simulate nor empirical, nor numba or torch;
 - empirical imports neither simulate nor numba;
@@ -43,6 +44,7 @@ BASE = {
         "options",
         "resources",
         "saved",
+        "executors",
     )
 }
 VIEWS = ("theory", "simulate", "empirical")

@@ -66,3 +66,33 @@ def test_bad_input_is_one_line_exit_2(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "error" in err
     assert f"{name}=" in err or re.search(rf"argument --{name}(/--[\w-]+)*:", err)
+
+
+def test_sweep_rows_are_the_single_runs_with_seeds_seed_plus_i(capsys) -> None:
+    """Row i of ``simulate sweep`` is ``simulate langevin`` at that setting with seed SEED + i."""
+    common = ["--loss", "(x^2-1)^2+0.3*x", "--particles", "300", "--steps", "100", "--json"]
+    assert main(["simulate", "sweep", *common, "--lr", "0.05,0.1", "--batch", "2",
+                 "--seed", "5"]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["lr"], r["batch"], r["seed"]) for r in rows] == [(0.05, 2, 5), (0.1, 2, 6)]
+    assert main(["simulate", "langevin", *common, "--lr", "0.1", "--batch", "2",
+                 "--seed", "6"]) == 0  # fmt: skip
+    single = json.loads(capsys.readouterr().out)
+    assert [rows[1]["occupancy_0"], rows[1]["occupancy_1"]] == single["occupancy"]
+    assert rows[1]["mean_loss"] == single["mean_loss"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--lr", "0.1,abc", "--batch", "1"], "lr='0.1,abc'"),
+        (["--lr", "0.1", "--batch", "1", "--executor", "dask", "--scheduler", "8786"],
+         "scheduler='8786'"),
+        (["--lr", "0.1", "--batch", "1", "--workers", "0"], "argument --workers:"),
+    ],
+)  # fmt: skip
+def test_sweep_bad_input_is_one_line_exit_2(capsys, extra, fragment) -> None:
+    argv = ["simulate", "sweep", "--loss", "x^2", "--steps", "10", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]

@@ -34,6 +34,10 @@ def _natural_key(name: str) -> tuple[str, int, str]:
     return (stem, int(digits) if digits else -1, name)
 
 
+# The cached lambdified callables of a Landscape (not picklable; rebuilt on first use).
+_NUMERIC_VIEWS = frozenset({"_loss_num", "_grad_num", "_hess_num"})
+
+
 @dataclass
 class Landscape:
     """A loss L(θ) in named coordinates with named parameters.
@@ -164,6 +168,11 @@ class Landscape:
     def latex(self) -> str:
         """L(θ) in LaTeX."""
         return sp.latex(self.loss)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the lambdified callables (rebuilt on first use), so a Landscape
+        travels to worker processes (sweeps on local processes or Dask) with plain pickle."""
+        return {k: v for k, v in self.__dict__.items() if k not in _NUMERIC_VIEWS}
 
     # ----------------------------------------------------------------- numerical views
     def _lambdify(self, exprs: sp.Expr | sp.Matrix) -> Callable[..., object]:

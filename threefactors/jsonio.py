@@ -42,18 +42,15 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
 
 
-def write_atomic(
-    path: str | os.PathLike[str], content: str | bytes | Callable[[BinaryIO], None]
-) -> None:
-    """Write ``content`` to ``path`` so that a reader sees the old file or the whole new one.
+Content = str | bytes | Callable[[BinaryIO], None]
+
+
+def _fsynced_temporary(path: Path, content: Content) -> str:
+    """A temporary file next to ``path`` holding ``content``, flushed to disk; its name.
 
     ``content``: text (written as UTF-8), bytes, or a writer called with the open binary file
-    (e.g. ``lambda f: np.savez(f, **arrays)`` or ``lambda f: torch.save(state, f)``): the one
-    atomic-write helper of the package. Write to a temporary file in the same folder, fsync,
-    then ``os.replace`` (atomic on POSIX): a process killed mid-write never leaves a truncated
-    file, and a writer that raises leaves the old file and no temporary one.
+    (e.g. ``lambda f: torch.save(state, f)``). A writer that raises leaves no temporary file.
     """
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -64,7 +61,44 @@ def write_atomic(
                 handle.write(content.encode() if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(path: str | os.PathLike[str], content: Content) -> None:
+    """Write ``content`` to ``path`` so that a reader sees the old file or the whole new one.
+
+    ``content``: text, bytes or a writer (see :func:`_fsynced_temporary`): the atomic-write
+    helper of the package (with :func:`write_once`). Write to a temporary file in the same
+    folder, fsync, then ``os.replace`` (atomic on POSIX): a process killed mid-write never
+    leaves a truncated file, and a writer that raises leaves the old file and no temporary one.
+    """
+    tmp = _fsynced_temporary(Path(path), content)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_once(path: str | os.PathLike[str], content: Content) -> bool:
+    """Create ``path`` holding ``content`` unless it exists; True if this call created it.
+
+    The content goes to a fsynced temporary file that is then hard-linked to ``path``: the
+    link fails if ``path`` exists, so of two writers of the same record (a task retried after
+    its worker was presumed dead) exactly one succeeds and the other changes nothing, and a
+    reader never sees a partial file. Where hard links are not supported the temporary file
+    is renamed over ``path`` instead (still atomic, last writer wins).
+    """
+    tmp = _fsynced_temporary(Path(path), content)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return True

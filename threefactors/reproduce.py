@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from threefactors import options
+from threefactors.executors import add_arguments as add_executor_arguments
 
 if TYPE_CHECKING:
     from threefactors.claims.base import Claim, ClaimSpec, Context
@@ -154,6 +155,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--readme", default=None, metavar="PATH", help="rebuild the claims table in this README"
     )
+    add_executor_arguments(parser)
     parser.set_defaults(func=_run)
 
 
@@ -194,13 +196,17 @@ def _run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from threefactors.claims.base import Context
+    from threefactors.executors import check_scheduler, from_args
     from threefactors.provenance import provenance
     from threefactors.report import claims_table, update_readme, write_report
 
     every = registry.all_specs()
     specs = [registry.spec(c) for c in args.only] if args.only else every
     out = Path(args.out)
-    ctx = Context(out=out, scale=scale, seed=args.seed, data_dir=args.data_dir)
+    ctx = Context(
+        out=out, scale=scale, seed=args.seed, data_dir=args.data_dir, executor=from_args(args)
+    )
+    check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance({"scale": scale, "only": args.only, "out": str(out)}, args.seed)
     report = write_report(saved_alongside(claims, every, ctx), out, prov, scale, every)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from threefactors.executors import LOCAL, ExecutorSpec
 from threefactors.jsonio import dumps, write_atomic
 
 if TYPE_CHECKING:
@@ -310,6 +311,7 @@ class Context:
     seed: int = 0
     progress: bool = True
     data_dir: str | None = None
+    executor: ExecutorSpec = LOCAL  # where the network grids' runs execute
 
     @property
     def quick(self) -> bool:

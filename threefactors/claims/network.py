@@ -19,7 +19,7 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
     """Run experiment ``name`` at ``ctx.scale`` (settings may hold ``overrides``)."""
     from threefactors.empirical.experiments import run_experiment
 
-    def on_run(done: int, total: int, record: dict[str, Any] | None) -> None:
+    def on_run(done: int, total: int, record: dict[str, Any]) -> None:
         ctx.log(f"  {name}: run {done}/{total}")
 
     return run_experiment(
@@ -29,6 +29,7 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
         out=ctx.out / "runs" / name,
         overrides=dict(settings.get("overrides", {})),
         data_dir=ctx.data_dir,
+        executor=ctx.executor,
         on_run=on_run,
     )
 
