@@ -23,12 +23,12 @@ from threefactors.errors import InputError
 from threefactors.executors import ExecutorSpec, load_jobs_config, run_tasks, slurm_cluster
 from threefactors.jsonio import write_once
 
-# The quick ratio grid made CI-sized: S fixed at 64 leaves the three η of the preset, and
-# 60 epochs on 256 examples make each run last long enough (a second or more) to be killed
-# mid-run.
+# The quick ratio grid made CI-sized: (η, S) fixed at (0.1, 64) leaves the preset's three
+# replicate seeds, and 60 epochs on 256 examples make each run last long enough (a second or
+# more) to be killed mid-run.
 GRID = ["grid", "--experiment", "ratio", "--quick", "--checkpoint-every", "0", "--json"]
 SMALL = ["epochs=60", "stop_at_accuracy=1.0", "n_train=256", "n_test=200", "measure_size=128",
-         "width=32", "lanczos_steps=8", "trace_probes=2", "batch=64"]  # fmt: skip
+         "width=32", "lanczos_steps=8", "trace_probes=2", "batch=64", "lr=0.1"]  # fmt: skip
 GRID += [arg for item in SMALL for arg in ("--set", item)]
 
 
@@ -333,14 +333,14 @@ def test_sweep_on_workers_equals_the_in_process_sweep(cluster, where):
 
 @pytest.mark.parametrize(("dataset", "model"), [("cifar10", "vgg11"), ("fashionmnist", "resnet32")])
 def test_paper_models_run_as_a_dask_grid(tmp_path, vision_data, cluster, capsys, dataset, model):
-    """Three runs (the ratio preset's η, S = 32) of two SGD steps each, read from the
-    torchvision layout by the workers."""
+    """Three runs (the ratio preset's seeds at η = 0.1, S = 32) of two SGD steps each, read
+    from the torchvision layout by the workers."""
     root, _ = vision_data
     argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path), "--json",
             "--executor", "dask", "--scheduler", cluster.scheduler_address,
             "--data-dir", str(root)]  # fmt: skip
     for item in (f"dataset={dataset}", f"model={model}", "n_train=64", "n_test=32", "batch=32",
-                 "epochs=1", "measure=false"):  # fmt: skip
+                 "lr=0.1", "epochs=1", "measure=false"):  # fmt: skip
         argv += ["--set", item]
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out)
@@ -356,7 +356,7 @@ def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monke
     real_train = grid_module.train
 
     def flaky(config, **kwargs):
-        if config.lr == 0.1:
+        if config.seed == 0:
             raise RuntimeError("CUDA out of memory (planted)")
         return real_train(config, **kwargs)
 
@@ -364,7 +364,7 @@ def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monke
     assert main(_grid(tmp_path, "--set", "epochs=2", "--no-ensemble")) == 1
     captured = capsys.readouterr()
     failed = json.loads(captured.out)["failed"]
-    assert len(failed) == 1 and failed[0]["config"]["lr"] == 0.1
+    assert len(failed) == 1 and failed[0]["config"]["seed"] == 0
     line = next(x for x in captured.err.splitlines() if "FAILED" in x)
     assert f"FAILED {failed[0]['config_hash']} lr=0.1 S=64 seed=0" in line
     assert "RuntimeError: CUDA out of memory (planted)" in line and "ETA" in line
