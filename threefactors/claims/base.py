@@ -332,6 +332,18 @@ Settings = Mapping[str, Any]
 Gather = Callable[[Context, Settings], list[Evidence]]
 
 
+def read_jointly(view: str, primary: str, prefix: str, figure: str, items: Gather) -> Gather:
+    """A claim's evidence: its ``items``, led by those of ``view`` whose quantity starts with
+    ``prefix`` read jointly (:func:`jointly`) as the primary test ``primary``."""
+
+    def evidence(ctx: Context, settings: Settings) -> list[Evidence]:
+        found = items(ctx, settings)
+        selected = [e for e in found if e.view == view and e.quantity.startswith(prefix)]
+        return [jointly(view, primary, selected, figure=figure), *found]
+
+    return evidence
+
+
 @dataclass(frozen=True)
 class ClaimSpec:
     """A claim, declared before any data are seen.

@@ -18,8 +18,8 @@ from threefactors.claims.base import (
     Evidence,
     Settings,
     compare,
-    jointly,
     plotter,
+    read_jointly,
 )
 
 PRIMARY_PREFIX = "Var θ of SGD at"
@@ -118,11 +118,8 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     return evidence
 
 
-def evidence(ctx: Context, s: Settings) -> list[Evidence]:
-    """The theory items, then the simulation's items read jointly as the primary test."""
-    items = _items(ctx, s)
-    simulated = [e for e in items if e.view == "simulate" and e.quantity.startswith(PRIMARY_PREFIX)]
-    return [jointly("simulate", PRIMARY, simulated, figure="finite_eta.png"), *items]
+#: The items, led by the primary ones read jointly as the primary test.
+evidence = read_jointly("simulate", PRIMARY, PRIMARY_PREFIX, "finite_eta.png", _items)
 
 
 SPEC = ClaimSpec(

@@ -20,8 +20,8 @@ from threefactors.claims.base import (
     Evidence,
     Settings,
     compare,
-    jointly,
     plotter,
+    read_jointly,
     trend,
 )
 
@@ -125,11 +125,8 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     return evidence
 
 
-def evidence(ctx: Context, config: Settings) -> list[Evidence]:
-    """The items, with the primary ones read jointly as the primary test."""
-    items = _items(ctx, config)
-    selected = [e for e in items if e.view == "theory" and e.quantity.startswith(PRIMARY_PREFIX)]
-    return [jointly("theory", PRIMARY, selected, figure="relaxation.png"), *items]
+#: The items, led by the primary ones read jointly as the primary test.
+evidence = read_jointly("theory", PRIMARY, PRIMARY_PREFIX, "relaxation.png", _items)
 
 
 SPEC = ClaimSpec(

@@ -22,8 +22,8 @@ from threefactors.claims.base import (
     Evidence,
     Settings,
     compare,
-    jointly,
     plotter,
+    read_jointly,
 )
 
 PRIMARY_PREFIX = "order of the"
@@ -130,11 +130,8 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     return evidence
 
 
-def evidence(ctx: Context, config: Settings) -> list[Evidence]:
-    """The items, with the primary ones read jointly as the primary test."""
-    items = _items(ctx, config)
-    selected = [e for e in items if e.view == "simulate" and e.quantity.startswith(PRIMARY_PREFIX)]
-    return [jointly("simulate", PRIMARY, selected, figure="sde_accuracy.png"), *items]
+#: The items, led by the primary ones read jointly as the primary test.
+evidence = read_jointly("simulate", PRIMARY, PRIMARY_PREFIX, "sde_accuracy.png", _items)
 
 
 SPEC = ClaimSpec(
