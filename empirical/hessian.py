@@ -28,8 +28,8 @@ recorded in ``mode``. Neither parameters nor mode are changed. Our models have n
 or dropout, so both modes give the same H; for a model that has them, measure in eval mode
 (train-mode BatchNorm makes the loss of one example depend on its batch).
 
-Every operator here (and any object with ``dim``, ``device``, ``dtype``, ``n_matvecs`` and
-``matvec``) can be handed to :mod:`~threefactors.empirical.lanczos` and
+:class:`HessianOperator` is a :class:`~threefactors.empirical.linear_operator.CountingOperator`,
+so it can be handed to :mod:`~threefactors.empirical.lanczos` and
 :mod:`~threefactors.empirical.trace`.
 """
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Protocol
 
 import torch
 from torch import Tensor, nn
@@ -49,69 +48,8 @@ from threefactors.empirical.functional import (
     make_loss,
     mode_of,
 )
+from threefactors.empirical.linear_operator import CountingOperator
 from threefactors.errors import require
-
-
-class LinearOperator(Protocol):
-    """A symmetric d × d linear operator on flat vectors, counting its products."""
-
-    dim: int
-    device: torch.device
-    dtype: torch.dtype
-    n_matvecs: int
-
-    def matvec(self, v: Tensor) -> Tensor: ...
-
-
-class CountingOperator:
-    """Shared behaviour: ``op @ v``, ``matmat`` and the ``n_matvecs`` counter.
-
-    Subclasses set ``dim``, ``device``, ``dtype`` and implement ``_apply(v)`` for one vector
-    of their own dtype and device.
-    """
-
-    dim: int
-    device: torch.device
-    dtype: torch.dtype
-
-    def __init__(self) -> None:
-        self.n_matvecs = 0
-
-    def _apply(self, v: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def matvec(self, v: Tensor) -> Tensor:
-        """A v for a d-vector ``v`` (cast to the operator's dtype and device)."""
-        if v.shape != (self.dim,):
-            raise ValueError(f"vector of shape {tuple(v.shape)}; the operator is {self.dim}-dim")
-        self.n_matvecs += 1
-        return self._apply(v.to(device=self.device, dtype=self.dtype))
-
-    def matmat(self, vectors: Tensor) -> Tensor:
-        """A V for a (d, m) block V, one product per column (counted as m products)."""
-        return torch.stack([self.matvec(col) for col in vectors.unbind(dim=1)], dim=1)
-
-    def __matmul__(self, v: Tensor) -> Tensor:
-        return self.matvec(v) if v.dim() == 1 else self.matmat(v)
-
-
-class MatrixOperator(CountingOperator):
-    """A dense symmetric matrix as an operator (exact spectra for tests and benchmarks)."""
-
-    def __init__(self, matrix: Tensor) -> None:
-        super().__init__()
-        if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
-            raise ValueError(f"a square matrix is needed, not shape {tuple(matrix.shape)}")
-        self.matrix = matrix
-        self.dim = matrix.shape[0]
-        self.device, self.dtype = matrix.device, matrix.dtype
-
-    def _apply(self, v: Tensor) -> Tensor:
-        return self.matrix @ v
-
-    def dense(self) -> Tensor:
-        return self.matrix
-
 
 GRADIENT_GRAPH = "gradient-graph"
 FORWARD_OVER_REVERSE = "forward-over-reverse"

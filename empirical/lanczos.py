@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from threefactors.empirical.hessian import LinearOperator
+from threefactors.empirical.linear_operator import LinearOperator
 from threefactors.errors import require
 
 _BREAKDOWN = 1e-12  # β_j below this × max(|α|, β) seen: an invariant subspace, restart

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from threefactors.empirical.hessian import LinearOperator
+from threefactors.empirical.linear_operator import LinearOperator
 from threefactors.errors import require
 
 

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from threefactors.empirical.functional import flat_params, make_loss
-from threefactors.empirical.hessian import HessianOperator, MatrixOperator
+from threefactors.empirical.hessian import HessianOperator
+from threefactors.empirical.linear_operator import MatrixOperator
 from threefactors.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from threefactors.empirical.hessian import HessianOperator, MatrixOperator
+from threefactors.empirical.hessian import HessianOperator
 from threefactors.empirical.lanczos import lanczos, lanczos_vs_power, power_iteration
+from threefactors.empirical.linear_operator import MatrixOperator
 from threefactors.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

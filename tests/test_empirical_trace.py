@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from threefactors.empirical.hessian import HessianOperator, MatrixOperator
+from threefactors.empirical.hessian import HessianOperator
+from threefactors.empirical.linear_operator import MatrixOperator
 from threefactors.empirical.trace import hutchinson, hutchpp, rademacher
 from threefactors.errors import InputError
 
