@@ -4,11 +4,11 @@ The spectral and trace estimators (:mod:`~threefactors.empirical.lanczos`,
 :mod:`~threefactors.empirical.trace`) touch a d × d symmetric matrix A only through
 products A v, and their cost is the number of products (Lanczos: Golub & Van Loan,
 *Matrix Computations*; Hutch++: Meyer et al. 2021, arXiv 2010.09649).
-:class:`LinearOperator` is what they accept: any object with ``dim``, ``device``, ``dtype``, ``n_matvecs`` and
-``matvec``. :class:`CountingOperator` supplies ``op @ v``, ``matmat`` and the counter to an
-operator that implements one product; :class:`MatrixOperator` wraps a dense matrix (exact
-spectra for tests and benchmarks); :class:`~threefactors.empirical.hessian.HessianOperator`
-is the loss Hessian of a network.
+:class:`LinearOperator` is what they accept: any object with ``dim``, ``device``,
+``dtype``, ``n_matvecs`` and ``matvec``. :class:`CountingOperator` supplies ``op @ v``,
+``matmat`` and the counter to an operator that implements one product;
+:class:`MatrixOperator` wraps a dense matrix (exact spectra for tests and benchmarks);
+:class:`~threefactors.empirical.hessian.HessianOperator` is the loss Hessian of a network.
 """
 
 from __future__ import annotations
