@@ -10,7 +10,8 @@ subset, e.g. 2,000 examples):
   the span of the top-k eigenvectors (:mod:`~threefactors.empirical.noise`).
 Measured in the model's current train/eval mode, reported under ``mode``; parameters and
 mode are left unchanged. The linear stability bound of SGD on a quadratic, η < 2/λ_max
-(THEORY.md), is what λ_max is compared with.
+(docs/theory.md, "Where the SDE breaks"; Jastrzębski et al. 2019, arXiv 1807.05031), is
+what λ_max is compared with.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ replacement C/S · (N − S)/(N − 1)). We report
 - ``noise_scale``  B_simple = Tr C / |g|² (McCandlish et al. 2018, arXiv 1812.06162, eq. 2.8:
   the batch size above which larger batches stop helping),
 - ``sigma2``       σ² = Tr C / d, the isotropic noise level of the SDE
-  dθ = −∇L dt + sqrt(η σ²/S) dW whose noise has the same total power (THEORY.md),
+  dθ = −∇L dt + sqrt(η σ²/S) dW whose noise has the same total power (docs/theory.md,
+  "The SDE of SGD" and "Real networks"),
 - ``top_k_fraction`` Tr(Pᵀ C P) / Tr C for orthonormal directions P (d × k), e.g. the top-k
   Hessian eigenvectors: the share of the noise in their span.
 These are statistics of the examples given (population formulas, 1/N), not estimates of a

@@ -4,8 +4,9 @@ divergence detection, measurements at matched training progress, and checkpoints
 One epoch at schedule value (η_e, S_e) draws a permutation of the N training examples from a
 seeded ``torch.Generator`` and takes ⌊N/S_e⌋ steps on consecutive slices of it (the last
 incomplete batch is dropped, so every step averages exactly S_e examples and the gradient
-noise is C/S_e, THEORY.md). The step is plain SGD θ ← θ − η_e g_S (momentum optional, off by
-default as in the theory) or Nudged SGD (:mod:`threefactors.empirical.nsgd`).
+noise is C/S_e: docs/theory.md, "Notation and the SGD setting"). The step is plain SGD
+θ ← θ − η_e g_S (momentum optional, off by default as in the theory) or Nudged SGD
+(:mod:`threefactors.empirical.nsgd`).
 
 There is no host synchronisation inside the step loop: divergence is tracked by an
 on-device flag (the first step whose minibatch loss is non-finite or exceeds

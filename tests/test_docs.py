@@ -9,9 +9,6 @@ ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "docs" / "theory.md"
 SOURCES = [p for folder in ("threefactors", "theory", "simulate", "empirical", "tests")
            for p in sorted((ROOT / folder).glob("*.py"))]  # fmt: skip
-#: Files still citing the reference notes the repository does not ship; each is rewritten
-#: by the network-claims rebuild (issue 7 / the ensemble branch), which drops the citation.
-NOT_YET = {"empirical/curvature.py", "empirical/noise.py", "empirical/train.py"}
 
 
 def _headings() -> set[str]:
@@ -22,7 +19,7 @@ def test_no_docstring_cites_a_file_the_repository_lacks() -> None:
     citing = {str(p.relative_to(ROOT)) for p in SOURCES if "THEORY.md" in p.read_text()} - {
         "tests/test_docs.py"
     }
-    assert citing <= NOT_YET, sorted(citing - NOT_YET)
+    assert not citing, sorted(citing)
 
 
 def test_cited_sections_of_docs_theory_exist() -> None:
