@@ -16,6 +16,7 @@ from typing import Any
 
 from threefactors.jsonio import to_jsonable
 from threefactors.saved import check, require_fields
+from threefactors.theory.setting import SGDSetting
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 CURVATURE = ("lambda_max", "hessian_trace", "grad_noise_trace")
@@ -91,7 +92,7 @@ def tidy(record: dict[str, Any], where: str = "threshold") -> dict[str, Any]:
     config = record["config"]
     source = record if where == "threshold" else (record.get("final") or {})
     row = {k: v for k, v in config.items() if not isinstance(v, list | dict)}
-    row["eta_over_s"] = config["lr"] / config["batch"]
+    row["eta_over_s"] = SGDSetting(config["lr"], config["batch"]).eta_over_s
     row["diverged"] = record["diverged"]
     row["reached_threshold"] = record["reached_threshold"]
     for key in ("epoch", *METRICS, *CURVATURE, "noise_scale", "train_accuracy_corrupted"):

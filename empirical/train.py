@@ -50,6 +50,7 @@ from threefactors.errors import check_batch, check_finite, check_positive, requi
 from threefactors.jsonio import write_atomic
 from threefactors.provenance import provenance
 from threefactors.saved import check, load_validated, require_fields
+from threefactors.theory.setting import SGDSetting
 
 OPTIMIZERS = ("sgd", "nsgd")
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -95,6 +96,12 @@ class TrainConfig:
     def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
         """The config stored in a record (JSON lists back to tuples)."""
         return cls(**{**fields, "thresholds": tuple(fields.get("thresholds", cls.thresholds))})
+
+    @property
+    def setting(self) -> SGDSetting:
+        """The run's base (η, S) as an :class:`~threefactors.theory.setting.SGDSetting`
+        (a schedule varies them per epoch: :meth:`schedule_of`)."""
+        return SGDSetting(eta=self.lr, batch_size=self.batch)
 
     def schedule_of(self) -> Schedule:
         return Schedule(self.schedule, self.lr, self.batch, self.cycle_factor, self.cycle_epochs)
@@ -375,7 +382,7 @@ def finish_record(
         thresholds={str(t): state["at"].get(str(t)) for t in levels_of(config)},
         final=final,
         history=state["history"],
-        eta_over_s=config.lr / config.batch,
+        eta_over_s=config.setting.eta_over_s,
         n_train=data.n_train,
         n_test=int(data.y_test.shape[0]),
         n_params=n_params,

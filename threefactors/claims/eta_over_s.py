@@ -76,6 +76,7 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
     from threefactors.simulate.sgd import sgd
     from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points
+    from threefactors.theory.setting import SGDSetting
     from threefactors.theory.stationary import scalar_laws
 
     land = double_well(**WIDTH_DEPTH_WELL)
@@ -92,12 +93,10 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
         beta = 2**k
         eta = eta_h / curvature
         steps = int(40 / (eta_h * (2 - eta_h)))
+        setting = SGDSetting(eta, beta, sigma, examples=examples)
         result = sgd(
             land,
-            eta=eta,
-            batch_size=beta,
-            sigma=sigma,
-            examples=examples,
+            setting,
             particles=particles,
             steps=steps,
             seed=ctx.seed + k,
@@ -107,7 +106,7 @@ def simulate(ctx: Context, s: Settings) -> list[Evidence]:
         var = float(x.var(ddof=1))
         se = math.sqrt(max(float(np.mean((x - x.mean()) ** 4)) - var**2, 0.0) / x.size)
         predicted = float(finite_eta(curvature, sigma**2, eta, beta))
-        temperature = eta * sigma**2 / (2 * beta)
+        temperature = setting.temperature
         sde = temperature / curvature
         anharmonic = abs(_gibbs_variance(land, centre, curvature, temperature) / sde - 1)
         items.append(

@@ -34,6 +34,7 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
 
     from threefactors.simulate.ensemble import langevin
     from threefactors.theory.builtin_landscapes import quadratic
+    from threefactors.theory.setting import SGDSetting
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()
@@ -64,11 +65,10 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
         "stderr": [],
     }
     for k, (lr, s) in enumerate(settings):
+        setting = SGDSetting(lr, s, sigma=1.0)
         result = langevin(
             land,
-            eta=lr,
-            batch_size=s,
-            sigma=1.0,
+            setting,
             noise="hessian",
             particles=particles,
             time=12 / eigenvalues.min(),
@@ -77,8 +77,9 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
         )
         losses = land.loss_at(result.final[result.alive])
         observed, se = losses.mean(), losses.std(ddof=1) / np.sqrt(losses.size)
-        predicted = lr / (4 * s) * eigenvalues.sum()
-        em = float(np.sum(eigenvalues * lr / (s * (2 - eigenvalues * dt))) / 2)
+        temperature = setting.temperature  # ησ²/(2S): Var = T per direction, C = σ²H
+        predicted = temperature / 2 * eigenvalues.sum()
+        em = float(np.sum(eigenvalues * temperature / (2 - eigenvalues * dt)))
         evidence.append(
             compare(
                 "simulate",

@@ -39,6 +39,7 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
 
     from threefactors.simulate.sgd import sgd
     from threefactors.theory.builtin_landscapes import quadratic
+    from threefactors.theory.setting import SGDSetting
     from threefactors.theory.stationary import scalar_laws
 
     laws = scalar_laws()
@@ -60,14 +61,12 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
     etas = [0.05, 0.2, 0.4, 0.8, 1.2, 1.6]
     data = {"eta_h": [], "sgd_over_sde": [], "stderr": [], "eta_over_s": ratio}
     for k, lr in enumerate(etas):
-        s = round(lr / ratio)
+        setting = SGDSetting(lr, round(lr / ratio), sigma, examples=4096)
+        s = setting.batch_size
         steps = int(40 / (lr * curvature * (2 - lr * curvature)))
         result = sgd(
             land,
-            eta=lr,
-            batch_size=s,
-            sigma=sigma,
-            examples=4096,
+            setting,
             particles=particles,
             steps=steps,
             seed=ctx.seed + k,
@@ -76,8 +75,8 @@ def _items(ctx: Context, config: Settings) -> list[Evidence]:
         x = result.final[result.alive, 0]
         var = x.var(ddof=1)
         se = np.sqrt(max(np.mean((x - x.mean()) ** 4) - var**2, 0.0) / x.size)
-        exact = lr * sigma**2 / (s * curvature * (2 - lr * curvature))
-        sde = lr * sigma**2 / (2 * s * curvature)
+        sde = setting.temperature / curvature  # T/h = ησ²/(2Sh)
+        exact = sde / (1 - lr * curvature / 2)
         evidence.append(
             compare(
                 "simulate",

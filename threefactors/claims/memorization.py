@@ -24,6 +24,7 @@ from threefactors.claims.base import (
     Settings,
     plotter,
 )
+from threefactors.theory.setting import SGDSetting
 
 PRIMARY = "test accuracy at matched corrupted-subset accuracy vs eta/S"
 LEVELS = (0.4, 0.5, 0.6, 0.7, 0.8)
@@ -57,7 +58,7 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
                 "lr": c["lr"],
                 "batch": c["batch"],
                 "seed": c["seed"],
-                "eta_over_s": c["lr"] / c["batch"],
+                "eta_over_s": SGDSetting(c["lr"], c["batch"]).eta_over_s,
                 "test_at_levels": values,
                 "matched_test_accuracy": None if None in values else float(np.mean(values)),
             }
