@@ -2,7 +2,11 @@
 
 Main entry points (loaded on first use; torch is imported then, not before):
 :class:`TrainConfig` and :func:`train` (one run, metrics at matched train accuracy),
-:func:`run_experiment` (a resumable grid of run records; the claims judge them).
+:func:`train_ensemble` (many runs of one shape as one vectorised model),
+:func:`run_experiment` (a resumable grid of run records; the claims judge them);
+for your own networks :class:`HessianOperator` (H v without forming H),
+:func:`lanczos` (top-k eigenpairs), :func:`hutchinson` / :func:`hutchpp` (Tr H) and
+:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²).
 """
 
 from threefactors.lazy import make_lazy
@@ -10,7 +14,13 @@ from threefactors.lazy import make_lazy
 _EXPORTS = {
     "TrainConfig": "threefactors.empirical.train",
     "train": "threefactors.empirical.train",
+    "train_ensemble": "threefactors.empirical.ensemble",
     "run_experiment": "threefactors.empirical.experiments",
+    "HessianOperator": "threefactors.empirical.hessian",
+    "lanczos": "threefactors.empirical.lanczos",
+    "hutchinson": "threefactors.empirical.trace",
+    "hutchpp": "threefactors.empirical.trace",
+    "gradient_noise": "threefactors.empirical.noise",
 }
 
 make_lazy(__name__)

@@ -73,3 +73,25 @@ def test_the_cli_parser_loads_neither_numba_nor_torch() -> None:
 def test_the_simulate_view_loads_numba_but_not_torch() -> None:
     loaded = _modules_after("import threefactors as tf\ntf.simulate.langevin")
     assert "numba" in loaded and "torch" not in loaded
+
+
+def test_the_empirical_view_loads_torch_on_first_use_but_never_numba() -> None:
+    assert "torch" not in _modules_after("import threefactors as tf\ntf.empirical")
+    loaded = _modules_after("import threefactors as tf\ntf.empirical.lanczos")
+    assert "torch" in loaded and "numba" not in loaded
+
+
+def test_the_empirical_names_are_the_functions_not_their_modules() -> None:
+    """``lanczos`` and ``train`` share their module's name; the export must win."""
+    import importlib
+
+    from threefactors.empirical.lanczos import lanczos
+    from threefactors.empirical.trace import hutchinson
+
+    importlib.import_module("threefactors.empirical.lanczos")
+    importlib.import_module("threefactors.empirical.train")
+    assert tf.empirical.lanczos is lanczos and tf.empirical.hutchinson is hutchinson
+    assert tf.empirical.train.__name__ == "train" and callable(tf.empirical.train)
+    expected = {"train", "TrainConfig", "run_experiment", "train_ensemble", "HessianOperator",
+                "lanczos", "hutchinson", "hutchpp", "gradient_noise"}  # fmt: skip
+    assert set(tf.empirical.__all__) == expected
