@@ -9,7 +9,6 @@ from torch import nn
 
 from threefactors.empirical.functional import flat_params, make_loss
 from threefactors.empirical.hessian import HessianOperator
-from threefactors.empirical.linear_operator import MatrixOperator
 from threefactors.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -81,14 +80,6 @@ def test_snapshot_does_not_follow_later_training(problem):
         with torch.no_grad():
             for p in model.parameters():
                 p.sub_(0.1)
-
-
-def test_matrix_operator_and_shape_check():
-    a = torch.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
-    op = MatrixOperator(a)
-    assert torch.equal(op @ torch.tensor([1.0, 0.0], dtype=torch.float64), a[:, 0])
-    with pytest.raises(ValueError):
-        op.matvec(torch.ones(3, dtype=torch.float64))
 
 
 def test_mse_loss_falls_back_to_reverse_over_reverse():
