@@ -65,6 +65,17 @@ def reference(tmp_path_factory) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def reference_single(tmp_path_factory) -> list[dict]:
+    """The same grid run one config per task (``--no-ensemble``), locally. The kill tests
+    use it: with one task per run, runs finish one after another, so there is a moment when
+    one record is written and another run is still in progress (with ensembles the members
+    of a task finish together and that moment may never come)."""
+    out = tmp_path_factory.mktemp("local-single")
+    assert main(_grid(out, "--no-ensemble")) == 0
+    return _check_store(out, 3)
+
+
+@pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two single-threaded worker processes on 127.0.0.1."""
     from distributed import LocalCluster
@@ -202,7 +213,7 @@ def test_grid_on_a_two_worker_local_cluster_equals_the_local_grid(tmp_path, refe
     assert _science(_check_store(tmp_path, 3)) == _science(reference)
 
 
-def test_a_worker_killed_mid_grid_loses_nothing(tmp_path, reference, cluster):
+def test_a_worker_killed_mid_grid_loses_nothing(tmp_path, reference_single, cluster):
     """SIGKILL to the worker process running a task: the nanny restarts it, the scheduler
     reruns the task (resuming from its checkpoint), and the store ends with one intact
     record per run, equal to the local executor's."""
@@ -224,14 +235,16 @@ def test_a_worker_killed_mid_grid_loses_nothing(tmp_path, reference, cluster):
 
     killer = threading.Thread(target=kill_a_busy_worker)
     killer.start()
-    argv = _grid(tmp_path, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    argv = _grid(
+        tmp_path, "--no-ensemble", "--executor", "dask", "--scheduler", cluster.scheduler_address
+    )
     try:
         code = main(argv)
     finally:
         killer.join()
     assert killed, "no worker was busy to be killed"
     assert code == 0
-    assert _science(_check_store(tmp_path, 3)) == _science(reference)
+    assert _science(_check_store(tmp_path, 3)) == _science(reference_single)
 
 
 def _children(pid: int) -> list:
@@ -240,14 +253,16 @@ def _children(pid: int) -> list:
     return psutil.Process(pid).children(recursive=True)
 
 
-def test_a_killed_client_leaves_no_workers_and_the_rerun_resumes(tmp_path, reference, cluster):
+def test_a_killed_client_leaves_no_workers_and_the_rerun_resumes(
+    tmp_path, reference_single, cluster
+):
     """The command (with its own LocalCluster) is killed once a run is finished and another
     checkpointed; its worker processes go with it; the same grid run again completes with
     the local executor's records."""
     import psutil
 
-    argv = [sys.executable, "-m", "threefactors", *_grid(tmp_path, "--executor", "dask",
-                                                          "--workers", "2")]  # fmt: skip
+    argv = [sys.executable, "-m", "threefactors", *_grid(tmp_path, "--no-ensemble",
+            "--executor", "dask", "--workers", "2")]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list = []
     deadline = time.monotonic() + 120
@@ -271,9 +286,11 @@ def test_a_killed_client_leaves_no_workers_and_the_rerun_resumes(tmp_path, refer
     done_before = len(list((tmp_path / "runs").glob("*.json")))
     assert 1 <= done_before < 3
 
-    argv = _grid(tmp_path, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    argv = _grid(
+        tmp_path, "--no-ensemble", "--executor", "dask", "--scheduler", cluster.scheduler_address
+    )
     assert main(argv) == 0
-    assert _science(_check_store(tmp_path, 3)) == _science(reference)
+    assert _science(_check_store(tmp_path, 3)) == _science(reference_single)
 
 
 def _free_port() -> int:
