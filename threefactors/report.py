@@ -45,14 +45,18 @@ def _view_verdict(evidence: Sequence[Evidence], view: str) -> str:
     return "agrees" if all(v == "agrees" for v in ran) else "inconclusive"
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, nested: bool = False) -> str:
+    """A table cell: floats to 4 significant digits; an absent value is an empty cell, or
+    "none" inside a list or mapping (e.g. no breaking β found at one end)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+        return "[" + ", ".join(_fmt(v, True) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
-    return "" if value is None else str(value)
+        return "{" + ", ".join(f"{k}: {_fmt(v, True)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "none" if nested else ""
+    return str(value)
 
 
 def primary_dict(claim: Claim) -> dict[str, Any] | None:
@@ -135,7 +139,10 @@ def render_markdown(
         "supports the claim at α = 0.05 (or, for a prediction, the observation lies within "
         "4 standard errors plus the stated bias bound); *disagrees* — it contradicts it; "
         "*inconclusive* — the design could not tell, and the report states the smallest "
-        "effect it could have detected. Nothing is tuned until it agrees.",
+        "effect it could have detected. Nothing is tuned until it agrees. The theory, "
+        "simulate and empirical columns summarise *all* of that view's evidence, primary and "
+        "secondary (agrees only if every item agrees), so a view column can read "
+        "inconclusive beside a primary test that agrees.",
         "",
         claims_table(claims),
         "",
