@@ -42,3 +42,17 @@ def test_a_failing_writer_keeps_the_old_file_and_leaves_no_temporary(tmp_path: P
         write_atomic(path, broken)
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
+
+
+def test_written_files_get_the_mode_of_a_plain_open(tmp_path: Path) -> None:
+    """Reports and records are readable by others as with ``open(path, "w")`` (not mkstemp's
+    0600), for both atomic writers."""
+    from threefactors import jsonio
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    expected = plain.stat().st_mode & 0o777
+    write_atomic(tmp_path / "a.json", "{}")
+    jsonio.write_once(tmp_path / "b.json", b"{}")
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == expected
+    assert (tmp_path / "b.json").stat().st_mode & 0o777 == expected

@@ -45,6 +45,12 @@ def dumps(obj: Any, indent: int | None = 2) -> str:
 Content = str | bytes | Callable[[BinaryIO], None]
 
 
+#: The process's umask, read once at import (``os.umask`` can only be read by setting it):
+#: files written here get the mode a plain ``open(path, "w")`` would give them.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _fsynced_temporary(path: Path, content: Content) -> str:
     """A temporary file next to ``path`` holding ``content``, flushed to disk; its name.
 
@@ -54,6 +60,7 @@ def _fsynced_temporary(path: Path, content: Content) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600: a report others cannot read
         with os.fdopen(fd, "wb") as handle:
             if callable(content):
                 content(handle)
