@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from threefactors.empirical.functional import LossFn, example_chunks, forward
+from threefactors.empirical.functional import LossFn, example_chunks, flat_params, forward
 from threefactors.empirical.hessian import HessianOperator
 from threefactors.empirical.lanczos import lanczos
 from threefactors.errors import check_positive, require
@@ -243,7 +243,7 @@ def step_lengths(
     multiplier γ. Returns direction → str(γ) → one change per minibatch.
     """
     check_positive("eta", eta)
-    theta = HessianOperator(model, loss_fn, inputs, targets).theta
+    theta = flat_params(model)
     before = _loss_and_accuracy(model, theta, loss_fn, inputs, targets, chunk_size)[0]
     unit = {
         name: (v / v.norm()).to(dtype=theta.dtype, device=theta.device)
