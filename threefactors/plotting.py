@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 Data = dict[str, Any]
 
@@ -346,13 +347,17 @@ def plot_conditioning(data: Data, path: Path) -> None:
     """λ₁/λ₅, λ₁ and the saturated-unit fraction against η/S, per seed."""
     rows = data["rows"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for ax, metric in zip(
-        axes, ("condition_top_k", "lambda_max", "saturated_fraction"), strict=True
-    ):
+    labels = {
+        "condition_top_k": "λ₁/λ₅ (top-spectrum conditioning)",
+        "lambda_max": "λ₁ = λ_max",
+        "saturated_fraction": "fraction of saturated ReLU units",
+    }
+    for ax, (metric, label) in zip(axes, labels.items(), strict=True):
         _per_seed(ax, rows, "eta_over_s", metric, "batch")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collided on η/S < 1e-2
         ax.set_xlabel("η/S")
-        ax.set_ylabel(metric.replace("_", " "))
+        ax.set_ylabel(label)
     axes[0].legend(fontsize=6)
     fig.suptitle("Top Hessian spectrum and saturated units at 95% train accuracy")
     _save(fig, path)
