@@ -47,7 +47,8 @@ class Dataset:
     """A classification data set held as tensors (inputs float32, labels int64).
 
     ``corrupted`` marks the training examples whose label was randomised (all False for
-    clean data); accuracy on them measures memorization.
+    clean data); accuracy on them measures memorization. ``x_val``/``y_val`` hold the
+    validation examples held out of the training set (:func:`hold_out`), or None.
     """
 
     name: str
@@ -57,6 +58,8 @@ class Dataset:
     y_test: torch.Tensor
     num_classes: int
     corrupted: torch.Tensor
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -254,6 +257,28 @@ def subset(data: Dataset, n_train: int, seed: int) -> Dataset:
         x_train=data.x_train[keep],
         y_train=data.y_train[keep],
         corrupted=data.corrupted[keep],
+    )
+
+
+def hold_out(data: Dataset, fraction: float, seed: int) -> Dataset:
+    """Move a seeded random ``fraction`` of the training examples (at least one) to the
+    validation split; the rest stay the training set, in their order."""
+    require(0 <= fraction < 1, "validation", fraction, "fraction must be in [0, 1)")
+    if fraction == 0:
+        return data
+    n = data.n_train
+    n_val = max(1, round(fraction * n))
+    require(n_val < n, "validation", fraction, f"leaves no training examples of {n}")
+    order = torch.randperm(n, generator=_generator(seed))
+    val = order[:n_val].sort().values.to(data.x_train.device)
+    keep = order[n_val:].sort().values.to(data.x_train.device)
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[keep],
+        y_train=data.y_train[keep],
+        corrupted=data.corrupted[keep],
+        x_val=data.x_train[val],
+        y_val=data.y_train[val],
     )
 
 

@@ -56,11 +56,11 @@ from threefactors.empirical.train import (  # the single run's own steps
     TrainConfig,
     _evaluation,
     _measure,
-    _top_eigenvectors,
     build_model,
     deterministic,
     finish_record,
     initial_state,
+    nudge_directions,
     prepare_data,
     record_epoch_entry,
     resolve_device,
@@ -80,6 +80,7 @@ SHARED_FIELDS = (
     "n_train",
     "n_test",
     "data_seed",
+    "validation",
     "momentum",
 )
 MemberCallback = Callable[[int, Run], None]
@@ -376,7 +377,7 @@ def _epoch(
     return first_bad.cpu()
 
 
-def _nsgd_bases(ensemble: Ensemble, active: list[int], epoch: int) -> tuple[Tensor, Tensor] | None:
+def _nsgd_bases(ensemble: Ensemble, active: list[int]) -> tuple[Tensor, Tensor] | None:
     """Stacked P_k (A, d, K_max; zero columns pad, zero for SGD members) and 1 − γ_k, each
     member's top eigenvectors from the single run's own function and seed."""
     nsgd = [i for i in active if ensemble.members[i].config.optimizer == "nsgd"]
@@ -392,7 +393,7 @@ def _nsgd_bases(ensemble: Ensemble, active: list[int], epoch: int) -> tuple[Tens
         if member.config.optimizer != "nsgd":
             continue
         model = ensemble.member_model(i)
-        vectors = _top_eigenvectors(model, member.subset, member.config, epoch)
+        vectors = nudge_directions(model, member.subset, member.config, member.state)
         basis = torch.linalg.qr(vectors).Q  # as Nudge.set_basis
         bases[row, :, : basis.shape[1]] = basis
         coefficients[row] = 1.0 - member.config.nsgd_gamma
@@ -498,7 +499,7 @@ def _train(
         batch = schedules[0][1]
         dtype = next(iter(ensemble.params.values())).dtype
         etas = torch.tensor([eta for eta, _ in schedules], dtype=dtype, device=ensemble.device)
-        nudge = _nsgd_bases(ensemble, active, epoch - 1)
+        nudge = _nsgd_bases(ensemble, active)
         first_bad = _epoch(ensemble, active, etas, batch, nudge).tolist()
         ensemble.epoch = epoch
         steps = ensemble.inputs.shape[0] // batch

@@ -17,7 +17,11 @@ Matched progress: after each epoch the full training set is evaluated; at the fi
 whose train accuracy reaches each threshold the curvature and noise of the training loss are
 measured on a fixed subset (``curvature.measure``: λ_max, top-k, Tr H, Tr C, |g|²), and the
 run stops at ``stop_at_accuracy`` unless ``continue_after_threshold``. Curvature is also
-measured every ``measure_every`` epochs and at the end of the run.
+measured every ``measure_every`` epochs and at the end of the run; with
+``stop_below_peak`` = f > 0 the run also stops once a measured λ_max falls below f × its
+running maximum (the peak is passed). A ``validation`` fraction of the training set is held
+out and evaluated every epoch; the record's ``best_validation`` is the best-validation
+checkpoint's history entry.
 
 Same seed → same numbers whatever torch's thread count: CPU runs execute with one intra-op
 thread (matrix-product reductions split across threads round differently), and the
@@ -76,6 +80,7 @@ class TrainConfig:
     nsgd_gamma: float = 1.0
     nsgd_k: int = 5
     random_labels: float = 0.0
+    validation: float = 0.0
     n_train: int | None = None
     n_test: int | None = None
     data_seed: int = 0
@@ -84,6 +89,7 @@ class TrainConfig:
     thresholds: tuple[float, ...] = (0.95, 0.99)
     measure: bool = True
     measure_every: int = 0
+    stop_below_peak: float = 0.0
     measure_size: int = 2000
     lanczos_steps: int = 25
     top_k: int = 5
@@ -135,12 +141,9 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
     require(config.epochs >= 1, "epochs", config.epochs, "must be ≥ 1")
     require(config.optimizer in OPTIMIZERS, "optimizer", config.optimizer, "use sgd or nsgd")
     require(0 <= config.momentum < 1, "momentum", config.momentum, "must be in [0, 1)")
-    require(
-        0 <= config.random_labels < 1,
-        "random-labels",
-        config.random_labels,
-        "fraction must be in [0, 1)",
-    )
+    for name in ("random_labels", "validation", "stop_below_peak"):
+        value = getattr(config, name)
+        require(0 <= value < 1, name.replace("_", "-"), value, "fraction must be in [0, 1)")
     require(
         0 < config.stop_at_accuracy <= 1,
         "stop-at-accuracy",
@@ -192,10 +195,12 @@ def _load(
 def prepare_data(
     config: TrainConfig, device: str, data_dir: str | None = None, download: bool = False
 ) -> datasets.Dataset:
-    """The run's data: loaded, subset to ``n_train`` and with random labels, all seeded."""
+    """The run's data: loaded, subset to ``n_train``, a ``validation`` fraction held out
+    (with clean labels) and random labels on the rest, all seeded by ``data_seed``."""
     data = _load(config.dataset, config.n_test, data_dir, download, device)
     if config.n_train is not None:
         data = datasets.subset(data, config.n_train, config.data_seed)
+    data = datasets.hold_out(data, config.validation, config.data_seed)
     return datasets.randomize_labels(data, config.random_labels, config.data_seed)
 
 
@@ -224,6 +229,10 @@ def _evaluation(model: nn.Module, data: datasets.Dataset) -> dict[str, float]:
         test_loss=test_loss,
         test_accuracy=test_acc,
     )
+    if data.x_val is not None and data.y_val is not None:
+        out["validation_loss"], out["validation_accuracy"], _ = evaluate(
+            model, data.x_val, data.y_val
+        )
     if bool(data.corrupted.any()):  # memorization: accuracy on the randomised labels
         out["train_accuracy_corrupted"] = float(hits[data.corrupted].float().mean())
         out["train_accuracy_clean"] = float(hits[~data.corrupted].float().mean())
@@ -267,9 +276,16 @@ def _measure(
     return result
 
 
-def _top_eigenvectors(
-    model: nn.Module, subset: tuple[torch.Tensor, torch.Tensor], config: TrainConfig, epoch: int
+def nudge_directions(
+    model: nn.Module,
+    subset: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    state: dict[str, Any],
 ) -> torch.Tensor:
+    """Nudged SGD's top-K Hessian eigenvectors at the end of epoch ``state["epoch"]`` (the
+    basis for the next epoch); their eigenvalues are kept in that epoch's history entry as
+    ``nudge_eigenvalues``, so λ₁ … λ_K are known at every epoch (e.g. at the
+    best-validation checkpoint) without a second measurement."""
     from threefactors.empirical import curvature
 
     with _eval_mode(model):
@@ -279,8 +295,9 @@ def _top_eigenvectors(
             *subset,
             config.nsgd_k,
             config.lanczos_steps,
-            measurement_seed(config.seed, epoch),
+            measurement_seed(config.seed, state["epoch"]),
         )
+    state["history"][-1]["nudge_eigenvalues"] = [float(v) for v in pairs.eigenvalues]
     return pairs.eigenvectors.to(dtype=next(model.parameters()).dtype)
 
 
@@ -350,6 +367,7 @@ def record_epoch_entry(
     periodic = config.measure_every > 0 and epoch % config.measure_every == 0
     if config.measure and (crossed or periodic or final or stop):
         entry.update(measure())
+        stop = stop or _past_peak(config, state["history"], entry)
     for t in crossed:
         state["at"][str(t)] = entry
     entry["seconds"] = seconds
@@ -357,6 +375,22 @@ def record_epoch_entry(
     if on_epoch is not None:
         on_epoch(entry)
     return stop
+
+
+def best_validation(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The history entry of the best-validation checkpoint: the first epoch with the
+    highest validation accuracy (None for a run without a validation split)."""
+    scored = [h for h in history if h.get("validation_accuracy") is not None]
+    return max(scored, key=lambda h: h["validation_accuracy"]) if scored else None
+
+
+def _past_peak(config: TrainConfig, history: list[dict[str, Any]], entry: dict[str, Any]) -> bool:
+    """True when ``stop_below_peak`` > 0 and the λ_max just measured has fallen below that
+    fraction of the running maximum (the peak is behind the run)."""
+    if config.stop_below_peak <= 0 or entry.get("lambda_max") is None:
+        return False
+    peak = max([h["lambda_max"] for h in history if h.get("lambda_max") is not None], default=0.0)
+    return entry["lambda_max"] < config.stop_below_peak * peak
 
 
 def finish_record(
@@ -376,6 +410,7 @@ def finish_record(
     top = at_stop if reached else final
     record: dict[str, Any] = {"config": dataclasses.asdict(config), **_summary(top)}
     record.update(
+        best_validation=best_validation(state["history"]),
         diverged=diverged_step is not None,
         diverged_step=diverged_step,
         reached_threshold=reached,
@@ -472,7 +507,7 @@ def _train(
         for group in optimizer.param_groups:
             group["lr"] = eta
         if nudge is not None:
-            nudge.set_basis(_top_eigenvectors(model, subset, config, epoch - 1))
+            nudge.set_basis(nudge_directions(model, subset, config, state))
         diverged_step = run_epoch(model, optimizer, nudge, data, generator, batch, limit, config)
         steps = data.n_train // batch
         if diverged_step is not None:

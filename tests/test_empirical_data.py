@@ -89,6 +89,20 @@ def test_subset_and_measurement_subset(mnist1d):
     assert data.measurement_subset(mnist1d, 10**6)[0].shape[0] == 4000
 
 
+def test_hold_out_splits_the_training_set_disjointly_and_reproducibly(mnist1d):
+    """10% of the 4000 training rows move to validation: the two parts partition the
+    original rows (no example in both, none lost) and the split is fixed by the seed."""
+    split = data.hold_out(mnist1d, 0.1, seed=3)
+    assert split.n_train == 3600 and split.x_val.shape[0] == 400
+    rows = lambda x: {tuple(r.flatten().tolist()) for r in x}  # noqa: E731
+    train, val = rows(split.x_train), rows(split.x_val)
+    assert not train & val and train | val == rows(mnist1d.x_train)
+    again = data.hold_out(mnist1d, 0.1, seed=3)
+    assert torch.equal(again.x_val, split.x_val) and torch.equal(again.y_val, split.y_val)
+    assert not torch.equal(data.hold_out(mnist1d, 0.1, seed=4).x_val, split.x_val)
+    assert data.hold_out(mnist1d, 0.0, seed=3) is mnist1d
+
+
 @pytest.mark.parametrize(
     ("call", "parameter"),
     [
@@ -96,6 +110,7 @@ def test_subset_and_measurement_subset(mnist1d):
         (lambda d: data.randomize_labels(d, 1.0, 0), "random-labels"),
         (lambda d: data.randomize_labels(d, -0.1, 0), "random-labels"),
         (lambda d: data.subset(d, 5000, 0), "n-train"),
+        (lambda d: data.hold_out(d, 1.0, 0), "validation"),
         (lambda d: data.load("cifar10"), "data-dir"),
         (lambda d: data.load("fashionmnist", data_dir="/no/such/dir"), "data-dir"),
     ],

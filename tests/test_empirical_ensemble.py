@@ -103,6 +103,26 @@ def test_nsgd_members_use_their_own_eigenvectors():
         _assert_same_trajectory(run.record, train(config).record)
     nudged, plain = _losses(runs[0].record), _losses(runs[2].record)
     assert float(((nudged - plain).abs() / plain).max()) > 100 * ROUND_OFF
+    # each epoch before the last keeps the eigenvalues of the next epoch's projector
+    history = runs[0].record["history"]
+    assert all(len(h["nudge_eigenvalues"]) == 3 for h in history[:-1])
+    assert "nudge_eigenvalues" not in runs[2].record["history"][0]
+
+
+def test_validation_split_and_best_validation_checkpoint():
+    """A 10% validation split: the member trains on the 90% the single run trains on, both
+    report validation accuracy every epoch, and ``best_validation`` is the first epoch with
+    the highest validation accuracy."""
+    config = dataclasses.replace(BASE, epochs=5, validation=0.1)
+    (member,) = train_ensemble([config, dataclasses.replace(config, seed=1)])[:1]
+    single = train(config).record
+    _assert_same_trajectory(member.record, single)
+    history = single["history"]
+    accuracies = [h["validation_accuracy"] for h in history]
+    assert len(accuracies) == 6 and all(0 <= a <= 1 for a in accuracies)
+    assert single["best_validation"]["epoch"] == accuracies.index(max(accuracies))
+    assert single["n_train"] == 576
+    assert train(dataclasses.replace(config, validation=0.0)).record["best_validation"] is None
 
 
 def test_member_measurements_equal_single_run_measurements():

@@ -148,6 +148,8 @@ def test_nsgd_with_gamma_one_is_sgd():
     nudged = science(train(dataclasses.replace(config, optimizer="nsgd", nsgd_gamma=0.2)).record)
     for record in (sgd, nsgd, nudged):
         record.pop("config")
+        for entry in record["history"]:  # NSGD also keeps its projector's eigenvalues
+            entry.pop("nudge_eigenvalues", None)
     assert sgd == nsgd
     # γ ≠ 1 must change the run: the nudge is applied inside the training loop
     assert nudged["history"][-1]["train_loss"] != sgd["history"][-1]["train_loss"]
@@ -197,3 +199,21 @@ def test_cuda_runs_are_reproducible_and_close_to_cpu():
     assert first["history"][0]["train_loss"] == pytest.approx(
         cpu["history"][0]["train_loss"], rel=1e-5
     )
+
+
+def test_stop_below_peak_stops_once_lambda_max_falls_under_the_fraction_of_its_peak():
+    """λ_max measured 1, 4, 3.3, 3.1: with f = 0.8 the run goes on at 3.3 (≥ 0.8·4) and stops
+    at 3.1 (< 3.2); with f = 0 it never stops on λ_max."""
+    from threefactors.empirical.train import initial_state, record_epoch_entry
+
+    for fraction, stops in ((0.8, [False, False, False, True]), (0.0, [False] * 4)):
+        config = dataclasses.replace(
+            TINY, stop_below_peak=fraction, measure_every=1, continue_after_threshold=True
+        )
+        state = initial_state()
+        seen = []
+        for epoch, lam in enumerate((1.0, 4.0, 3.3, 3.1)):
+            entry = {"epoch": epoch, "train_accuracy": 0.1}
+            measure = lambda lam=lam: {"lambda_max": lam}  # noqa: E731
+            seen.append(record_epoch_entry(config, state, entry, False, measure, 0.0, None))
+        assert seen == stops

@@ -432,7 +432,8 @@ def plot_memorization(data: Data, path: Path) -> None:
 
 
 def plot_nsgd(data: Data, path: Path) -> None:
-    """Final test accuracy and λ₁ per seed, γ = 1 vs γ = 0.1 (paired lines)."""
+    """Test accuracy and λ₁ at the best-validation checkpoint per seed, γ = 1 vs γ = 0.1
+    (paired lines)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     rows = [r for r in data["rows"] if not r["diverged"]]
     for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
@@ -446,7 +447,9 @@ def plot_nsgd(data: Data, path: Path) -> None:
             )
         ax.set_xscale("log")
         ax.set_xlabel("Nudged SGD γ")
-        ax.set_ylabel(f"final {metric.replace('_', ' ')}")
+        ax.set_ylabel(f"{metric.replace('_', ' ')} at the best-validation checkpoint")
     axes[0].legend(fontsize=6)
-    fig.suptitle(f"Nudged SGD, same initial weights per seed (margin {data['margin']})")
+    fig.suptitle(
+        f"Nudged SGD, same initial weights per seed (non-inferiority margin {data['margin']})"
+    )
     _save(fig, path)

@@ -216,16 +216,19 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     return [*evidence, summary]
 
 
-def _breaks(table: list[dict]) -> dict[str, dict[str, float | None]]:
+def _breaks(table: list[dict]) -> dict[str, dict[str, float | str | None]]:
     """metric|n_train → {"low": the largest β < 1, "high": the smallest β > 1, whose TOST
-    is not 'agrees' walking outward from β = 1 (None: no break in the range)}."""
-    out: dict[str, dict[str, float | None]] = {}
+    is not 'agrees' walking outward from β = 1 (None: no break in the range; "not tested":
+    no β on that side at this n_train)}."""
+    out: dict[str, dict[str, float | str | None]] = {}
     for key in sorted({f"{t['metric']}|n={t['n_train']}" for t in table}):
         rows = [t for t in table if f"{t['metric']}|n={t['n_train']}" == key]
         high = sorted((t for t in rows if t["beta"] > 1), key=lambda t: t["beta"])
         low = sorted((t for t in rows if t["beta"] < 1), key=lambda t: -t["beta"])
         out[key] = {
             side: next((t["beta"] for t in ordered if t["verdict"] != "agrees"), None)
+            if ordered
+            else "not tested"
             for side, ordered in (("low", low), ("high", high))
         }
     return out
@@ -245,7 +248,7 @@ SPEC = ClaimSpec(
         f"empirical: TOST test accuracy at β vs β = 1, margin ±{ACCURACY_MARGIN}",
         "empirical: TOST log λ_max at β vs β = 1, margin ±log 1.25",
     ),
-    scales={"quick": {"particles": 20_000}, "default": {"particles": 200_000}},
+    scales={"quick": {"particles": 20_000}, "default": {"particles": 100_000}},
     views=(theory, simulate, networks),
     paper_setting="VGG-11 on CIFAR-10, (βη₀, βS₀) with β from 1/8 to 16, 3 seeds, "
     "TOST on test accuracy (±0.02) and log λ_max (±log 1.25)",

@@ -122,7 +122,7 @@ SPEC = ClaimSpec(
     scales={
         "quick": {"particles": 20_000, "dt": 0.01, "points": ((0.05, 1), (0.2, 2), (1.0, 4))},
         "default": {
-            "particles": 200_000,
+            "particles": 100_000,
             "dt": 0.005,
             "points": ((0.05, 1), (0.2, 2), (0.6, 4), (1.0, 4)),
         },

@@ -4,11 +4,14 @@ a sharper region and generalizes as well or better (Jastrzębski et al., ICLR 20
 
 Networks (the ``nsgd`` grid, the paper's protocol at CPU scale: plain SGD at η = 0.01,
 S = 128, no momentum, K = 5, γ ∈ {0.1, 1} from the same initial weights per seed, ≥ 4
-seeds, a fixed epoch budget). Primary: final test accuracy of γ = 0.1 non-inferior to γ = 1,
-paired by seed, margin 0.01 (declared here). Secondary: λ₁ at the end higher for γ = 0.1
-(paired, one-sided); training speed, train accuracy at a fixed early epoch, higher for
-γ = 0.1 (paired, one-sided). Deviation from the paper, stated: no validation split, so the
-accuracy is read at the end of the budget instead of at the best-validation checkpoint.
+seeds, 10% of the training set held out for validation, a fixed epoch budget). Primary:
+test accuracy at the best-validation checkpoint of γ = 0.1 non-inferior to γ = 1, paired by
+seed, margin 0.01 (declared here). Secondary: λ₁ and ‖(λ₁ … λ₅)‖ at the checkpoint higher
+for γ = 0.1 (paired, one-sided; the eigenvalues of the projector computed after that
+epoch); training speed, validation accuracy at a fixed early epoch, higher for γ = 0.1
+(paired, one-sided). Deviation from the paper, stated: on 2 CPU cores the budget (40 / 60
+epochs) does not reach convergence at η = 0.01 on MNIST-1D, so the checkpoint is the best
+of an unconverged run.
 """
 
 from __future__ import annotations
@@ -18,13 +21,29 @@ from typing import Any
 from threefactors.claims import network
 from threefactors.claims.base import ClaimSpec, Context, Evidence, Settings, from_test, plotter
 
-PRIMARY = "test accuracy of gamma=0.1 non-inferior to gamma=1"
+PRIMARY = "test accuracy at the best-validation checkpoint: gamma=0.1 non-inferior to gamma=1"
 MARGIN = 0.01
 EARLY_EPOCH = {"quick": 5, "default": 10, "paper": 10}
 
 
 def _at_epoch(record: dict[str, Any], epoch: int, key: str) -> float | None:
     return next((h.get(key) for h in record["history"] if h["epoch"] == epoch), None)
+
+
+def _eigenvalues(entry: dict[str, Any]) -> list[float] | None:
+    """λ₁ … λ_K at a history entry: its measurement, or the projector's eigenvalues
+    computed right after that epoch."""
+    return entry.get("top_eigenvalues") or entry.get("nudge_eigenvalues")
+
+
+def _top_eigenvalue(entry: dict[str, Any]) -> float | None:
+    values = _eigenvalues(entry)
+    return values[0] if values else None
+
+
+def _top_norm(entry: dict[str, Any]) -> float | None:
+    values = _eigenvalues(entry)
+    return float(sum(v * v for v in values) ** 0.5) if values else None
 
 
 def networks(ctx: Context, s: Settings) -> list[Evidence]:
@@ -41,21 +60,22 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
             records, lambda r: r["config"]["nsgd_gamma"] == gamma and not r["diverged"], value
         )
 
-    def final(key: str):
-        return lambda r: (r.get("final") or {}).get(key)
+    def at_best(read):
+        return lambda r: None if r.get("best_validation") is None else read(r["best_validation"])
+
+    def paired(read) -> tuple[list, list, list[int]]:
+        return network.aligned(by_gamma(nudged, read), by_gamma(plain, read))
 
     nudged, plain = 0.1, 1.0
-    acc_n, acc_p, seeds = network.aligned(
-        by_gamma(nudged, final("test_accuracy")), by_gamma(plain, final("test_accuracy"))
+    acc_n, acc_p, seeds = paired(at_best(lambda h: h["test_accuracy"]))
+    lam_n, lam_p, _ = paired(at_best(_top_eigenvalue))
+    norm_n, norm_p, _ = paired(at_best(_top_norm))
+    speed_n, speed_p, _ = paired(lambda r: _at_epoch(r, early, "validation_accuracy"))
+    epochs = sorted({r["best_validation"]["epoch"] for r in records if r.get("best_validation")})
+    note = (
+        f"{len(seeds)} seeds paired (same initial weights); best-validation epochs "
+        f"{', '.join(map(str, epochs))} of {records[0]['config']['epochs']}"
     )
-    lam_n, lam_p, _ = network.aligned(
-        by_gamma(nudged, final("lambda_max")), by_gamma(plain, final("lambda_max"))
-    )
-    speed_n, speed_p, _ = network.aligned(
-        by_gamma(nudged, lambda r: _at_epoch(r, early, "train_accuracy")),
-        by_gamma(plain, lambda r: _at_epoch(r, early, "train_accuracy")),
-    )
-    note = f"{len(seeds)} seeds paired (same initial weights)"
     evidence = [
         from_test(
             "empirical",
@@ -67,13 +87,19 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
         ),
         from_test(
             "empirical",
-            "final lambda_max: gamma=0.1 > gamma=1",
+            "lambda_1 at the checkpoint: gamma=0.1 > gamma=1",
             paired_difference(lam_n, lam_p, alternative="greater"),
             predicted="> 0",
         ),
         from_test(
             "empirical",
-            f"train accuracy at epoch {early}: gamma=0.1 > gamma=1",
+            "norm of the top-5 eigenvalues at the checkpoint: gamma=0.1 > gamma=1",
+            paired_difference(norm_n, norm_p, alternative="greater"),
+            predicted="> 0",
+        ),
+        from_test(
+            "empirical",
+            f"validation accuracy at epoch {early}: gamma=0.1 > gamma=1",
             paired_difference(speed_n, speed_p, alternative="greater"),
             predicted="> 0",
         ),
@@ -83,14 +109,16 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
             "seed": network.seed_of(r),
             "gamma": r["config"]["nsgd_gamma"],
             "diverged": r["diverged"],
-            **{k: (r.get("final") or {}).get(k) for k in ("test_accuracy", "lambda_max")},
-            "top_eigenvalues": (r.get("final") or {}).get("top_eigenvalues"),
+            "checkpoint_epoch": (r.get("best_validation") or {}).get("epoch"),
+            "test_accuracy": (r.get("best_validation") or {}).get("test_accuracy"),
+            "lambda_max": _top_eigenvalue(r.get("best_validation") or {}),
+            "top_eigenvalues": _eigenvalues(r.get("best_validation") or {}),
         }
         for r in records
     ]
     data = {
         "rows": rows,
-        "histories": network.histories(records, ("test_accuracy",)),
+        "histories": network.histories(records, ("test_accuracy", "validation_accuracy")),
         "margin": MARGIN,
         "early_epoch": early,
     }
@@ -105,10 +133,12 @@ SPEC = ClaimSpec(
     command="threefactors grid --experiment nsgd",
     primary_view="empirical",
     primary=PRIMARY,
-    primary_test=f"non-inferiority paired by seed, margin {MARGIN} test accuracy, α = 0.05",
+    primary_test=f"non-inferiority paired by seed, margin {MARGIN} test accuracy at the "
+    "best-validation checkpoint, α = 0.05",
     secondary=(
-        "final λ₁ higher for γ = 0.1 (paired t, one-sided)",
-        "train accuracy at an early epoch higher for γ = 0.1 (paired t, one-sided)",
+        "λ₁ at the checkpoint higher for γ = 0.1 (paired t, one-sided)",
+        "‖(λ₁ … λ₅)‖ at the checkpoint higher for γ = 0.1 (paired t, one-sided)",
+        "validation accuracy at an early epoch higher for γ = 0.1 (paired t, one-sided)",
     ),
     scales={"quick": {}, "default": {}, "paper": {}},
     views=(networks,),

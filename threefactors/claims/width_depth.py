@@ -183,8 +183,8 @@ SPEC = ClaimSpec(
     scales={
         "quick": {"temperatures": (0.2, 0.27, 0.36, 0.5, 0.7), "particles": 20_000},
         "default": {
-            "temperatures": (0.15, 0.2, 0.27, 0.36, 0.5, 0.7, 1.0),
-            "particles": 200_000,
+            "temperatures": (0.2, 0.27, 0.36, 0.5, 0.7, 1.0),
+            "particles": 50_000,
         },
     },
     views=(theory, simulate, networks),
