@@ -6,6 +6,10 @@ thread, (b) as one ensemble on one thread, (c) by ``run_grid`` on two local work
 processes with ``ensemble=False`` and (d) by ``run_grid`` on two workers with ensembles
 (two ensembles, one per core);
 (c) and (d) are whole grids, process start-up included. Targets: (b)/(a) ≥ 2, (d)/(c) ≥ 1.5.
+Beside them, the *arithmetic floor*: the step's matrix products alone (forward x Wᵀ and the
+backward products of each layer, on one thread, no autograd, no loss, no update) per
+member-step, and the largest speedup over (a) that removing every other cost could give,
+floor rate / (a)'s training rate — no way of looping over runs can beat it on this CPU.
 The curvature and noise measurement of a member goes through the single run's function
 (one member at a time), timed per member. Peak memory is the process's maximum resident set
 (``ensemble.peak_memory``). Without ``quick``, ``grid --experiment ratio --quick`` is timed
@@ -22,7 +26,10 @@ import tempfile
 import time
 from typing import Any
 
-from threefactors.empirical import ensemble
+import torch
+from torch import nn
+
+from threefactors.empirical import ensemble, models
 from threefactors.empirical.ensemble import train_ensemble
 from threefactors.empirical.grid import run_grid
 from threefactors.empirical.train import (
@@ -46,6 +53,32 @@ def _seconds(action) -> float:
     return time.perf_counter() - clock
 
 
+def _arithmetic_floor(config: TrainConfig, steps: int = 300) -> float:
+    """Seconds per member-step of the MLP step's matrix products alone on one thread:
+    forward h_l = h_{l−1} W_lᵀ, backward ∂W_l = δ_lᵀ h_{l−1} and δ_{l−1} = δ_l W_l (none for
+    the input), on random tensors of the step's shapes."""
+    data = prepare_data(config, "cpu")
+    model = models.build(config.model, data.input_shape, data.num_classes, width=config.width,
+                         depth=config.depth, seed=0)  # fmt: skip
+    weights = [m.weight.detach() for m in model.modules() if isinstance(m, nn.Linear)]
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(config.batch, weights[0].shape[1], generator=generator)
+
+    def step() -> None:
+        inputs = [x]
+        for w in weights:
+            inputs.append(inputs[-1] @ w.T)
+        delta = inputs[-1]
+        for layer in range(len(weights) - 1, -1, -1):
+            _ = delta.T @ inputs[layer]
+            if layer:
+                delta = delta @ weights[layer]
+
+    with deterministic("cpu"):
+        step()
+        return _seconds(lambda: [step() for _ in range(steps)]) / steps
+
+
 def _grid(configs: list[TrainConfig], ensemble_on: bool) -> float:
     with tempfile.TemporaryDirectory() as out:
         return _seconds(
@@ -63,6 +96,17 @@ def _measurement_seconds(config: TrainConfig) -> float:
     measured = dataclasses.replace(config, measure=True, measure_size=1000)
     with deterministic("cpu"):
         return _seconds(lambda: _measure(run.model, subset, measured, 1))
+
+
+def _evaluation_seconds(config: TrainConfig) -> float:
+    """Seconds of one per-epoch evaluation (training and test sets) of one run."""
+    from threefactors.empirical.train import _evaluation, build_model
+
+    data = prepare_data(config, "cpu")
+    model = build_model(config, data, "cpu")
+    with deterministic("cpu"):
+        _evaluation(model, data)
+        return _seconds(lambda: _evaluation(model, data))
 
 
 def _grid_ratio_process(ensemble_on: bool) -> tuple[float, dict[str, Any]]:
@@ -94,6 +138,8 @@ def run(quick: bool) -> dict[str, Any]:
     n_train = prepare_data(configs[0], "cpu").n_train
     member_steps = len(configs) * epochs * (n_train // configs[0].batch)
     sequential = _seconds(lambda: [train(c) for c in configs])
+    evaluation = _evaluation_seconds(configs[0]) * len(configs) * (epochs + 1)
+    floor = _arithmetic_floor(configs[0])
     together = _seconds(lambda: train_ensemble(configs))
     jobs_runs = _grid(configs, ensemble_on=False)
     jobs_ensembles = _grid(configs, ensemble_on=True)
@@ -104,6 +150,9 @@ def run(quick: bool) -> dict[str, Any]:
         "sequential_member_steps_per_s": member_steps / sequential,
         "ensemble_member_steps_per_s": member_steps / together,
         "speedup_vs_sequential": sequential / together,
+        "arithmetic_floor_member_steps_per_s": 1 / floor,
+        "sequential_training_member_steps_per_s": member_steps / (sequential - evaluation),
+        "largest_possible_speedup_vs_sequential": (sequential - evaluation) / member_steps / floor,
         "jobs2_runs_member_steps_per_s": member_steps / jobs_runs,
         "jobs2_ensembles_member_steps_per_s": member_steps / jobs_ensembles,
         "speedup_vs_jobs2": jobs_runs / jobs_ensembles,
@@ -131,6 +180,10 @@ def format_text(result: dict[str, Any]) -> list[str]:
         f"  sequential runs, 1 thread  {r['sequential_member_steps_per_s']:8.0f} member-steps/s",
         f"  one ensemble, 1 thread     {r['ensemble_member_steps_per_s']:8.0f} member-steps/s"
         f"   {r['speedup_vs_sequential']:.2f}× (target ≥ 2)",
+        f"  arithmetic floor, 1 thread {r['arithmetic_floor_member_steps_per_s']:8.0f} "
+        f"member-steps/s (the step's matrix products alone): at most "
+        f"{r['largest_possible_speedup_vs_sequential']:.2f}× over the sequential runs' "
+        f"training ({r['sequential_training_member_steps_per_s']:.0f}/s without evaluation)",
         f"  grid --jobs 2, runs        {r['jobs2_runs_member_steps_per_s']:8.0f} member-steps/s",
         f"  grid --jobs 2, ensembles   {r['jobs2_ensembles_member_steps_per_s']:8.0f} "
         "member-steps/s"
