@@ -155,3 +155,22 @@ def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:
     readme.write_text("no markers")
     with pytest.raises(Exception, match="readme"):
         update_readme(readme, claims, {})
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("--ensemble", True), ("--no-ensemble", False)])
+def test_ensemble_flag_reaches_the_network_grids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, expected: bool
+) -> None:
+    """``reproduce --no-ensemble`` trains every network grid run by run (the check that the
+    verdicts do not depend on ensembles beyond round-off): the flag reaches run_experiment."""
+    from threefactors.empirical import experiments
+
+    seen: list[bool] = []
+
+    def fake(name: str, **kwargs) -> dict:
+        seen.append(kwargs["ensemble"])
+        return {"records": [], "rows": [], "complete": False, "failed": ["stopped by the test"]}
+
+    monkeypatch.setattr(experiments, "run_experiment", fake)
+    main(["reproduce", "--quick", "--only", "nsgd", "--out", str(tmp_path), flag])
+    assert seen == [expected]

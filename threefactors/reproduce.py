@@ -155,6 +155,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--readme", default=None, metavar="PATH", help="rebuild the claims table in this README"
     )
+    parser.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train network runs that share model, data and batch size together (default); "
+        "--no-ensemble trains them one by one (same numbers up to float round-off)",
+    )
     add_executor_arguments(parser)
     parser.set_defaults(func=_run)
 
@@ -204,7 +211,12 @@ def _run(args: argparse.Namespace) -> int:
     specs = [registry.spec(c) for c in args.only] if args.only else every
     out = Path(args.out)
     ctx = Context(
-        out=out, scale=scale, seed=args.seed, data_dir=args.data_dir, executor=from_args(args)
+        out=out,
+        scale=scale,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        executor=from_args(args),
+        ensemble=args.ensemble,
     )
     check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)

@@ -312,6 +312,7 @@ class Context:
     progress: bool = True
     data_dir: str | None = None
     executor: ExecutorSpec = LOCAL  # where the network grids' runs execute
+    ensemble: bool = True  # train runs that can share a loop as one ensemble
 
     @property
     def quick(self) -> bool:

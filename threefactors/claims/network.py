@@ -31,6 +31,7 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
         data_dir=ctx.data_dir,
         executor=ctx.executor,
         on_run=on_run,
+        ensemble=ctx.ensemble,
     )
 
 
