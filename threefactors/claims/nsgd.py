@@ -72,9 +72,11 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     norm_n, norm_p, _ = paired(at_best(_top_norm))
     speed_n, speed_p, _ = paired(lambda r: _at_epoch(r, early, "validation_accuracy"))
     epochs = sorted({r["best_validation"]["epoch"] for r in records if r.get("best_validation")})
+    accuracies = acc_n + acc_p
     note = (
         f"{len(seeds)} seeds paired (same initial weights); best-validation epochs "
-        f"{', '.join(map(str, epochs))} of {records[0]['config']['epochs']}"
+        f"{', '.join(map(str, epochs))} of {records[0]['config']['epochs']}; test accuracy "
+        f"at the checkpoints {min(accuracies, default=0):.3f}–{max(accuracies, default=0):.3f}"
     )
     evidence = [
         from_test(
