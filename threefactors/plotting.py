@@ -131,10 +131,11 @@ def _seed_marker(seed: int) -> str:
 
 def plot_relaxation(data: Data, path: Path) -> None:
     """Left: occupancy of the start's basin over time, Fokker–Planck and SDE ensemble.
-    Right: slowest rate λ_1 against 1/T, with the exact MFPT rate and Eyring–Kramers."""
+    Middle: slowest rate λ_1 against 1/T, with the exact MFPT rate and Eyring–Kramers.
+    Right (the primary test): the relative gaps of both to λ_1 against T."""
     import numpy as np
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right, gaps) = plt.subplots(1, 3, figsize=(15, 4))
     left.plot(data["times"], data["fp_occupancy"], "k-", label="Fokker–Planck")
     left.errorbar(
         data["times"],
@@ -158,6 +159,14 @@ def plot_relaxation(data: Data, path: Path) -> None:
     right.set_xlabel("1/T = 2S/(ησ²)")
     right.set_ylabel("slowest relaxation rate")
     right.legend(fontsize=8)
+    temperature = data["kramers_temperature"]
+    gaps.plot(temperature, data["mfpt_gap"], "ko-", label="|λ_1 / MFPT rate − 1|")
+    gaps.plot(temperature, data["kramers_error"], "ks--", label="|Kramers / λ_1 − 1|")
+    gaps.set_yscale("log")
+    gaps.set_xlabel("temperature T = ησ²/(2S)")
+    gaps.set_ylabel("relative gap to λ_1")
+    gaps.set_title("both must vanish as T → 0")
+    gaps.legend(fontsize=8)
     _save(fig, path)
 
 
