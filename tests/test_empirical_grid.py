@@ -151,7 +151,11 @@ ENDLESS = dict(
 
 PARALLEL = textwrap.dedent(
     """
+    import signal
     import sys
+    # Ctrl-C as in a terminal, also when the test runner itself was started in the
+    # background (a shell without job control starts background jobs ignoring SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from threefactors.empirical.grid import run_grid
     from threefactors.empirical.train import TrainConfig
     from threefactors.executors import ExecutorSpec
