@@ -180,3 +180,25 @@ def test_a_checkpoint_of_another_ensemble_is_moved_aside_and_the_ensemble_restar
         assert "moved aside" in capsys.readouterr().err
         assert [strip_volatile(r.record) for r in runs] == [strip_volatile(r.record) for r in fresh]
         assert len(list(tmp_path.glob("e.pt.corrupt-*"))) >= 1
+
+
+def test_written_out_backward_pass_equals_autograd():
+    """The stacked MLP step's hand-written gradients (δ_L = (softmax − onehot)/S, ∂W = δᵀh,
+    δ ← (δW)⊙1[z > 0]) against autograd on each member's own module, 3 members with their
+    own weights and labels: losses and every gradient block within float32 round-off."""
+    from torch.nn import functional as F
+
+    config = dataclasses.replace(BASE, width=64)
+    data = prepare_data(config, "cpu")
+    models = [build_model(dataclasses.replace(config, seed=s), data, "cpu") for s in range(3)]
+    theta = [torch.stack(ps).detach() for ps in zip(*(m.parameters() for m in models), strict=True)]
+    generator = torch.Generator().manual_seed(0)
+    index = torch.randint(0, data.n_train, (3, 32), generator=generator)
+    labels = torch.randint(0, 10, (3, 32), generator=generator)
+    losses, grads = ens.member_gradients(models[0])(theta, data.x_train[index], labels)
+    for k, model in enumerate(models):
+        loss = F.cross_entropy(model(data.x_train[index[k]]), labels[k])
+        reference = torch.autograd.grad(loss, list(model.parameters()))
+        assert abs(float(losses[k]) - float(loss)) < 1e-6 * float(loss)
+        for mine, theirs in zip(grads, reference, strict=True):
+            assert float((mine[k] - theirs).abs().max()) <= 1e-5 * float(theirs.abs().max())
