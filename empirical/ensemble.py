@@ -275,7 +275,7 @@ def member_gradients(model: nn.Module) -> StepGradients:
 
     A ``Sequential`` of Flatten/Linear/ReLU (the MLPs) runs its forward and backward pass as
     batched matrix products written out (:func:`_stacked_mlp_gradients`: no autograd graph;
-    measured 1.6× faster per step than autograd through ``torch.baddbmm``, whose backward
+    measured 1.4× faster per step than autograd through ``torch.baddbmm``, whose backward
     products ran at half the speed of the same products called directly); other models use
     ``vmap(functional_call)`` over the member axis and autograd on Σ_k L_k."""
     layers = list(model) if isinstance(model, nn.Sequential) else []
@@ -312,19 +312,19 @@ def _stacked_mlp_gradients(
     """
     pieces = iter(theta)
     h = x
-    linear: list[tuple[Tensor, Tensor | None, Tensor]] = []  # (W, b, input h) per Linear
-    active: list[Tensor | None] = []  # the ReLU mask after each Linear (None: no ReLU)
+    # (W, b, input h, whether h is a ReLU output) per Linear; 1[z > 0] = 1[relu(z) > 0]
+    linear: list[tuple[Tensor, Tensor | None, Tensor, bool]] = []
+    rectified = False
     for layer in layers:
         if isinstance(layer, nn.Flatten):
             h = h.reshape(h.shape[0], h.shape[1], -1)
         elif isinstance(layer, nn.ReLU):
-            active[-1] = h > 0
-            h = torch.relu(h)
+            h, rectified = torch.relu(h), True
         else:
             weight = next(pieces)
             bias = next(pieces) if layer.bias is not None else None
-            linear.append((weight, bias, h))
-            active.append(None)
+            linear.append((weight, bias, h, rectified))
+            rectified = False
             product = torch.bmm(h, weight.transpose(1, 2))
             h = product if bias is None else product.add_(bias.unsqueeze(1))
     batch = y.shape[1]
@@ -334,15 +334,14 @@ def _stacked_mlp_gradients(
     delta.scatter_add_(2, y.unsqueeze(2), torch.full_like(delta[..., :1], -1.0)).div_(batch)
     grads: list[Tensor] = []
     for index in range(len(linear) - 1, -1, -1):
-        weight, bias, h_in = linear[index]
+        weight, bias, h_in, after_relu = linear[index]
         if bias is not None:
             grads.append(delta.sum(dim=1))
         grads.append(torch.bmm(delta.transpose(1, 2), h_in))
         if index:
             delta = torch.bmm(delta, weight)
-            mask = active[index - 1]
-            if mask is not None:
-                delta.mul_(mask)
+            if after_relu:  # ReLU's own backward kernel (measured 5× a multiply by a mask)
+                delta = torch.ops.aten.threshold_backward(delta, h_in, 0.0)
     return losses, grads[::-1]
 
 

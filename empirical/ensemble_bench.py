@@ -29,12 +29,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from threefactors.empirical import ensemble, models
+from threefactors.empirical import ensemble
 from threefactors.empirical.ensemble import train_ensemble
 from threefactors.empirical.grid import run_grid
 from threefactors.empirical.train import (
     TrainConfig,
+    _evaluation,
     _measure,
+    build_model,
     deterministic,
     prepare_data,
     train,
@@ -57,9 +59,7 @@ def _arithmetic_floor(config: TrainConfig, steps: int = 300) -> float:
     """Seconds per member-step of the MLP step's matrix products alone on one thread:
     forward h_l = h_{l−1} W_lᵀ, backward ∂W_l = δ_lᵀ h_{l−1} and δ_{l−1} = δ_l W_l (none for
     the input), on random tensors of the step's shapes."""
-    data = prepare_data(config, "cpu")
-    model = models.build(config.model, data.input_shape, data.num_classes, width=config.width,
-                         depth=config.depth, seed=0)  # fmt: skip
+    model = build_model(config, prepare_data(config, "cpu"), "cpu")
     weights = [m.weight.detach() for m in model.modules() if isinstance(m, nn.Linear)]
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(config.batch, weights[0].shape[1], generator=generator)
@@ -100,8 +100,6 @@ def _measurement_seconds(config: TrainConfig) -> float:
 
 def _evaluation_seconds(config: TrainConfig) -> float:
     """Seconds of one per-epoch evaluation (training and test sets) of one run."""
-    from threefactors.empirical.train import _evaluation, build_model
-
     data = prepare_data(config, "cpu")
     model = build_model(config, data, "cpu")
     with deterministic("cpu"):

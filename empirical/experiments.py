@@ -20,6 +20,7 @@ run records and tidy rows; the claims (``threefactors.claims``) judge them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tempfile
 import types
 import typing
@@ -197,7 +198,7 @@ def _sharpest(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     )
     if scale == "quick":
         return configs
-    return [dataclasses.replace(c, measure_every=max(1, -(-c.batch // 32))) for c in configs]
+    return [dataclasses.replace(c, measure_every=math.ceil(c.batch / 32)) for c in configs]
 
 
 def _step_too_long(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:

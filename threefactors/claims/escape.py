@@ -27,13 +27,7 @@ PRIMARY = "mean escape time = exact MFPT at every temperature"
 
 
 def _items(ctx: Context, config: Settings) -> list[Evidence]:
-    """Escape from a minimum takes exp(ΔL/T) (Kramers), T = ησ²/(2S).
-
-    Theory: Eyring–Kramers against the exact 1-D mean first-passage time (relative error
-    O(T/ΔL), so it must shrink with T). Simulation: first-passage times of an SDE ensemble
-    from one minimum to the other's capture radius against the exact MFPT to that point;
-    dt-bias bounded by Richardson's |τ(dt) − τ(2dt)|.
-    """
+    """The evidence items the module docstring describes."""
     from threefactors.simulate.ensemble import langevin
     from threefactors.theory.builtin_landscapes import symmetric_double_well
     from threefactors.theory.critical import critical_points

@@ -24,12 +24,7 @@ PRIMARY = "E[L − L_min] = (ησ²/4S) Tr H at every (η, S)"
 
 
 def _items(ctx: Context, config: Settings) -> list[Evidence]:
-    """With curvature-shaped noise C = σ²H: E[L − L_min] = (ησ²/4S) Tr H (ICANN 2018).
-
-    Theory: h·Var/2 per direction with Var from 2hΣ = ησ²h/S. Simulation: an SDE ensemble
-    with C = σ²H on an anisotropic quadratic; the scheme's bias is exact here:
-    Euler–Maruyama's stationary variance is ησ²/(S(2 − h dt)) per direction.
-    """
+    """The evidence items the module docstring describes."""
     import sympy as sp
 
     from threefactors.simulate.ensemble import langevin

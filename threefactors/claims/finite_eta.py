@@ -27,14 +27,7 @@ PRIMARY = "Var θ of SGD = ησ²/(Sh(2 − ηh)) at every η"
 
 
 def _items(ctx: Context, config: Settings) -> list[Evidence]:
-    """Finite η breaks the SDE: Var_SGD = Var_SDE/(1 − ηh/2), so (βη, βS) is no invariance.
-
-    Theory: the discrete Lyapunov solution Σ = (1 − ηh)²Σ + η²σ²/S against the SDE's
-    2hΣ = ησ²/S (Liu, Ziyin, Ueda 2021). Simulation: true minibatch SGD on h θ²/2 with
-    exactly isotropic per-example noise (shift perturbations), η/S fixed, η growing; the
-    variance estimator's standard error from the sample's fourth moment. Past η = 2/h every
-    particle diverges.
-    """
+    """The evidence items the module docstring describes."""
     import sympy as sp
 
     from threefactors.simulate.sgd import sgd

@@ -39,16 +39,7 @@ def _mfpt_rate(land, temperature: float, a: float, b: float) -> float:
 
 
 def _items(ctx: Context, config: Settings) -> list[Evidence]:
-    """How fast occupancy relaxes: the Fokker–Planck generator's slowest rate λ_1.
-
-    Theory: λ_1 of the Scharfetter–Gummel generator against the exact 1-D rate
-    1/MFPT(A→B) + 1/MFPT(B→A): equal up to corrections that vanish as T → 0 (Bovier et al.
-    2004), so the primary test is that their relative gap shrinks with T (no fixed
-    tolerance: at T = 0.3 the wells are barely metastable and the gap is ~7 %); and the
-    Eyring–Kramers sum k_A + k_B, whose error O(T/ΔL) must shrink with T.
-    Simulation: occupancy over time of an SDE ensemble from one point against
-    the FP transient; bias = EM dt-bias |p(dt) − p(2dt)| + the FP grid change N/2 → N.
-    """
+    """The evidence items the module docstring describes."""
     from threefactors.simulate.ensemble import langevin
     from threefactors.theory.builtin_landscapes import double_well
     from threefactors.theory.critical import critical_points

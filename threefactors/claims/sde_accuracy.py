@@ -31,16 +31,7 @@ PRIMARY = "fitted orders of the SDE and modified-equation gaps on a double well"
 
 
 def _items(ctx: Context, config: Settings) -> list[Evidence]:
-    """The SDE is accurate to O(η) for SGD and the modified equation to O(η²).
-
-    Theory: closed forms on hθ²/2 (discrete Lyapunov recursion against Ornstein–Uhlenbeck;
-    :mod:`threefactors.theory.weak_error`): the fitted small-η orders of the gaps in E θ
-    (fixed η/S) and E θ² (fixed S), and the stated limit — at fixed η/S the modified
-    equation with the same diffusion is first order for E θ². Simulation: true SGD
-    ensembles against Fokker–Planck SDE values (:mod:`threefactors.simulate.weak_error`):
-    on the quadratic the measured gaps against the closed forms; on a double well the fitted
-    orders with 4 se + 0.15 for the higher orders the fit cannot resolve.
-    """
+    """The evidence items the module docstring describes."""
     from threefactors.simulate.weak_error import fit_slope, weak_error
     from threefactors.theory.builtin_landscapes import quadratic
     from threefactors.theory.landscape import Landscape
