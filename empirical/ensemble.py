@@ -58,8 +58,10 @@ from threefactors.empirical.train import (  # the single run's own steps
     _measure,
     build_model,
     deterministic,
+    early_steps,
     finish_record,
     initial_state,
+    measure_within_epoch,
     nudge_directions,
     prepare_data,
     record_epoch_entry,
@@ -361,12 +363,16 @@ def _epoch(
     etas: Tensor,
     batch: int,
     nudge: tuple[Tensor, Tensor] | None,
+    at_step: Callable[[int, list[int]], None] | None = None,
+    measure_after: Sequence[int] = (),
 ) -> Tensor:
     """One epoch of ⌊N/S⌋ steps for the ``active`` members; per member the 0-based step of
     divergence within the epoch, or −1. Members diverge independently: from its first bad
     step on, a member's step size is 0 (its parameters are frozen; a non-finite gradient can
     still turn them NaN, but the batched products never mix members, so that stays in its
-    own row and is never read: its record was fixed at the bad step)."""
+    own row and is never read: its record was fixed at the bad step). After step k for k in
+    ``measure_after`` the members' parameters are written back and ``at_step(k, members)``
+    is called with the active members that have not diverged."""
     device = ensemble.device
     n = ensemble.inputs.shape[0]
     names = list(ensemble.params)
@@ -386,6 +392,7 @@ def _epoch(
     check_every = min(ensemble.members[i].config.check_every for i in active)
     views = [(-1, *([1] * (w.dim() - 1))) for w in work]
     steps = n // batch
+    measure_after = set(measure_after)
     for i in range(steps):
         index = orders[:, i * batch : (i + 1) * batch]
         losses, grads = gradients_of(work, ensemble.inputs[index], labels.gather(1, index))
@@ -406,11 +413,38 @@ def _epoch(
         counter += 1
         if (i + 1) % check_every == 0 and bool((first_bad >= 0).all()):
             break
+        if at_step is not None and i + 1 in measure_after:
+            _write_back(ensemble, rows, work, velocity)
+            healthy = [m for m, bad in zip(active, first_bad.tolist(), strict=True) if bad < 0]
+            at_step(i + 1, healthy)
+    _write_back(ensemble, rows, work, velocity)
+    return first_bad.cpu()
+
+
+def _measure_members(
+    ensemble: Ensemble,
+    schedule_values: dict[int, tuple[float, int]],
+    early: dict[int, list[int]],
+    steps: int,
+    step: int,
+    healthy: list[int],
+) -> None:
+    """The within-epoch spectrum after ``step`` of each healthy member that asks for one."""
+    for i in healthy:
+        if step in early[i]:
+            member = ensemble.members[i]
+            model = ensemble.member_model(i)
+            measure_within_epoch(
+                model, member.subset, member.config, member.state, step, steps, schedule_values[i]
+            )
+
+
+def _write_back(ensemble: Ensemble, rows: Tensor, work: list[Tensor], velocity: list[Tensor]):
+    """Copy the epoch's working parameters and velocities of members ``rows`` back."""
     with torch.no_grad():
-        for k, w, v in zip(names, work, velocity, strict=True):
+        for k, w, v in zip(ensemble.params, work, velocity, strict=True):
             ensemble.params[k][rows] = w.detach()
             ensemble.momentum[k][rows] = v
-    return first_bad.cpu()
 
 
 def _nsgd_bases(ensemble: Ensemble, active: list[int]) -> tuple[Tensor, Tensor] | None:
@@ -536,9 +570,13 @@ def _train(
         dtype = next(iter(ensemble.params.values())).dtype
         etas = torch.tensor([eta for eta, _ in schedules], dtype=dtype, device=ensemble.device)
         nudge = _nsgd_bases(ensemble, active)
-        first_bad = _epoch(ensemble, active, etas, batch, nudge).tolist()
-        ensemble.epoch = epoch
         steps = ensemble.inputs.shape[0] // batch
+        early = {i: early_steps(members[i].config, epoch, steps) for i in active}
+        values = dict(zip(active, schedules, strict=True))
+        within = functools.partial(_measure_members, ensemble, values, early, steps)
+        measure_after = sorted(set().union(*early.values()))
+        first_bad = _epoch(ensemble, active, etas, batch, nudge, within, measure_after).tolist()
+        ensemble.epoch = epoch
         for row, i in enumerate(active):
             member = members[i]
             if first_bad[row] >= 0:

@@ -17,11 +17,13 @@ Matched progress: after each epoch the full training set is evaluated; at the fi
 whose train accuracy reaches each threshold the curvature and noise of the training loss are
 measured on a fixed subset (``curvature.measure``: λ_max, top-k, Tr H, Tr C, |g|²), and the
 run stops at ``stop_at_accuracy`` unless ``continue_after_threshold``. Curvature is also
-measured every ``measure_every`` epochs and at the end of the run; with
-``stop_below_peak`` = f > 0 the run also stops once a measured λ_max falls below f × its
-running maximum (the peak is passed). A ``validation`` fraction of the training set is held
-out and evaluated every epoch; the record's ``best_validation`` is the best-validation
-checkpoint's history entry.
+measured every ``measure_every`` epochs and at the end of the run; with ``stop_below_peak``
+= f > 0 the run also stops once a measured λ_max falls below f × its running maximum (the
+peak is passed). With ``loss_window`` = (low, high), every epoch whose train loss lies in
+[low, high] also gets its top-k spectrum measured (λ₁ … λ_k only: no trace, no noise), so a
+run's spectrum can be averaged at matched training loss. A ``validation`` fraction of the
+training set is held out and evaluated every epoch; the record's ``best_validation`` is the
+best-validation checkpoint's history entry.
 
 Same seed → same numbers whatever torch's thread count: CPU runs execute with one intra-op
 thread (matrix-product reductions split across threads round differently), and the
@@ -37,7 +39,7 @@ import functools
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,8 @@ class TrainConfig:
     measure: bool = True
     measure_every: int = 0
     stop_below_peak: float = 0.0
+    loss_window: tuple[float, ...] = ()
+    early_measure: int = 0
     measure_size: int = 2000
     lanczos_steps: int = 25
     top_k: int = 5
@@ -101,7 +105,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
         """The config stored in a record (JSON lists back to tuples)."""
-        return cls(**{**fields, "thresholds": tuple(fields.get("thresholds", cls.thresholds))})
+        tuples = {name: tuple(fields.get(name, ())) for name in ("thresholds", "loss_window")}
+        return cls(**{**fields, **tuples})
 
     @property
     def setting(self) -> SGDSetting:
@@ -152,9 +157,17 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
     )
     for t in config.thresholds:
         require(0 < t <= 1, "thresholds", t, "must be in (0, 1]")
+    window = config.loss_window
+    require(
+        window == () or (len(window) == 2 and 0 <= window[0] < window[1]),
+        "loss-window",
+        ",".join(map(str, window)),
+        "expected LOW,HIGH with 0 ≤ LOW < HIGH",
+    )
     for name in ("measure_size", "lanczos_steps", "top_k", "check_every"):
         require(getattr(config, name) >= 1, name, getattr(config, name), "must be ≥ 1")
     require(config.measure_every >= 0, "measure_every", config.measure_every, "must be ≥ 0")
+    require(config.early_measure >= 0, "early_measure", config.early_measure, "must be ≥ 0")
     if config.optimizer == "nsgd":
         Nudge(config.nsgd_gamma, config.nsgd_k)
 
@@ -255,9 +268,15 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 
 
 def _measure(
-    model: nn.Module, subset: tuple[torch.Tensor, torch.Tensor], config: TrainConfig, epoch: int
+    model: nn.Module,
+    subset: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    epoch: int,
+    spectrum_only: bool = False,
 ) -> dict[str, Any]:
-    """Curvature and noise of the training loss on the measurement subset (eval mode)."""
+    """Curvature and noise of the training loss on the measurement subset (eval mode);
+    ``spectrum_only``: the top-k eigenvalues alone (the eigenvalues are the same either way:
+    the Lanczos seed depends on (seed, epoch) only)."""
     from threefactors.empirical import curvature
 
     with _eval_mode(model):
@@ -267,8 +286,8 @@ def _measure(
             *subset,
             k=config.top_k,
             lanczos_steps=config.lanczos_steps,
-            trace_probes=config.trace_probes,
-            noise=config.noise,
+            trace_probes=0 if spectrum_only else config.trace_probes,
+            noise=config.noise and not spectrum_only,
             seed=measurement_seed(config.seed, epoch),
         )
     result = dict(result)
@@ -358,15 +377,18 @@ def record_epoch_entry(
     on_epoch: EpochCallback | None,
 ) -> bool:
     """Add measurements and thresholds to ``entry`` and append it to ``state["history"]``;
-    True when the run should stop (``measure()`` gives the curvature/noise of the epoch)."""
+    True when the run should stop (``measure(spectrum_only=...)`` gives the curvature/noise
+    of the epoch)."""
     epoch = entry["epoch"]
     crossed = [
         t for t in levels_of(config) if str(t) not in state["at"] and entry["train_accuracy"] >= t
     ]
     stop = config.stop_at_accuracy in crossed and not config.continue_after_threshold
     periodic = config.measure_every > 0 and epoch % config.measure_every == 0
-    if config.measure and (crossed or periodic or final or stop):
-        entry.update(measure())
+    full = bool(crossed) or periodic or final or stop
+    early = config.early_measure > 0 and 1 <= epoch <= EARLY_EPOCHS
+    if config.measure and (full or early or in_loss_window(config, entry["train_loss"])):
+        entry.update(measure(spectrum_only=not full))
         stop = stop or _past_peak(config, state["history"], entry)
     for t in crossed:
         state["at"][str(t)] = entry
@@ -375,6 +397,52 @@ def record_epoch_entry(
     if on_epoch is not None:
         on_epoch(entry)
     return stop
+
+
+EARLY_EPOCHS = 2
+
+
+def early_steps(config: TrainConfig, epoch: int, steps: int) -> list[int]:
+    """The steps k (1 ≤ k < ``steps``) of ``epoch`` after which the top-k spectrum is
+    measured within the epoch: ``early_measure`` evenly spaced points per epoch (the epoch's
+    end is the last) in the first ``EARLY_EPOCHS`` epochs, where λ_max rises fastest."""
+    if not config.measure or config.early_measure <= 0 or not 1 <= epoch <= EARLY_EPOCHS:
+        return []
+    m = config.early_measure
+    return sorted({round(j * steps / m) for j in range(1, m)} - {0, steps})
+
+
+def measure_within_epoch(
+    model: nn.Module,
+    subset: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    state: dict[str, Any],
+    step: int,
+    steps: int,
+    schedule_value: tuple[float, int],
+) -> None:
+    """Append the top-k spectrum after step ``step`` of the ``steps`` of the epoch after
+    ``state["epoch"]`` to the history: a fractional epoch, no train loss (the training set
+    is not evaluated), a measurement seed that no epoch uses."""
+    total = state["step"] + step
+    spectrum = _measure(model, subset, config, -2 - total, spectrum_only=True)
+    eta, batch = schedule_value
+    state["history"].append(
+        {
+            "epoch": state["epoch"] + step / steps,
+            "lr": eta,
+            "batch": batch,
+            "steps": total,
+            **spectrum,
+        }
+    )
+
+
+def in_loss_window(config: TrainConfig, train_loss: float) -> bool:
+    """True when ``config.loss_window`` = (low, high) is set and low ≤ ``train_loss`` ≤ high."""
+    return bool(config.loss_window) and (
+        config.loss_window[0] <= train_loss <= config.loss_window[1]
+    )
 
 
 def best_validation(history: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -508,8 +576,28 @@ def _train(
             group["lr"] = eta
         if nudge is not None:
             nudge.set_basis(nudge_directions(model, subset, config, state))
-        diverged_step = run_epoch(model, optimizer, nudge, data, generator, batch, limit, config)
         steps = data.n_train // batch
+        within = functools.partial(
+            measure_within_epoch,
+            model,
+            subset,
+            config,
+            state,
+            steps=steps,
+            schedule_value=(eta, batch),
+        )
+        diverged_step = run_epoch(
+            model,
+            optimizer,
+            nudge,
+            data,
+            generator,
+            batch,
+            limit,
+            config,
+            early_steps(config, epoch, steps),
+            within,
+        )
         if diverged_step is not None:
             diverged_step += state["step"]
             break
@@ -543,12 +631,17 @@ def run_epoch(
     batch: int,
     limit: float,
     config: TrainConfig,
+    measure_after: Sequence[int] = (),
+    at_step: Callable[[int], None] | None = None,
 ) -> int | None:
     """One epoch of ⌊N/S⌋ steps; the 0-based step (within the epoch) of divergence, or None.
 
     The divergence flag lives on the device: ``first_bad`` keeps the first step whose loss
-    is not < ``limit`` (NaN fails the comparison), read every ``check_every`` steps.
+    is not < ``limit`` (NaN fails the comparison), read every ``check_every`` steps and
+    before each ``at_step(k)`` call, made after step k for k in ``measure_after`` while the
+    run has not diverged.
     """
+    measure_after = set(measure_after)
     n = data.n_train
     device = data.x_train.device
     order = torch.randperm(n, generator=generator, device=device)
@@ -568,5 +661,7 @@ def run_epoch(
         counter += 1
         if (i + 1) % config.check_every == 0 and int(first_bad) >= 0:
             break
+        if at_step is not None and i + 1 in measure_after and int(first_bad) < 0:
+            at_step(i + 1)
     bad_step = int(first_bad)
     return bad_step if bad_step >= 0 else None

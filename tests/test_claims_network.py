@@ -85,6 +85,30 @@ def test_sharpest_peak_trend(tmp_path: Path, sign: int, verdict: str) -> None:
     assert "0 of" in claim.primary.detail  # no censored peaks
 
 
+@pytest.mark.parametrize(("sign", "verdict"), [(-1, "agrees"), (1, "disagrees")])
+def test_conditioning_reads_the_matched_loss_window(tmp_path: Path, sign: int, verdict: str):
+    """λ₁/λ₅ ∝ (η/S)^(0.2·sign) on the epochs with train loss in the window, the opposite
+    trend outside it: the primary sees the window only (the runs are planted as not having
+    reached 95% accuracy, so the probe of their final θ is skipped)."""
+    import math
+
+    def make(config: Any) -> dict[str, Any]:
+        ratio = math.exp(0.2 * sign * math.log(config.lr / config.batch)) + _wobble(config)
+        outside = math.exp(-sign * math.log(config.lr / config.batch))
+        history = [
+            {"epoch": e, "train_loss": loss, "condition_top_k": c, "lambda_max": 3 * c}
+            for e, (loss, c) in enumerate(
+                ((0.9, outside), (0.45, ratio), (0.3, ratio * 1.01), (0.1, outside))
+            )
+        ]
+        return {"history": history, "reached_threshold": False}
+
+    plant(tmp_path, "ratio", make)
+    claim = judge("conditioning", tmp_path)
+    assert claim.verdict == verdict
+    assert claim.primary.p < 0.05 and "[0.25, 0.5]" in claim.primary.detail
+
+
 @pytest.mark.parametrize(("gap", "verdict"), [(0.0, "agrees"), (-0.05, "disagrees")])
 def test_nsgd_noninferiority(tmp_path: Path, gap: float, verdict: str) -> None:
     """γ = 0.1 as accurate as γ = 1 (± 0.002 between seeds) or 0.05 worse (margin 0.01), read
@@ -197,6 +221,8 @@ def test_probe_claims_run_end_to_end_on_tiny_grids(tmp_path: Path, claim_id: str
     claim_spec = spec(claim_id)
     ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
     overrides = {**TINY, "stop_at_accuracy": 0.2, "thresholds": (0.2,), "epochs": 4}
+    if claim_id == "conditioning":  # tiny runs stop long before the preset's loss window
+        overrides["loss_window"] = (0.0, 10.0)
     evidence = claim_spec.views[-1](ctx, {"overrides": overrides})
     claim = Claim(claim_id, "", "", evidence, primary_quantity=claim_spec.primary)
     assert claim.primary is not None and claim.verdict in {"agrees", "disagrees", "inconclusive"}

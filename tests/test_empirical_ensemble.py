@@ -205,3 +205,33 @@ def test_written_out_backward_pass_equals_autograd():
         assert abs(float(losses[k]) - value) < 1e-6 * value
         for mine, theirs in zip(grads, reference, strict=True):
             assert float((mine[k] - theirs).abs().max()) <= 1e-5 * float(theirs.abs().max())
+
+
+def test_within_epoch_measurements_equal_the_single_runs():
+    """``early_measure``: each member's spectra within epochs 1 and 2 are its single run's, at
+    the same fractional epochs (λ within 1e-4 relative: the parameters differ by round-off,
+    the Lanczos start vector is the same)."""
+    configs = [
+        dataclasses.replace(
+            BASE,
+            epochs=3,
+            measure=True,
+            early_measure=4,
+            measure_size=100,
+            lanczos_steps=10,
+            top_k=2,
+            trace_probes=0,
+            noise=False,
+            seed=seed,
+        )
+        for seed in (0, 1)
+    ]
+    for run, config in zip(train_ensemble(configs), configs, strict=True):
+        single = train(config).record
+        ours, theirs = (
+            [(h["epoch"], h["lambda_max"]) for h in r["history"] if "train_loss" not in h]
+            for r in (run.record, single)
+        )
+        assert [e for e, _ in ours] == [e for e, _ in theirs] and len(ours) == 6
+        for (_, a), (_, b) in zip(ours, theirs, strict=True):
+            assert a == pytest.approx(b, rel=1e-4)

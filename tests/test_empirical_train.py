@@ -180,6 +180,8 @@ def test_cyclic_batch_schedule_is_followed():
         ({"lr": -1.0}, "lr"),
         ({"optimizer": "adam"}, "optimizer"),
         ({"random_labels": 1.0}, "random-labels"),
+        ({"loss_window": (0.5, 0.25)}, "loss-window"),
+        ({"loss_window": (0.5,)}, "loss-window"),
     ],
 )
 def test_bad_input(change, parameter):
@@ -214,6 +216,48 @@ def test_stop_below_peak_stops_once_lambda_max_falls_under_the_fraction_of_its_p
         seen = []
         for epoch, lam in enumerate((1.0, 4.0, 3.3, 3.1)):
             entry = {"epoch": epoch, "train_accuracy": 0.1}
-            measure = lambda lam=lam: {"lambda_max": lam}  # noqa: E731
+            measure = lambda lam=lam, **_: {"lambda_max": lam}  # noqa: E731
             seen.append(record_epoch_entry(config, state, entry, False, measure, 0.0, None))
         assert seen == stops
+
+
+def test_loss_window_measures_the_spectrum_at_every_epoch_inside_it(stopped):
+    """Epochs with train loss in [low, high] get λ₁ … λ_k (no trace, no noise); the rest of
+    the run is measured as without a window, and a window epoch that is also a threshold
+    epoch keeps its full measurement. The eigenvalues of a window epoch are those a full
+    measurement of the same epoch gives (same Lanczos seed)."""
+    losses = [h["train_loss"] for h in stopped["history"]]
+    low, high = sorted(losses)[len(losses) // 4], sorted(losses)[3 * len(losses) // 4]
+    run = train(dataclasses.replace(TINY, loss_window=(low, high)))
+    full = train(dataclasses.replace(TINY, measure_every=1))
+    thresholds = {entry["epoch"] for entry in stopped["history"] if "lambda_max" in entry}
+    inside = 0
+    for entry, reference, plain in zip(
+        run.record["history"], full.record["history"], stopped["history"], strict=True
+    ):
+        assert entry["train_loss"] == plain["train_loss"]
+        if low <= entry["train_loss"] <= high and entry["epoch"] not in thresholds:
+            inside += 1
+            assert entry["top_eigenvalues"] == reference["top_eigenvalues"]
+            assert entry["hessian_trace"] is None and entry["grad_noise_trace"] is None
+        elif entry["epoch"] in thresholds:
+            assert entry["hessian_trace"] == plain["hessian_trace"]
+        else:
+            assert "lambda_max" not in entry
+    assert inside >= 2
+
+
+def test_early_measure_adds_within_epoch_spectra_and_leaves_training_unchanged(stopped):
+    """Four points per epoch in epochs 1 and 2 (400 examples at S = 32: 12 steps, so after
+    steps 3, 6, 9 and at the epoch's end): fractional epochs with λ₁ … λ_k and no train
+    loss; the epoch entries (and so the trajectory) are those of the run without them."""
+    assert stopped["epoch"] >= 3
+    run = train(dataclasses.replace(TINY, early_measure=4)).record
+    epochs = [h for h in run["history"] if "train_loss" in h]
+    assert [h["train_loss"] for h in epochs] == [h["train_loss"] for h in stopped["history"]]
+    within = [h for h in run["history"] if "train_loss" not in h]
+    assert [h["epoch"] for h in within] == pytest.approx([0.25, 0.5, 0.75, 1.25, 1.5, 1.75])
+    assert [h["steps"] for h in within] == [3, 6, 9, 15, 18, 21]
+    assert all(h["lambda_max"] > 0 and h["hessian_trace"] is None for h in within)
+    assert all("lambda_max" in h for h in epochs if h["epoch"] in (1, 2))
+    assert [h["epoch"] for h in run["history"]] == sorted(h["epoch"] for h in run["history"])

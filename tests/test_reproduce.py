@@ -157,6 +157,19 @@ def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:
         update_readme(readme, claims, {})
 
 
+def test_a_literal_bar_in_a_quantity_does_not_split_a_table_cell() -> None:
+    import re
+
+    from threefactors.claims.base import Claim
+    from threefactors.report import claims_table
+
+    item = compare("theory", "|λ/r − 1| vs T", 0.0, 0.0, 0.1)
+    table = claims_table([Claim("c", "a | b", "test", [item], primary_quantity=item.quantity)])
+    head, _, row = table.splitlines()
+    assert len(re.findall(r"(?<!\\)\|", row)) == len(re.findall(r"\|", head))
+    assert "\\|λ/r − 1\\|" in row
+
+
 @pytest.mark.parametrize(("flag", "expected"), [("--ensemble", True), ("--no-ensemble", False)])
 def test_ensemble_flag_reaches_the_network_grids(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str, expected: bool

@@ -332,9 +332,15 @@ def _run_on_dask(
             finish(_result(future, i, labels[i]))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--workers`` (alias ``--jobs``), ``--scheduler``, ``--jobs-config``,
-    ``--connect-timeout``."""
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def add_arguments(parser: argparse.ArgumentParser, default_workers: int = 1) -> None:
+    """``--executor``, ``--workers`` (alias ``--jobs``; ``default_workers`` when not given),
+    ``--scheduler``, ``--jobs-config``, ``--connect-timeout``."""
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -344,11 +350,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=options.count,
-        default=1,
-        help="worker processes: local, or a LocalCluster started for --executor dask",
+        default=default_workers,
+        help="worker processes: local, or a LocalCluster started for --executor dask "
+        f"(default {default_workers})",
     )
     parser.add_argument(  # the name before executors existed: kept, same meaning
-        "--jobs", dest="workers", type=options.count, default=1, help=argparse.SUPPRESS
+        "--jobs",
+        dest="workers",
+        type=options.count,
+        default=default_workers,
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--scheduler",

@@ -13,7 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 Data = dict[str, Any]
 
@@ -329,7 +329,12 @@ def plot_sharpest(data: Data, path: Path) -> None:
                     ms=5,
                 )
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.set_xscale("symlog", linthresh=2, linscale=1.5)  # the first 2 epochs, 8 points each
+        last = max((max(h["lambda_max_epoch"], default=0) for h in runs), default=2)
+        ax.set_xticks([t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= last])
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("epoch (linear up to 2, log after)")
         ax.set_ylabel("λ_max")
         ax.legend(fontsize=7)
     axes[0].set_title(
@@ -353,22 +358,25 @@ def plot_step_too_long(data: Data, path: Path) -> None:
 
 
 def plot_conditioning(data: Data, path: Path) -> None:
-    """λ₁/λ₅, λ₁ and the saturated-unit fraction against η/S, per seed."""
+    """λ₁/λ₅ and λ₁ at matched training loss, λ₁/λ₅ at 95% train accuracy and the
+    saturated-unit fraction against η/S, per seed."""
     rows = data["rows"]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    low, high = data["loss_window"]
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     labels = {
-        "condition_top_k": "λ₁/λ₅ (top-spectrum conditioning)",
-        "lambda_max": "λ₁ = λ_max",
-        "saturated_fraction": "fraction of saturated ReLU units",
+        "condition_at_loss": f"λ₁/λ₅, mean over train loss in [{low:g}, {high:g}]",
+        "lambda_1_at_loss": f"λ₁, mean over train loss in [{low:g}, {high:g}]",
+        "condition_top_k": "λ₁/λ₅ at the first epoch with 95% train acc.",
+        "saturated_fraction": "fraction of saturated ReLU units (95% acc.)",
     }
     for ax, (metric, label) in zip(axes, labels.items(), strict=True):
         _per_seed(ax, rows, "eta_over_s", metric, "batch")
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collided on η/S < 1e-2
         ax.set_xlabel("η/S")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label, fontsize=8)
     axes[0].legend(fontsize=6)
-    fig.suptitle("Top Hessian spectrum and saturated units at 95% train accuracy")
+    fig.suptitle("Top Hessian spectrum at matched training loss (primary: first panel)")
     _save(fig, path)
 
 

@@ -96,6 +96,11 @@ def primary_text(claim: Claim) -> str:
     return "; ".join(parts)
 
 
+def _cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (a literal | would split the cell)."""
+    return text.replace("|", "\\|")
+
+
 def claims_table(claims: Sequence[Claim], commands: dict[str, str] | None = None) -> str:
     """A Markdown table: claim, each view's reading, the primary test, the claim's verdict."""
     head = "| claim | theory | simulate | empirical | primary test | verdict |"
@@ -107,8 +112,8 @@ def claims_table(claims: Sequence[Claim], commands: dict[str, str] | None = None
         cells = [_MARK[_view_verdict(claim.evidence, v)] for v in VIEWS]
         primary = claim.primary
         where = f"{primary.view}: {primary.quantity}" if primary else "—"
-        row = f"| {claim.statement} ({claim.id}) | " + " | ".join(cells)
-        row += f" | {where} | {_MARK[claim.verdict]} |"
+        row = f"| {_cell(claim.statement)} ({claim.id}) | " + " | ".join(cells)
+        row += f" | {_cell(where)} | {_MARK[claim.verdict]} |"
         if commands:
             row += f" `{commands.get(claim.id, '')}` |"
         rows.append(row)
@@ -175,8 +180,8 @@ def render_markdown(
             if e.verdict == "inconclusive" and e.detectable_effect is not None:
                 detail += f" Detectable effect: {_fmt(e.detectable_effect)}."
             lines.append(
-                f"| {e.view} | {e.quantity}{mark} | {_fmt(e.predicted)} | {_fmt(e.observed)} | "
-                f"{bound} | {p} | {e.verdict} | {detail} |"
+                f"| {e.view} | {_cell(e.quantity)}{mark} | {_cell(_fmt(e.predicted))} | "
+                f"{_cell(_fmt(e.observed))} | {bound} | {p} | {e.verdict} | {_cell(detail)} |"
             )
         figures = sorted({e.figure for e in claim.evidence if e.figure})
         lines += [""] + [f"![{f}]({f})" for f in figures] + [""]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from threefactors import options
 from threefactors.executors import add_arguments as add_executor_arguments
+from threefactors.executors import usable_cores
 
 if TYPE_CHECKING:
     from threefactors.claims.base import Claim, ClaimSpec, Context
@@ -162,7 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train network runs that share model, data and batch size together (default); "
         "--no-ensemble trains them one by one (same numbers up to float round-off)",
     )
-    add_executor_arguments(parser)
+    add_executor_arguments(parser, default_workers=usable_cores())
     parser.set_defaults(func=_run)
 
 

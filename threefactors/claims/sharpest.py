@@ -3,7 +3,8 @@ or smaller S — below the stability edge 2/η (Jastrzębski et al., ICLR 2019, 
 1807.05031, §3–4).
 
 Networks (the ``sharpest`` grid: an η grid at fixed S and an S grid at fixed η spanning 64×,
-λ_max of the training loss every epoch on a fixed subset, ≥ 3 seeds): the peak λ_max of each
+λ_max of the training loss on a fixed subset every ⌈S/32⌉ epochs and 8 times per epoch in
+the first 2 epochs, ≥ 3 seeds): the peak λ_max of each
 run against η (primary) and against S, by a seed-blocked Spearman trend (blocks = seeds, runs
 of one seed share initial weights and data order); λ_max at matched training-loss levels
 (each run's history interpolated in log λ at the level, declared here) against η. A peak at

@@ -10,6 +10,10 @@ step, Δ(1) − Δ(0.5) > 0 (the step overshoots), more than along a random dire
 (the replicate: its own initial weights, data order and minibatches) the statistic is the
 mean over minibatches of [Δ_v₁(1) − Δ_v₁(0.5)] − [Δ_r(1) − Δ_r(0.5)]; primary: Wilcoxon's
 signed-rank test over seeds that it is > 0; secondary: the sign test, and v₂, v₃.
+
+Replicates, sized from two 12-seed pilot sets (shifts +0.0006 and +0.0029, per-seed sd ≈
+0.003; the verdict differed between them): 40 seeds at the default scale, where the
+signed-rank test detects a shift of about 2.8 × 0.003 / √40 ≈ 0.0013 with 80% power.
 """
 
 from __future__ import annotations
