@@ -386,7 +386,7 @@ def record_epoch_entry(
     stop = config.stop_at_accuracy in crossed and not config.continue_after_threshold
     periodic = config.measure_every > 0 and epoch % config.measure_every == 0
     full = bool(crossed) or periodic or final or stop
-    early = config.early_measure > 0 and 1 <= epoch <= EARLY_EPOCHS
+    early = _early_epoch(config, epoch)
     if config.measure and (full or early or in_loss_window(config, entry["train_loss"])):
         entry.update(measure(spectrum_only=not full))
         stop = stop or _past_peak(config, state["history"], entry)
@@ -402,11 +402,16 @@ def record_epoch_entry(
 EARLY_EPOCHS = 2
 
 
+def _early_epoch(config: TrainConfig, epoch: int) -> bool:
+    """True for epochs 1 … ``EARLY_EPOCHS`` of a run with ``early_measure`` > 0."""
+    return config.early_measure > 0 and 1 <= epoch <= EARLY_EPOCHS
+
+
 def early_steps(config: TrainConfig, epoch: int, steps: int) -> list[int]:
     """The steps k (1 ≤ k < ``steps``) of ``epoch`` after which the top-k spectrum is
     measured within the epoch: ``early_measure`` evenly spaced points per epoch (the epoch's
     end is the last) in the first ``EARLY_EPOCHS`` epochs, where λ_max rises fastest."""
-    if not config.measure or config.early_measure <= 0 or not 1 <= epoch <= EARLY_EPOCHS:
+    if not config.measure or not _early_epoch(config, epoch):
         return []
     m = config.early_measure
     return sorted({round(j * steps / m) for j in range(1, m)} - {0, steps})

@@ -451,22 +451,29 @@ def plot_memorization(data: Data, path: Path) -> None:
 
 def plot_nsgd(data: Data, path: Path) -> None:
     """Test accuracy and λ₁ at the best-validation checkpoint per seed, γ = 1 vs γ = 0.1
-    (paired lines)."""
+    (paired thin lines, one per seed), and their mean over seeds (thick)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     rows = [r for r in data["rows"] if not r["diverged"]]
+    seeds = sorted({r["seed"] for r in rows})
+    gammas = sorted({r["gamma"] for r in rows})
     for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
-        for seed in sorted({r["seed"] for r in rows}):
+        for seed in seeds:
             pair = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["gamma"])
             ax.plot(
                 [r["gamma"] for r in pair],
                 [r[metric] for r in pair],
                 _seed_marker(seed) + "-",
-                label=f"seed {seed}",
+                lw=0.8,
+                ms=4,
+                alpha=0.6,
             )
+        values = [[r[metric] for r in rows if r["gamma"] == g] for g in gammas]
+        means = [sum(v) / len(v) for v in values]
+        ax.plot(gammas, means, "k-", lw=3, label=f"mean over {len(seeds)} seeds")
         ax.set_xscale("log")
         ax.set_xlabel("Nudged SGD γ")
         ax.set_ylabel(f"{metric.replace('_', ' ')} at the best-validation checkpoint")
-    axes[0].legend(fontsize=6)
+    axes[0].legend(fontsize=7)
     fig.suptitle(
         f"Nudged SGD, same initial weights per seed (non-inferiority margin {data['margin']})"
     )
