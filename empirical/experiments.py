@@ -253,7 +253,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     for e in (
         Experiment("ratio", "η × S grid at matched progress", _ratio, {"default": 5}),
         Experiment("rescaling", "(βη₀, βS₀), β from 1/8 to 16", _rescaling, {"quick": 3}),
-        Experiment("interpolation", "minima of three (η, S) per seed", _interpolation, {}),
+        Experiment(
+            "interpolation", "minima of three (η, S) per seed", _interpolation, {"default": 6}
+        ),
         Experiment("schedules", "cyclic vs constant schedules", _schedules, {"default": 8}),
         Experiment("memorization", "random labels, distinct η/S", _memorization, {}),
         Experiment("sharpest", "λ_max along training, η and S grids", _sharpest, {}),

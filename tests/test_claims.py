@@ -10,6 +10,7 @@ from threefactors.claims.base import (
     Claim,
     Evidence,
     compare,
+    intersection,
     jointly,
     spearman_permutation,
     trend,
@@ -32,22 +33,15 @@ def test_compare_accepts_a_monte_carlo_estimate_and_rejects_a_planted_fault() ->
     assert compare("simulate", "mean", 2.0, float("nan"), se).verdict == "disagrees"
 
 
-def test_trend_sign_and_power() -> None:
-    x = np.arange(12.0)
-    rng = np.random.default_rng(2)
-    y = -x + rng.normal(scale=0.5, size=x.size)
-    assert trend("empirical", "lambda_max", x, y, -1).verdict == "agrees"
-    assert trend("empirical", "lambda_max", x, y, +1).verdict == "disagrees"
-
-
-def test_trend_on_pure_noise_has_the_nominal_size() -> None:
-    """Under the null (y independent of x) a level-α test calls a trend in a fraction α of
-    the data sets: over R = 400 noise sets, |fraction − α| ≤ 4·sqrt(α(1 − α)/R) ≈ 0.044."""
-    x, alpha, repeats = np.arange(12.0), 0.05, 400
-    rng = np.random.default_rng(3)
-    verdicts = [trend("empirical", "q", x, rng.normal(size=12), -1).verdict for _ in range(repeats)]
-    called = np.mean([v != "inconclusive" for v in verdicts])
-    assert abs(called - alpha) <= 4 * np.sqrt(alpha * (1 - alpha) / repeats)
+def test_trend_on_a_computed_curve_is_an_exact_fact() -> None:
+    x = np.linspace(0.1, 1.0, 8)
+    rising = trend("theory", "gap", x, x**2, +1)
+    assert rising.verdict == "agrees" and rising.p is None  # no p-value on a computed curve
+    assert trend("theory", "gap", x, x**2, -1).verdict == "disagrees"
+    bump = x**2
+    bump[4] = bump[3]  # one flat step: not strictly monotone
+    assert trend("theory", "gap", x, bump, +1).verdict == "disagrees"
+    assert trend("theory", "gap", [1.0], [2.0], +1).verdict == "not run"
 
 
 def _rank_correlation(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
@@ -89,22 +83,59 @@ def test_exact_permutation_p_value_for_a_perfect_ranking() -> None:
     assert p == 2 / 120
 
 
-def test_claim_verdict_is_the_primary_tests() -> None:
-    """Secondary items never override the declared primary test."""
-    primary = Evidence("empirical", "primary", 1, 1, "agrees")
-    fault = Evidence("simulate", "other", 1, 2, "disagrees")
-    unclear = Evidence("empirical", "primary", 1, 2, "inconclusive")
-    assert Claim("c", "s", "src", [primary, fault], primary_quantity="primary").verdict == "agrees"
-    assert Claim("c", "s", "src", [unclear, fault], primary_quantity="primary").verdict == (
-        "inconclusive"
-    )
-    assert Claim("c", "s", "src", [fault], primary_quantity="primary").verdict == "not run"
+def _claim(kind: str, *evidence: Evidence, parts: tuple[str, ...] = ("a", "b")) -> Claim:
+    return Claim(
+        "c", "s", "src", list(evidence), kind=kind,
+        parts=[{"statement": q, "quantity": q} for q in parts],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "verdicts", "expected"),
+    [
+        ("reproduction", ("agrees", "agrees"), "reproduced"),
+        ("reproduction", ("agrees", "inconclusive"), "inconclusive"),
+        ("reproduction", ("inconclusive", "disagrees"), "not reproduced"),
+        ("reproduction", ("agrees", "not run"), "not run"),
+        ("verification", ("agrees", "agrees"), "verified"),
+        ("verification", ("agrees", "disagrees"), "failed"),
+        ("verification", ("agrees", "inconclusive"), "failed"),
+    ],
+)
+def test_a_claim_holds_only_when_every_part_holds(kind, verdicts, expected) -> None:
+    """Each part is decided by its registered test; secondary items never decide."""
+    items = [Evidence("empirical", q, 1, 1, v) for q, v in zip("ab", verdicts, strict=True)]
+    fault = Evidence("simulate", "secondary", 1, 2, "disagrees")
+    claim = _claim(kind, *items, fault)
+    assert claim.verdict == expected
+    assert _claim(kind, fault).verdict == "not run"
 
 
 def test_jointly_agrees_only_when_every_item_agrees() -> None:
     good = [compare("simulate", f"q{i}", 0.0, 0.1 * i, 0.1) for i in range(3)]  # ≤ 2 se
     bad = compare("simulate", "q9", 0.0, 1.0, 0.1)  # 10 se off
-    assert jointly("simulate", "all", good).verdict == "agrees"
-    assert jointly("simulate", "all", good).effect == pytest.approx(0.5)  # 0.2 / (4·0.1)
+    joint = jointly("simulate", "all", good)
+    assert joint.verdict == "agrees"
+    assert joint.effect == pytest.approx(0.5)  # the worst: 0.2 / (4·0.1)
+    # the worst item's 95 % interval, in units of its tolerance: (0.2 ± 1.96·0.1) / 0.4
+    assert joint.interval == pytest.approx([(0.2 - 0.196) / 0.4, (0.2 + 0.196) / 0.4], rel=1e-3)
+    assert joint.level == 0.95 and "q2" in joint.detail
     assert jointly("simulate", "all", [*good, bad]).verdict == "disagrees"
     assert jointly("simulate", "all", []).verdict == "not run"
+
+
+def test_intersection_needs_every_test_and_reports_the_deciding_one() -> None:
+    def item(q: str, verdict: str, p: float) -> Evidence:
+        return Evidence("empirical", q, None, 0.1, verdict, p=p, effect=0.1, interval=[0, 1])
+
+    held = intersection("empirical", "all", [item("x", "agrees", 0.01), item("y", "agrees", 0.04)])
+    assert held.verdict == "agrees" and held.p == 0.04 and "y" in held.detail
+    unsure = intersection(
+        "empirical", "all", [item("x", "agrees", 0.01), item("y", "inconclusive", 0.3)]
+    )
+    assert unsure.verdict == "inconclusive"
+    against = intersection(
+        "empirical", "all", [item("x", "inconclusive", 0.3), item("y", "disagrees", 0.001)]
+    )
+    assert against.verdict == "disagrees" and "y" in against.detail
+    assert intersection("empirical", "all", []).verdict == "not run"

@@ -11,24 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from threefactors.claims.base import ClaimSpec, Context, Evidence, compare
+from threefactors.claims.base import ClaimSpec, Context, Evidence, Part, compare
 from threefactors.cli import main
 from threefactors.report import write_report
 from threefactors.reproduce import run_claims, saved_alongside
 
 
 def _spec(name: str, statement: str, view) -> ClaimSpec:
+    part = Part("the mean is 0", "mean", "simulate", "|obs − pred| ≤ 4 se", "end", "two-sided")
     return ClaimSpec(
         id=name,
         statement=statement,
         source="test",
         command="cmd",
-        primary_view="simulate",
-        primary="mean",
-        primary_test="|obs − pred| ≤ 4 se",
+        kind="verification",
+        parts=(part,),
         secondary=(),
         scales={"default": {}, "quick": {}},
         views=(view,),
+        registered="",
     )
 
 
@@ -59,7 +60,7 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
     calls: list[str] = []
     ctx = Context(out=tmp_path, scale="quick", seed=3, progress=False)
     first = run_claims(_specs(calls), ctx)
-    assert [c.verdict for c in first] == ["agrees", "not run", "disagrees"]
+    assert [c.verdict for c in first] == ["verified", "not run", "failed"]
     assert "RuntimeError: a bug in a check" in first[1].evidence[0].detail
     # the broken claim is not saved, so a rerun retries it and reuses the others
     assert sorted(p.name for p in (tmp_path / "claims").iterdir()) == ["good.json", "planted.json"]
@@ -79,23 +80,24 @@ def test_claims_are_saved_reused_and_reported(tmp_path: Path) -> None:
 
     report = write_report(first, tmp_path, {"config": {}}, "quick", _specs(calls))
     text = report.read_text()
-    assert "| a planted fault (planted) | — | **disagrees** | — | simulate: mean |" in text
+    assert "| a planted fault (planted) | the mean is 0 → **failed** | **failed** |" in text
+    assert "## What the machinery verifies" in text and "Design `" in text
     payload = json.loads((tmp_path / "claims.json").read_text())
     assert payload["scale"] == "quick"
-    assert [c["verdict"] for c in payload["claims"]] == ["agrees", "not run", "disagrees"]
-    primary = payload["claims"][2]["primary"]
+    assert [c["verdict"] for c in payload["claims"]] == ["verified", "not run", "failed"]
+    claim = payload["claims"][2]
+    assert claim["kind"] == "verification" and claim["design_hash"] == _specs([])[2].design_hash()
+    assert claim["amendments"] == [] and claim["parts"][0]["verdict"] == "failed"
+    primary = claim["parts"][0]["primary"]
     assert set(primary) >= {
-        "view",
-        "test",
-        "effect",
-        "interval",
-        "p",
-        "margin",
-        "detectable_effect",
-        "verdict",
-    }
-    assert primary["effect"] == -1.0 and primary["interval"] == [-1.04, -0.96]
-    assert payload["claims"][1]["primary"] is None
+        "view", "test", "quantity", "effect", "interval", "level", "p", "margin",
+        "detectable_effect", "n", "unit", "verdict",
+    }  # fmt: skip
+    # the effect's 95 % confidence interval, not the decision band (± 4 se)
+    assert primary["effect"] == -1.0 and primary["level"] == 0.95
+    assert primary["interval"] == pytest.approx([-1 - 1.96 * 0.01, -1 + 1.96 * 0.01], rel=1e-3)
+    assert claim["primary"] == primary | {"unit": ""} or claim["primary"]["effect"] == -1.0
+    assert payload["claims"][1]["parts"][0]["primary"] is None
 
 
 @pytest.mark.parametrize(
@@ -121,23 +123,94 @@ def test_bad_input_is_one_line_exit_2(
 def test_registry_lists_claims_without_heavy_imports() -> None:
     code = (
         "import sys; from threefactors import cli, claims; cli.build_parser(); "
-        "assert len(claims.ids()) == 14 and 'step-too-long' in claims.ids(); "
+        "assert len(claims.ids()) == 17 and 'step-too-long' in claims.ids(); "
         "heavy = {'scipy', 'torch', 'numba'} & set(sys.modules); assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_every_claim_declares_its_primary_test_and_scales() -> None:
+def test_every_claim_has_a_registered_design_with_parts_and_scales() -> None:
+    from threefactors import claims
+    from threefactors.claims.base import KINDS
+
+    for spec in claims.all_specs():
+        assert spec.kind in KINDS and spec.parts and spec.views
+        for part in spec.parts:
+            assert part.statement and part.quantity and part.test and part.readout
+            assert part.view in ("theory", "simulate", "empirical") and part.unit
+        assert {"default"} <= set(spec.scales)
+        if spec.kind == "reproduction":  # networks: the seed is the unit, pilots recorded
+            assert spec.pilot_seeds and spec.replicates is not None
+
+
+def test_every_design_matches_its_registration_or_last_amendment() -> None:
+    """A design changed without an amendment (date, change, old result, reason and the new
+    hash) fails here: the hash of each claim's registered design is recomputed."""
     from threefactors import claims
 
     for spec in claims.all_specs():
-        assert (
-            spec.primary
-            and spec.primary_test
-            and spec.primary_view in ("theory", "simulate", "empirical")
+        assert spec.design_hash() == spec.expected_hash, (
+            f"{spec.id}: design {spec.design_hash()} is not the registered "
+            f"{spec.expected_hash!r}: record the change as an Amendment"
         )
-        assert {"quick", "default"} <= set(spec.scales)
-        assert spec.views
+        for amendment in spec.amendments:
+            assert amendment.date and amendment.change and amendment.old_result
+            assert amendment.reason
+
+
+def test_changing_a_design_without_an_amendment_is_caught() -> None:
+    from dataclasses import replace
+
+    from threefactors import claims
+
+    spec = claims.spec("nsgd")
+    looser = replace(spec, parts=(replace(spec.parts[1], margin="0.05"),))
+    assert looser.design_hash() != looser.expected_hash
+
+
+def test_confirming_runs_never_reuse_pilot_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    from threefactors import claims
+    from threefactors.claims import CONFIRMING_SEEDS
+    from threefactors.reproduce import check_confirming
+
+    specs = claims.all_specs()
+    for seed in CONFIRMING_SEEDS:
+        check_confirming(specs, "default", seed)  # disjoint from every pilot
+    assert claims.spec("step-too-long").pilot_overlap("default", 0) == list(range(40))
+    assert main(["reproduce", "--seed", "10", "--out", "/tmp/unused-tf"]) == 2
+    err = capsys.readouterr().err
+    assert "seed=10" in err and "pilot" in err and len(err.strip().splitlines()) == 1
+    check_confirming(specs, "quick", 0)  # quick runs are not confirming: allowed
+
+
+def test_compare_two_reports_per_claim_and_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[str] = []
+    reports = []
+    for seed in (3, 4):
+        ctx = Context(out=tmp_path / str(seed), scale="quick", seed=seed, progress=False)
+        done = run_claims(_specs(calls)[::2], ctx)
+        write_report(done, ctx.out, {"seed": seed}, "quick", _specs(calls))
+        reports.append(str(ctx.out))
+    assert main(["reproduce", "--compare", *reports]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 claims have the same verdict on every part (seeds 3 and 4)" in out
+    assert "| planted (failed / failed) | the mean is 0 | failed" in out
+    assert main(["reproduce", "--compare", reports[0], str(tmp_path / "absent")]) == 2
+
+
+def test_quick_runs_write_their_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``reproduce --quick`` (the README's first command) never replaces figures/."""
+    from threefactors import reproduce
+
+    seen: list[Path] = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        reproduce, "run_claims", lambda specs, ctx, force: seen.append(ctx.out) or []
+    )
+    main(["reproduce", "--quick", "--only", "escape"])
+    assert seen == [Path("figures/quick")]
 
 
 def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:
@@ -152,6 +225,7 @@ def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:
     text = readme.read_text()
     assert "old table" not in text and text.startswith("intro\n") and text.endswith("outro\n")
     assert "| a planted fault (planted) |" in text and "`cmd`" in text
+    assert "What the machinery verifies" in text
     readme.write_text("no markers")
     with pytest.raises(Exception, match="readme"):
         update_readme(readme, claims, {})
@@ -164,10 +238,12 @@ def test_a_literal_bar_in_a_quantity_does_not_split_a_table_cell() -> None:
     from threefactors.report import claims_table
 
     item = compare("theory", "|λ/r − 1| vs T", 0.0, 0.0, 0.1)
-    table = claims_table([Claim("c", "a | b", "test", [item], primary_quantity=item.quantity)])
+    part = {"statement": item.quantity, "quantity": item.quantity}
+    table = claims_table([Claim("c", "a | b", "test", [item], parts=[part])])
     head, _, row = table.splitlines()
     assert len(re.findall(r"(?<!\\)\|", row)) == len(re.findall(r"\|", head))
     assert "\\|λ/r − 1\\|" in row
+    assert "<" not in claims_table([Claim("c", "a <b>", "t", [item], parts=[part])])
 
 
 @pytest.mark.parametrize(("flag", "expected"), [("--ensemble", True), ("--no-ensemble", False)])

@@ -4,10 +4,12 @@ aside with one warning line and recomputed; never fatal, never reused."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from threefactors.claims.base import ClaimSpec, Part
 from threefactors.empirical.grid import paths, run_one
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
@@ -156,10 +158,22 @@ def test_checkpoint_of_another_shape_is_moved_aside(
 
 
 SETTINGS = {"scale": "quick", "seed": 0, "version": "x"}
+SPEC = ClaimSpec(
+    id="c", statement="s", source="p", command="cmd", kind="verification",
+    parts=(Part("s", "q", "theory", "t", "r", "exact", None),), secondary=(),
+    scales={"default": {}}, views=(), registered="",
+)  # fmt: skip
 EVIDENCE = {"view": "theory", "quantity": "q", "predicted": 1.0, "observed": 1.0,
             "verdict": "agrees"}  # fmt: skip
-CLAIM = {"id": "c", "statement": "s", "source": "p", "evidence": [EVIDENCE], "seconds": 1.0,
-         "primary_quantity": "q"}  # fmt: skip
+CLAIM = {**asdict(SPEC.claim([], 1.0)), "evidence": [EVIDENCE]}
+
+
+def _with(**fields: object) -> dict:
+    return {"settings": SETTINGS, "claim": {**CLAIM, **fields}}
+
+
+def _evidence(**fields: object) -> dict:
+    return _with(evidence=[{**EVIDENCE, **fields}])
 
 
 @pytest.mark.parametrize(
@@ -168,10 +182,24 @@ CLAIM = {"id": "c", "statement": "s", "source": "p", "evidence": [EVIDENCE], "se
         [],  # was a crash in reproduce
         {"settings": SETTINGS},
         {"settings": SETTINGS, "claim": {k: v for k, v in CLAIM.items() if k != "source"}},
-        {"settings": SETTINGS, "claim": {**CLAIM, "evidence": []}},
-        {"settings": SETTINGS, "claim": {**CLAIM, "evidence": [{"view": "theory"}]}},
-        {"settings": SETTINGS, "claim": {**CLAIM, "evidence": [{**EVIDENCE, "verdict": "ok"}]}},
-        {"settings": SETTINGS, "claim": {**CLAIM, "extra": 1}},
+        _with(evidence=[]),
+        _with(evidence=[{"view": "theory"}]),
+        _evidence(verdict="ok"),
+        _with(extra=1),
+        # each of these passed validation, then crashed the report writer on every rerun
+        _evidence(p=[1, 2]),
+        _with(statement=["a"]),
+        _with(seconds="soon"),
+        _evidence(detail=5),
+        _evidence(effect="abc"),
+        _evidence(p=1.5),
+        _evidence(interval=[0, "x"]),
+        _evidence(n=True),
+        _evidence(figure="../../etc/passwd.png"),
+        _with(id="other"),  # an id that is not the file's claim
+        _with(statement="s\n| injected | row |"),  # a newline breaks the REPORT.md table
+        _evidence(detail="<script>alert(1)</script>"),
+        _with(kind="reproduction"),  # differs from the claim's design
     ],
 )
 def test_bad_claim_file_is_moved_aside(
@@ -179,7 +207,7 @@ def test_bad_claim_file_is_moved_aside(
 ) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps(payload))
-    assert _load(path, SETTINGS) is None
+    assert _load(path, SETTINGS, SPEC) is None
     _one_warning(capsys.readouterr().err, path)
     assert not path.exists()
 
@@ -189,9 +217,12 @@ def test_good_claim_file_is_reused_and_one_of_other_settings_kept(
 ) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"settings": SETTINGS, "claim": CLAIM}))
-    claim = _load(path, SETTINGS)
-    assert claim is not None and claim.verdict == "agrees" and claim.evidence[0].quantity == "q"
-    assert _load(path, {**SETTINGS, "seed": 1}) is None and path.exists()
+    claim = _load(path, SETTINGS, SPEC)
+    assert claim is not None and claim.verdict == "verified" and claim.evidence[0].quantity == "q"
+    assert _load(path, {**SETTINGS, "seed": 1}, SPEC) is None and path.exists()
+    # saved under an earlier design: kept for inspection, not reused
+    path.write_text(json.dumps(_with(design_hash="0" * 12)))
+    assert _load(path, SETTINGS, SPEC) is None and path.exists()
     assert capsys.readouterr().err == ""
 
 

@@ -1,11 +1,15 @@
 """The claims report: one Markdown page and one JSON document, made from Claim results.
 
-Per claim the report gives its declared primary test — effect with its interval, p (or the
-equivalence / non-inferiority margin), the verdict, and when inconclusive the smallest effect
-the design could have detected — then every piece of evidence (secondary p-values
-Holm-adjusted) and the figures. ``claims.json`` has the keys scripts read: ``provenance``,
-``scale`` and per claim ``id``, ``statement``, ``source``, ``verdict``, ``primary`` and
-``evidence``.
+The page opens with what the report promises (registered designs, amendments, the two kinds
+of rows and their vocabularies, the statistics and their families), then two tables — what
+the machinery verifies, and what the papers claim, reproduced on networks — then per claim
+its registered design with its hash, each part's registered test (effect, confidence
+interval, p or margin, and when inconclusive the smallest effect the design could have
+detected) and label, its amendments with the old results, every piece of evidence and the
+figures. ``claims.json`` has the keys scripts read: ``provenance``, ``scale`` and per claim
+``id``, ``kind``, ``statement``, ``source``, ``verdict``, ``design_hash``, ``amendments``,
+``parts`` (each ``statement``, ``verdict``, ``primary``), ``primary`` (the first part's
+test), ``evidence`` and ``seconds``.
 """
 
 from __future__ import annotations
@@ -18,31 +22,22 @@ from typing import TYPE_CHECKING, Any
 from threefactors.jsonio import dumps, write_atomic
 
 if TYPE_CHECKING:
-    from threefactors.claims.base import Claim, ClaimSpec, Evidence
+    from threefactors.claims.base import Claim, ClaimSpec, Evidence, Kind
 
-VIEWS = ("theory", "simulate", "empirical")
 _MARK = {
-    "agrees": "agrees",
-    "disagrees": "**disagrees**",
+    "verified": "verified",
+    "failed": "**failed**",
+    "reproduced": "reproduced",
+    "not reproduced": "**not reproduced**",
     "inconclusive": "inconclusive",
     "not run": "—",
 }
 SCALE_TEXT = {
-    "quick": "quick (CPU minutes; may leave network claims inconclusive, with their power)",
-    "default": "default (tens of CPU minutes)",
+    "quick": "quick (CPU minutes; not a confirming run: network claims may be inconclusive, "
+    "with their power)",
+    "default": "default (tens of CPU minutes; confirming seeds only)",
     "paper": "paper (the papers' data sets and models, for a GPU)",
 }
-
-
-def _view_verdict(evidence: Sequence[Evidence], view: str) -> str:
-    """A view's summary: its primary-like reading — disagrees if any item disagrees, agrees
-    if all that ran agree, else inconclusive (shown beside the claim's primary verdict)."""
-    ran = [e.verdict for e in evidence if e.view == view and e.verdict != "not run"]
-    if not ran:
-        return "not run"
-    if "disagrees" in ran:
-        return "disagrees"
-    return "agrees" if all(v == "agrees" for v in ran) else "inconclusive"
 
 
 def _fmt(value: Any, nested: bool = False) -> str:
@@ -59,9 +54,8 @@ def _fmt(value: Any, nested: bool = False) -> str:
     return str(value)
 
 
-def primary_dict(claim: Claim) -> dict[str, Any] | None:
-    """The contract's ``primary`` object of a claim (None when its primary did not run)."""
-    e = claim.primary
+def _test_dict(e: Evidence | None, unit: str = "") -> dict[str, Any] | None:
+    """The contract's ``primary`` object of one registered test (None when it did not run)."""
     if e is None:
         return None
     return {
@@ -70,54 +64,111 @@ def primary_dict(claim: Claim) -> dict[str, Any] | None:
         "quantity": e.quantity,
         "effect": e.effect,
         "interval": e.interval,
+        "level": e.level,
         "p": e.p,
         "margin": e.margin,
         "detectable_effect": e.detectable_effect,
+        "n": e.n,
+        "unit": unit,
         "verdict": e.verdict,
     }
 
 
-def primary_text(claim: Claim) -> str:
-    """One line: the primary test, effect [interval], p or margin, and the power statement."""
-    e = claim.primary
+def primary_dict(claim: Claim) -> dict[str, Any] | None:
+    """The first part's registered test (the claim-level ``primary`` of single-part claims)."""
+    return _test_dict(claim.primary)
+
+
+def parts_list(claim: Claim, spec: ClaimSpec | None = None) -> list[dict[str, Any]]:
+    """The contract's ``parts``: per part its statement, label and registered test."""
+    units = {p.quantity: p.unit for p in spec.parts} if spec else {}
+    return [
+        {
+            "statement": part["statement"],
+            "verdict": verdict,
+            "primary": _test_dict(
+                claim.evidence_of(part["quantity"]), units.get(part["quantity"], "")
+            ),
+        }
+        for part, verdict in zip(claim.parts, claim.part_labels(), strict=True)
+    ]
+
+
+def test_text(e: Evidence | None) -> str:
+    """One line: a registered test's effect with its confidence interval, p or margin, and
+    the power statement when inconclusive."""
     if e is None:
-        return "primary test did not run"
-    parts = [f"{e.test or 'test'}: effect {_fmt(e.effect)}"]
+        return "did not run"
+    text = f"{e.test or 'test'}: effect {_fmt(e.effect)}"
     if e.interval is not None:
-        parts[0] += f" [{_fmt(e.interval[0])}, {_fmt(e.interval[1])}]"
+        level = f"{100 * e.level:.0f} % CI " if e.level else "interval "
+        text += f", {level}[{_fmt(e.interval[0])}, {_fmt(e.interval[1])}]"
+    extras = []
     if e.margin is not None:
-        parts.append(f"margin ±{_fmt(e.margin)}")
+        extras.append(f"margin ±{_fmt(e.margin)}")
     if e.p is not None:
-        parts.append(f"p = {e.p:.3g}")
+        extras.append(f"p = {e.p:.3g}")
     if e.n is not None:
-        parts.append(f"n = {e.n}")
+        extras.append(f"n = {e.n}")
     if e.verdict == "inconclusive" and e.detectable_effect is not None:
-        parts.append(f"the design could detect |effect| ≥ {_fmt(e.detectable_effect)}")
-    return "; ".join(parts)
+        extras.append(f"the design could detect |effect| ≥ {_fmt(e.detectable_effect)}")
+    return "; ".join([text, *extras])
 
 
 def _cell(text: str) -> str:
-    """``text`` safe inside a Markdown table cell (a literal | would split the cell)."""
-    return text.replace("|", "\\|")
+    """``text`` safe inside a Markdown table cell: a literal | would split the cell, a
+    newline end the row, and < open an HTML tag."""
+    return " ".join(str(text).split()).replace("|", "\\|").replace("<", "&lt;")
 
 
-def claims_table(claims: Sequence[Claim], commands: dict[str, str] | None = None) -> str:
-    """A Markdown table: claim, each view's reading, the primary test, the claim's verdict."""
-    head = "| claim | theory | simulate | empirical | primary test | verdict |"
-    rule = "|---|---|---|---|---|---|"
+def claims_table(
+    claims: Sequence[Claim], commands: dict[str, str] | None = None, kind: Kind | None = None
+) -> str:
+    """A Markdown table: claim, each part's label, the claim's label (rows of ``kind``)."""
+    head = "| claim | parts: registered test → label | verdict |"
+    rule = "|---|---|---|"
     if commands:
         head, rule = head + " command |", rule + "---|"
     rows = [head, rule]
     for claim in claims:
-        cells = [_MARK[_view_verdict(claim.evidence, v)] for v in VIEWS]
-        primary = claim.primary
-        where = f"{primary.view}: {primary.quantity}" if primary else "—"
-        row = f"| {_cell(claim.statement)} ({claim.id}) | " + " | ".join(cells)
-        row += f" | {_cell(where)} | {_MARK[claim.verdict]} |"
+        if kind is not None and claim.kind != kind:
+            continue
+        parts = "; ".join(
+            f"{part['statement']} → {_MARK[label]}"
+            for part, label in zip(claim.parts, claim.part_labels(), strict=True)
+        )
+        row = f"| {_cell(claim.statement)} ({claim.id}) | {_cell(parts)} | {_MARK[claim.verdict]} |"
         if commands:
             row += f" `{commands.get(claim.id, '')}` |"
         rows.append(row)
     return "\n".join(rows)
+
+
+HEADER = (
+    "Every claim's design was registered before its confirming runs: its statement split "
+    "into parts, and per part the quantity, readout, test, sidedness, α, margin and why, "
+    "unit of replication, replicates and stopping rule (printed below with the design's "
+    "hash; a test fails when a design changes without an amendment). Seeds that sized or "
+    "chose a design (pilots) are recorded and never among the confirming seeds. Every "
+    "change made after data were seen is an amendment, shown with the old design's result "
+    "beside the new one.\n\n"
+    "Two kinds of rows. A **verification** holds the package's own machinery against an "
+    "exact answer it also computes (an SDE ensemble against its Gibbs law, SGD against the "
+    "finite-η law, relaxation against the MFPT, weak orders): *verified* or *failed*; it "
+    "checks the machinery and cannot confirm or refute a paper. A **reproduction** tests a "
+    "paper's statement on what the paper tested: *reproduced*; *not reproduced* (the "
+    "registered test contradicts the statement — its interval says by how much); "
+    "*inconclusive* (the design could not tell; the smallest effect it could detect is "
+    "given). A statement of several parts is reproduced only when every part is "
+    "(intersection–union: no correction across parts).\n\n"
+    "Statistics: the replicate (seed, or a particle ensemble for verifications) is the "
+    "unit; every interval is a confidence interval of the effect at the stated level (t, "
+    "exact or distribution-free, as the test says); computed theory curves are exact facts "
+    "with no p-value. Multiplicity: secondary tests are Holm-adjusted within their claim; a "
+    "range of β is found by a fixed-sequence procedure (FWER ≤ 0.05 per metric, side and "
+    "training-set size); no correction is applied across claims — each claim is its own "
+    "family. Secondary evidence is shown, never decides."
+)
 
 
 def render_markdown(
@@ -126,8 +177,8 @@ def render_markdown(
     scale: str = "default",
     specs: Sequence[ClaimSpec] = (),
 ) -> str:
-    """The report: header with the scale, summary table, then per claim its primary test,
-    evidence and figures, and the paper-scale setting of each network claim."""
+    """The report: header, the two summary tables, then per claim its registered design and
+    hash, each part's test and label, its amendments, every piece of evidence and figures."""
     by_id = {s.id: s for s in specs}
     lines = [
         "# threefactors — claims report",
@@ -135,57 +186,113 @@ def render_markdown(
         f"Scale: **{SCALE_TEXT.get(scale, scale)}**. Generated {provenance.get('time_utc', '')}"
         f", seed {provenance.get('seed')}, on {provenance.get('device', 'cpu')}; versions "
         + ", ".join(f"{k} {v}" for k, v in provenance.get("versions", {}).items())
-        + ". Finished claims are reused by later runs with the same settings; each section "
-        "gives the seconds its check took.",
+        + ". Finished claims are reused by later runs with the same settings and design; each "
+        "section gives the seconds its check took.",
         "",
-        "A claim's verdict is its **declared primary test's** verdict (declared in the claim's "
-        "module before any data are seen); the other tests are secondary, Holm-adjusted "
-        "across the claim, shown but never overriding it. *agrees* — the primary test "
-        "supports the claim at α = 0.05 (or, for a prediction, the observation lies within "
-        "4 standard errors plus the stated bias bound); *disagrees* — it contradicts it; "
-        "*inconclusive* — the design could not tell, and the report states the smallest "
-        "effect it could have detected. Nothing is tuned until it agrees. The theory, "
-        "simulate and empirical columns summarise *all* of that view's evidence, primary and "
-        "secondary (agrees only if every item agrees), so a view column can read "
-        "inconclusive beside a primary test that agrees.",
+        HEADER,
         "",
-        claims_table(claims),
+        "## What the machinery verifies",
+        "",
+        claims_table(claims, kind="verification"),
+        "",
+        "## What the papers claim, reproduced on networks",
+        "",
+        claims_table(claims, kind="reproduction"),
         "",
     ]
     for claim in claims:
-        spec = by_id.get(claim.id)
-        lines += [
-            f"## {claim.id}: {claim.statement}",
-            "",
-            f"Source: {claim.source}. Verdict: **{claim.verdict}** ({claim.seconds:.1f} s).",
-            "",
-            f"Primary test ({spec.primary_view if spec else '?'}: "
-            f"{spec.primary_test if spec else claim.primary_quantity}): {primary_text(claim)}.",
-            "",
-        ]
-        if spec and spec.paper_setting:
-            lines += [f"Paper-scale setting (`--scale paper`): {spec.paper_setting}.", ""]
-        lines += [
-            "| view | quantity | predicted | observed | interval / tolerance | p (Holm) "
-            "| verdict | detail |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for e in claim.evidence:
-            bound = _fmt(e.interval) if e.interval is not None else _fmt(e.tolerance)
-            p = "" if e.p is None else f"{e.p:.3g}"
-            if e.p_holm is not None:
-                p += f" ({e.p_holm:.3g})"
-            mark = " (primary)" if e.quantity == claim.primary_quantity else ""
-            detail = e.detail
-            if e.verdict == "inconclusive" and e.detectable_effect is not None:
-                detail += f" Detectable effect: {_fmt(e.detectable_effect)}."
-            lines.append(
-                f"| {e.view} | {_cell(e.quantity)}{mark} | {_cell(_fmt(e.predicted))} | "
-                f"{_cell(_fmt(e.observed))} | {bound} | {p} | {e.verdict} | {_cell(detail)} |"
-            )
-        figures = sorted({e.figure for e in claim.evidence if e.figure})
-        lines += [""] + [f"![{f}]({f})" for f in figures] + [""]
+        lines += _claim_section(claim, by_id.get(claim.id))
     return "\n".join(lines)
+
+
+def _claim_section(claim: Claim, spec: ClaimSpec | None) -> list[str]:
+    lines = [
+        f"## {claim.id}: {_cell(claim.statement)}",
+        "",
+        f"{claim.kind.capitalize()}. Source: {claim.source}. Verdict: **{claim.verdict}** "
+        f"({claim.seconds:.1f} s). Design `{claim.design_hash}`.",
+        "",
+    ]
+    if spec is not None:
+        lines += [
+            "Registered design:",
+            "",
+            "| part | quantity | readout | test | sidedness, α | margin | unit | replicates "
+            "| stopping |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for part in spec.parts:
+            alpha = "" if part.alpha is None else f", α = {part.alpha:g}"
+            lines.append(
+                "| "
+                + " | ".join(
+                    _cell(x)
+                    for x in (
+                        part.statement,
+                        part.quantity,
+                        part.readout,
+                        part.test,
+                        part.sidedness + alpha,
+                        part.margin or "—",
+                        part.unit,
+                        part.replicates,
+                        part.stopping,
+                    )
+                )
+                + " |"
+            )
+        if spec.pilot_seeds:
+            pilots = ", ".join(f"{lo}…{hi - 1}" for lo, hi in spec.pilot_seeds)
+            lines += ["", f"Pilot seeds (never confirming): {pilots}."]
+        if spec.paper_setting:
+            lines += ["", f"Paper-scale setting (`--scale paper`): {spec.paper_setting}."]
+        lines.append("")
+    lines.append("Parts:")
+    lines.append("")
+    for part, verdict in zip(claim.parts, claim.part_labels(), strict=True):
+        found = claim.evidence_of(part["quantity"])
+        lines.append(f"- {part['statement']}: **{verdict}** — {test_text(found)}.")
+    lines.append("")
+    if claim.amendments:
+        lines += [
+            "Amendments (changes after data were seen; the old design's result beside the "
+            f"new: **{claim.verdict}**):",
+            "",
+            "| date | change | old result | reason |",
+            "|---|---|---|---|",
+        ]
+        for a in claim.amendments:
+            lines.append(
+                f"| {a['date']} | {_cell(a['change'])} | {_cell(a['old_result'])} "
+                f"| {_cell(a['reason'])} |"
+            )
+        lines.append("")
+    registered = {p["quantity"] for p in claim.parts}
+    lines += [
+        "| view | quantity | predicted | observed | interval (level) / tolerance | p (Holm) "
+        "| verdict | detail |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in claim.evidence:
+        if e.interval is not None:
+            bound = _fmt(e.interval) + (f" ({100 * e.level:.0f} %)" if e.level else "")
+            if e.tolerance is not None:
+                bound += f"; tolerance {_fmt(e.tolerance)}"
+        else:
+            bound = _fmt(e.tolerance)
+        p = "" if e.p is None else f"{e.p:.3g}"
+        if e.p_holm is not None:
+            p += f" ({e.p_holm:.3g})"
+        mark = " (registered)" if e.quantity in registered else ""
+        detail = e.detail
+        if e.verdict == "inconclusive" and e.detectable_effect is not None:
+            detail += f" Detectable effect: {_fmt(e.detectable_effect)}."
+        lines.append(
+            f"| {e.view} | {_cell(e.quantity)}{mark} | {_cell(_fmt(e.predicted))} | "
+            f"{_cell(_fmt(e.observed))} | {_cell(bound)} | {p} | {e.verdict} | {_cell(detail)} |"
+        )
+    figures = sorted({e.figure for e in claim.evidence if e.figure})
+    return [*lines, "", *(f"![{f}]({f})" for f in figures), ""]
 
 
 def write_report(
@@ -198,15 +305,20 @@ def write_report(
     """Write out/REPORT.md and out/claims.json (atomically); return the Markdown path."""
     path = Path(out) / "REPORT.md"
     write_atomic(path, render_markdown(claims, provenance, scale, specs))
+    by_id = {s.id: s for s in specs}
     payload = {
         "provenance": provenance,
         "scale": scale,
         "claims": [
             {
                 "id": c.id,
+                "kind": c.kind,
                 "statement": c.statement,
                 "source": c.source,
                 "verdict": c.verdict,
+                "design_hash": c.design_hash,
+                "amendments": c.amendments,
+                "parts": parts_list(c, by_id.get(c.id)),
                 "primary": primary_dict(c),
                 "evidence": [asdict(e) for e in c.evidence],
                 "seconds": c.seconds,
@@ -235,5 +347,10 @@ def update_readme(path: Path, claims: Sequence[Claim], commands: dict[str, str])
     )
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
-    table = claims_table(claims, commands)
+    table = (
+        "What the machinery verifies:\n\n"
+        + claims_table(claims, commands, "verification")
+        + "\n\nWhat the papers claim, reproduced on networks:\n\n"
+        + claims_table(claims, commands, "reproduction")
+    )
     write_atomic(Path(path), f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}")

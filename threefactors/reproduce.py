@@ -13,6 +13,7 @@ one line naming the parameter and value, exit 2, before any work starts.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import traceback
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from threefactors import options
+from threefactors.claims import CONFIRMING_SEEDS
 from threefactors.executors import add_arguments as add_executor_arguments
 from threefactors.executors import usable_cores
 
 if TYPE_CHECKING:
-    from threefactors.claims.base import Claim, ClaimSpec, Context
+    from threefactors.claims.base import Claim, ClaimSpec, Context, Evidence
 
 
 def _settings(ctx: Context) -> dict[str, Any]:
@@ -34,20 +36,89 @@ def _settings(ctx: Context) -> dict[str, Any]:
     return {"scale": ctx.scale, "seed": ctx.seed, "version": __version__}
 
 
-def _load(path: Path, settings: dict[str, Any]) -> Claim | None:
-    """The claim saved at ``path`` by a run with the same ``settings``; None when there is
-    none, when it was saved with other settings, or when it fails its check (moved aside)."""
+def _load(path: Path, settings: dict[str, Any], spec: ClaimSpec) -> Claim | None:
+    """The claim saved at ``path`` by a run with the same ``settings`` and design; None when
+    there is none, when it was saved with other settings or another design (kept, not
+    reused), or when it fails its check (moved aside)."""
     from threefactors.saved import load_validated
 
-    return load_validated(path, lambda payload: _parse_claim(payload, settings))
+    return load_validated(path, lambda payload: parse_claim(payload, settings, spec))
 
 
-def _parse_claim(payload: Any, settings: dict[str, Any]) -> Claim | None:
-    """A saved ``{"settings", "claim"}`` document → Claim; Invalid on a wrong schema."""
+_NUMBERS = ("stderr", "tolerance", "effect", "p", "margin", "detectable_effect", "p_holm", "level")
+_TEXTS = ("view", "quantity", "detail")
+
+
+def _text(value: Any, what: str, optional: bool = False) -> None:
+    """``value`` is one line of plain text (no control characters, no HTML tags)."""
+    import re
+
+    from threefactors.saved import check
+
+    if optional and value is None:
+        return
+    check(isinstance(value, str), f"{what} is {type(value).__name__}, not text")
+    check(len(value) <= 4000, f"{what} is {len(value)} characters long")
+    check(not re.search(r"[\x00-\x1f\x7f]", value), f"{what} holds a control character")
+    check(not re.search(r"<\s*[A-Za-z/!?]", value), f"{what} holds an HTML tag")
+
+
+def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> None:
+    from threefactors.saved import check
+
+    if value is None:
+        return
+    check(
+        isinstance(value, int | float) and not isinstance(value, bool),
+        f"{what} is {type(value).__name__}, not a number",
+    )
+    check(low <= value <= high, f"{what} = {value!r} outside [{low}, {high}]")
+
+
+def _evidence(item: Any) -> Evidence:
+    """One saved evidence item, every field of its declared type."""
     from dataclasses import MISSING, fields
     from typing import get_args
 
-    from threefactors.claims.base import Claim, Evidence, Verdict
+    from threefactors.claims.base import Evidence, Verdict
+    from threefactors.saved import check, require_fields
+
+    required = [f.name for f in fields(Evidence) if f.default is MISSING]
+    known = {f.name for f in fields(Evidence)}
+    require_fields(item, required, "evidence")
+    check(set(item) <= known, f"evidence has unknown fields {sorted(set(item) - known)}")
+    check(item["verdict"] in get_args(Verdict), f"unknown verdict {item['verdict']!r}")
+    for name in _TEXTS:
+        _text(item.get(name, ""), f"evidence {name}")
+    for name in ("test", "figure"):
+        _text(item.get(name), f"evidence {name}", optional=True)
+    figure = item.get("figure")
+    check(
+        figure is None or (figure.endswith(".png") and "/" not in figure and ".." not in figure),
+        f"evidence figure {figure!r} is not a figure of the report",
+    )
+    for name in _NUMBERS:
+        bounded = name in ("p", "p_holm", "level")
+        _number(item.get(name), f"evidence {name}", 0.0 if bounded else -math.inf,
+                1.0 if bounded else math.inf)  # fmt: skip
+    interval = item.get("interval")
+    check(
+        interval is None or (isinstance(interval, list) and len(interval) == 2),
+        "evidence interval is not a pair",
+    )
+    for bound in interval or ():
+        _number(bound, "evidence interval bound")
+    n = item.get("n")
+    check(n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 0), "bad n")
+    return Evidence(**item)
+
+
+def parse_claim(payload: Any, settings: dict[str, Any], spec: ClaimSpec) -> Claim | None:
+    """A saved ``{"settings", "claim"}`` document → Claim, checked field by field against
+    its types and against the claim's current design (Invalid on any mismatch)."""
+    from dataclasses import fields
+
+    from threefactors.claims.base import Claim
     from threefactors.saved import check, require_fields
 
     require_fields(payload, ("settings", "claim"), "claim file")
@@ -56,30 +127,28 @@ def _parse_claim(payload: Any, settings: dict[str, Any]) -> Claim | None:
     names = [f.name for f in fields(Claim)]
     data = require_fields(payload["claim"], names, "claim")
     check(set(data) == set(names), f"claim has unknown fields {sorted(set(data) - set(names))}")
+    if data["design_hash"] != spec.design_hash():
+        return None  # saved under an earlier design: kept, not reused
+    expected = spec.claim([], 0.0)
+    for name in ("id", "statement", "source", "kind", "parts", "amendments"):
+        check(data[name] == getattr(expected, name), f"claim {name} differs from its design")
+    _number(data["seconds"], "claim seconds", 0.0)
     check(isinstance(data["evidence"], list) and data["evidence"], "claim has no evidence")
-    required = [f.name for f in fields(Evidence) if f.default is MISSING]
-    known = {f.name for f in fields(Evidence)}
-    evidence = []
-    for item in data["evidence"]:
-        require_fields(item, required, "evidence")
-        check(set(item) <= known, f"evidence has unknown fields {sorted(set(item) - known)}")
-        check(item["verdict"] in get_args(Verdict), f"unknown verdict {item['verdict']!r}")
-        evidence.append(Evidence(**item))
-    return Claim(**{**data, "evidence": evidence})
+    return Claim(**{**data, "evidence": [_evidence(item) for item in data["evidence"]]})
 
 
 def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) -> list[Claim]:
     """Check each claim, reusing results saved by an earlier run with the same settings."""
     from dataclasses import asdict
 
-    from threefactors.claims.base import Claim, Evidence
+    from threefactors.claims.base import Evidence
     from threefactors.jsonio import dumps, write_atomic
 
     settings = _settings(ctx)
     claims = []
     for i, spec in enumerate(specs, 1):
         path = ctx.out / "claims" / f"{spec.id}.json"
-        claim = None if force else _load(path, settings)
+        claim = None if force else _load(path, settings, spec)
         if claim is not None:
             ctx.log(f"reproduce: [{i}/{len(specs)}] {spec.id}: done earlier, reused")
             claims.append(claim)
@@ -93,25 +162,9 @@ def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) ->
             failed = Evidence(
                 "reproduce", spec.id, None, None, "not run", f"error: {type(err).__name__}: {err}"
             )
-            claims.append(
-                Claim(
-                    spec.id,
-                    spec.statement,
-                    spec.source,
-                    [failed],
-                    time.perf_counter() - start,
-                    spec.primary,
-                )
-            )
+            claims.append(spec.claim([failed], time.perf_counter() - start))
             continue  # not saved: the next run retries it
-        claim = Claim(
-            spec.id,
-            spec.statement,
-            spec.source,
-            evidence,
-            time.perf_counter() - start,
-            spec.primary,
-        )
+        claim = spec.claim(evidence, time.perf_counter() - start)
         write_atomic(path, dumps({"settings": settings, "claim": asdict(claim)}))
         claims.append(claim)
     return claims
@@ -127,7 +180,7 @@ def saved_alongside(
     settings = _settings(ctx)
     merged = []
     for spec in specs:
-        claim = fresh.get(spec.id) or _load(ctx.out / "claims" / f"{spec.id}.json", settings)
+        claim = fresh.get(spec.id) or _load(ctx.out / "claims" / f"{spec.id}.json", settings, spec)
         if claim is not None:
             merged.append(claim)
     return merged
@@ -146,9 +199,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scale", default=None, help="quick | default (tens of CPU minutes) | paper (GPU)"
     )
     parser.add_argument(
-        "--out", type=options.output_dir, default="figures", help="output folder (default: figures)"
+        "--out",
+        type=options.output_dir,
+        default=None,
+        help="output folder (default: figures, or figures/quick with --quick)",
     )
-    parser.add_argument("--seed", type=options.seed, default=0, help="first replicate seed")
+    parser.add_argument(
+        "--seed",
+        type=options.seed,
+        default=CONFIRMING_SEEDS[0],
+        help=f"first replicate seed (default {CONFIRMING_SEEDS[0]}, the first confirming set; "
+        f"{CONFIRMING_SEEDS[1]} is the second). At the default and paper scales a seed whose "
+        "replicates overlap a claim's pilot seeds is refused",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        default=None,
+        help="compare two claims.json files (or folders): per claim and part, both verdicts "
+        "and effects; runs nothing",
+    )
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
@@ -189,10 +260,44 @@ def check_paper_data(data_dir: str | None) -> None:
             require_on_disk(dataset, data_dir)
 
 
+def check_confirming(specs: Sequence[ClaimSpec], scale: str, seed: int) -> None:
+    """At the default and paper scales no claim may reuse a pilot seed (InputError)."""
+    from threefactors.errors import InputError
+
+    if scale == "quick":
+        return
+    for spec in specs:
+        shared = spec.pilot_overlap(scale, seed)
+        if shared:
+            raise InputError(
+                "seed",
+                seed,
+                f"claim {spec.id} would reuse its pilot seeds {shared[0]}…{shared[-1]}; a "
+                f"confirming run needs seeds disjoint from the pilots (e.g. --seed "
+                f"{CONFIRMING_SEEDS[0]})",
+            )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from threefactors.compare import compare_reports, load_report, render
+
+    first, second = args.compare
+    comparison = compare_reports(load_report(first), load_report(second))
+    if args.json:
+        print(json.dumps(comparison, indent=1, ensure_ascii=False))
+    else:
+        print(render(comparison, (first, second)))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from threefactors import claims as registry
     from threefactors.errors import require
 
+    if args.compare:
+        return _compare(args)
     scale = resolve_scale(args.quick, args.scale)
     known = registry.ids()
     for claim_id in args.only or []:
@@ -210,7 +315,8 @@ def _run(args: argparse.Namespace) -> int:
 
     every = registry.all_specs()
     specs = [registry.spec(c) for c in args.only] if args.only else every
-    out = Path(args.out)
+    check_confirming(specs, scale, args.seed)
+    out = Path(args.out or ("figures/quick" if scale == "quick" else "figures"))
     ctx = Context(
         out=out,
         scale=scale,

@@ -1,9 +1,27 @@
-"""What a claim is, and the evidence each view brings for or against it.
+"""What a claim is, its registered design, and the evidence each view brings.
 
-A :class:`ClaimSpec` declares, before any data are seen, the claim's statement and source,
-its **primary test** (the one comparison whose verdict is the claim's verdict), its
-secondary tests (shown, Holm-adjusted across the claim, never overriding the primary), its
-settings at each scale and the functions that gather the evidence of each view.
+A :class:`ClaimSpec` is a **registered design**: its kind, its statement split into
+:class:`Part` s — each with the quantity, readout, test, sidedness, α, margin and why, unit
+of replication, replicates and stopping rule — its secondary tests (shown, Holm-adjusted
+across the claim, never deciding), the pilot seeds that sized it (never confirming seeds),
+its settings at each scale and the functions that gather the evidence of each view. The
+design has a short hash (:meth:`ClaimSpec.design_hash`); a change to it after data were
+seen is an :class:`Amendment` (date, change, the old design's result, reason), shown in the
+report with the old result beside the new. A test holds every hash against its
+registration.
+
+Two kinds of claim, two vocabularies (docs/statistics.md, "Two kinds of rows"):
+
+- **verification** — the package's own machinery held against an exact answer it also
+  computes (an SDE ensemble against its Gibbs law, SGD against the finite-η law, the
+  Fokker–Planck relaxation against the MFPT, weak orders): ``verified`` / ``failed``. It
+  checks the machinery; it cannot confirm or refute a paper.
+- **reproduction** — a paper's statement tested on what the paper tested (networks; true
+  SGD where the statement is about SGD itself): ``reproduced`` / ``not reproduced`` (the
+  registered test contradicts the statement; the interval says by how much) /
+  ``inconclusive`` (with the smallest effect the design could detect). A statement of
+  several parts is reproduced only when every part is (an intersection–union test: no
+  multiplicity correction is needed across parts; Berger 1982).
 
 Each piece of :class:`Evidence` is a comparison decided by statistics, not taste:
 
@@ -38,7 +56,84 @@ if TYPE_CHECKING:
     from threefactors.statistics import TestResult
 
 Verdict = Literal["agrees", "disagrees", "inconclusive", "not run"]
-Role = Literal["primary", "secondary"]
+Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile
+Kind = Literal["verification", "reproduction"]
+Label = Literal["verified", "failed", "reproduced", "not reproduced", "inconclusive", "not run"]
+KINDS: tuple[Kind, ...] = ("verification", "reproduction")
+LABELS: dict[Kind, tuple[Label, ...]] = {
+    "verification": ("verified", "failed", "not run"),
+    "reproduction": ("reproduced", "not reproduced", "inconclusive", "not run"),
+}
+FIXED_DESIGN = "fixed design: every registered replicate runs, no interim look"
+ENSEMBLE_UNIT = "particle ensemble (se from its own particles)"
+
+
+def label(kind: Kind, verdict: Verdict) -> Label:
+    """A test's verdict in the vocabulary of its claim's kind.
+
+    verification: agrees → verified; disagrees or inconclusive → failed (a check against an
+    exact answer that cannot show agreement has failed). reproduction: agrees → reproduced,
+    disagrees → not reproduced, inconclusive → inconclusive.
+    """
+    if verdict == "not run":
+        return "not run"
+    if kind == "verification":
+        return "verified" if verdict == "agrees" else "failed"
+    return {"agrees": "reproduced", "disagrees": "not reproduced"}.get(verdict, "inconclusive")
+
+
+def combine(kind: Kind, labels: Sequence[Label]) -> Label:
+    """A claim's label from its parts': every part must hold (intersection–union)."""
+    if not labels:
+        return "not run"
+    if kind == "verification":
+        if "failed" in labels:
+            return "failed"
+        return "verified" if all(x == "verified" for x in labels) else "not run"
+    if "not reproduced" in labels:
+        return "not reproduced"
+    if "not run" in labels:
+        return "not run"
+    return "reproduced" if all(x == "reproduced" for x in labels) else "inconclusive"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a claim's statement and its registered test.
+
+    ``quantity`` names the evidence item whose verdict decides the part; ``readout`` says
+    where it is read (the point of training, the time, the temperatures); ``test`` the
+    statistic and decision rule with its sidedness; ``margin`` the margin and why it is
+    that size ("" when the test has none); ``unit`` the unit of replication; ``replicates``
+    how many at the default scale; ``stopping`` the stopping rule.
+    """
+
+    statement: str
+    quantity: str
+    view: str
+    test: str
+    readout: str
+    sidedness: str
+    alpha: float | None = 0.05
+    margin: str = ""
+    unit: str = "seed"
+    replicates: str = ""
+    stopping: str = FIXED_DESIGN
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A change to a registered design after data were seen, with the old design's result.
+
+    ``design_hash`` is the design's hash after the change: the registration test holds the
+    current design against the last amendment's hash.
+    """
+
+    date: str
+    change: str
+    old_result: str
+    reason: str
+    design_hash: str
 
 
 @dataclass
@@ -66,29 +161,41 @@ class Evidence:
     detectable_effect: float | None = None
     n: int | None = None
     p_holm: float | None = None
+    level: float | None = None  # the confidence level of ``interval``
 
 
 @dataclass
 class Claim:
-    """A claim of the papers, its declared primary quantity and the evidence of each view."""
+    """A claim's result: its kind, its parts' statements and deciding quantities, the
+    evidence of each view, its design hash and amendments (as plain data, as saved)."""
 
     id: str
     statement: str
     source: str
     evidence: list[Evidence] = field(default_factory=list)
     seconds: float = 0.0
-    primary_quantity: str = ""
+    kind: Kind = "reproduction"
+    parts: list[dict[str, str]] = field(default_factory=list)  # {statement, quantity}
+    design_hash: str = ""
+    amendments: list[dict[str, str]] = field(default_factory=list)
+
+    def evidence_of(self, quantity: str) -> Evidence | None:
+        return next((e for e in self.evidence if e.quantity == quantity), None)
 
     @property
     def primary(self) -> Evidence | None:
-        """The evidence of the declared primary test (None when it did not run)."""
-        return next((e for e in self.evidence if e.quantity == self.primary_quantity), None)
+        """The evidence of the first part's registered test (None when it did not run)."""
+        return self.evidence_of(self.parts[0]["quantity"]) if self.parts else None
+
+    def part_labels(self) -> list[Label]:
+        """Each part's label: its registered test's verdict in the kind's vocabulary."""
+        found = [self.evidence_of(part["quantity"]) for part in self.parts]
+        return [label(self.kind, "not run" if e is None else e.verdict) for e in found]
 
     @property
-    def verdict(self) -> Verdict:
-        """The primary test's verdict; secondary evidence never overrides it."""
-        primary = self.primary
-        return "not run" if primary is None else primary.verdict
+    def verdict(self) -> Label:
+        """Follows from the parts: secondary evidence never decides."""
+        return combine(self.kind, self.part_labels())
 
 
 def compare(
@@ -107,8 +214,9 @@ def compare(
 
     ``stderr`` is the standard error of the observed estimator (from the run itself) and
     ``bias`` a stated deterministic error bound of the route (discretisation, asymptotics).
-    A non-finite observation (a diverged run) disagrees. The effect is obs − pred, its
-    interval ± the tolerance.
+    A non-finite observation (a diverged run) disagrees. The effect is obs − pred with its
+    95 % confidence interval effect ± 1.96·se (the decision band, z·se + bias, is
+    ``tolerance``).
     """
     tolerance = z * float(stderr) + float(bias)
     finite = math.isfinite(observed) and math.isfinite(predicted)
@@ -128,7 +236,8 @@ def compare(
         figure,
         test=f"|observed − predicted| ≤ {z:g}·se + bias",
         effect=effect,
-        interval=[effect - tolerance, effect + tolerance],
+        interval=[effect - Z_95 * float(stderr), effect + Z_95 * float(stderr)],
+        level=0.95,
     )
 
 
@@ -141,8 +250,9 @@ def jointly(
 ) -> Evidence:
     """Several comparisons of one view read as one test: agrees iff every item agrees.
 
-    The effect is the largest |observed − predicted| in units of its tolerance (≤ 1 when
-    all agree).
+    The effect is the worst item's normalised deviation |observed − predicted| / tolerance
+    (≤ 1 when all agree), and the interval that item's confidence interval in the same
+    units (its interval / its tolerance), at its level.
     """
     ran = [e for e in items if e.verdict != "not run"]
     verdict: Verdict = (
@@ -152,12 +262,19 @@ def jointly(
         if all(e.verdict == "agrees" for e in ran)
         else "disagrees"
     )
-    worst = max(
-        (abs(e.effect) / e.tolerance for e in ran if e.effect is not None and e.tolerance),
-        default=None,
-    )
-    if worst is not None:
-        detail = f"effect = largest |observed − predicted| / tolerance = {worst:.3g}. {detail}"
+    scored = [e for e in ran if e.effect is not None and e.tolerance]
+    worst_item = max(scored, key=lambda e: abs(e.effect) / e.tolerance, default=None)
+    worst = interval = level = None
+    if worst_item is not None:
+        worst = abs(worst_item.effect) / worst_item.tolerance
+        sign = 1.0 if worst_item.effect >= 0 else -1.0
+        if worst_item.interval is not None:
+            low, high = (sign * v / worst_item.tolerance for v in worst_item.interval)
+            interval, level = [min(low, high), max(low, high)], worst_item.level
+        detail = (
+            f"effect = the worst item's |observed − predicted| / tolerance = {worst:.3g} "
+            f"({worst_item.quantity}). {detail}"
+        )
     return Evidence(
         view,
         quantity,
@@ -168,7 +285,48 @@ def jointly(
         figure=figure or (items[0].figure if items else None),
         test="all of: " + ((items[0].test if items else None) or "comparison"),
         effect=None if worst is None else float(worst),
+        interval=interval,
         n=len(ran),
+        level=level,
+    )
+
+
+def intersection(view: str, quantity: str, items: Sequence[Evidence], detail: str = "") -> Evidence:
+    """Several tests that must all hold (an intersection–union test, level α without any
+    correction: Berger 1982): agrees iff every item agrees, disagrees iff any disagrees,
+    else inconclusive. The deciding item — the first that disagrees, else the least
+    significant — lends its effect, interval, p, margin and detectable effect."""
+    ran = [e for e in items if e.verdict != "not run"]
+    if not ran or len(ran) < len(items):
+        return not_run(view, quantity, f"{len(items) - len(ran)} of {len(items)} tests did not run")
+    verdicts = [e.verdict for e in ran]
+    verdict: Verdict = (
+        "disagrees"
+        if "disagrees" in verdicts
+        else "agrees"
+        if all(v == "agrees" for v in verdicts)
+        else "inconclusive"
+    )
+    deciding = next(
+        (e for e in ran if e.verdict == "disagrees"),
+        max(ran, key=lambda e: -1.0 if e.p is None else e.p),
+    )
+    return Evidence(
+        view,
+        quantity,
+        "every item holds",
+        f"{verdicts.count('agrees')} of {len(ran)} hold",
+        verdict,
+        f"deciding item: {deciding.quantity}. {detail}".strip(),
+        figure=deciding.figure,
+        test="all of: " + (deciding.test or "test"),
+        effect=deciding.effect,
+        interval=deciding.interval,
+        p=deciding.p,
+        margin=deciding.margin,
+        detectable_effect=deciding.detectable_effect,
+        n=deciding.n,
+        level=deciding.level,
     )
 
 
@@ -210,35 +368,33 @@ def trend(
     y: Sequence[float],
     expected_sign: int,
     *,
-    alpha: float = 0.05,
     detail: str = "",
     figure: str | None = None,
 ) -> Evidence:
-    """Judge a claimed monotone relation of y on x (``expected_sign`` = +1 or −1)."""
-    if len(x) < 3:
-        return Evidence(view, quantity, expected_sign, None, "not run", "fewer than 3 points")
-    rho, p = spearman_permutation(x, y)
-    verdict: Verdict
-    if p < alpha and np.sign(rho) == expected_sign:
-        verdict = "agrees"
-    elif p < alpha:
-        verdict = "disagrees"
-    else:
-        verdict = "inconclusive"
-    text = f"Spearman ρ = {rho:+.2f} (permutation p = {p:.3g}, n = {len(x)})"
+    """A claimed monotone relation of a **deterministic** curve y(x) (``expected_sign`` =
+    +1 or −1), stated as an exact fact: agrees iff y is strictly monotone in the claimed
+    direction (Spearman ρ = ±1 exactly). No p-value: nothing in a computed curve is random.
+    """
+    if len(x) < 2:
+        return Evidence(view, quantity, expected_sign, None, "not run", "fewer than 2 points")
+    order = np.argsort(np.asarray(x, float))
+    steps = np.diff(np.asarray(y, float)[order]) * expected_sign
+    rho, _ = spearman_permutation(x, y, permutations=100)
+    verdict: Verdict = "agrees" if bool(np.all(steps > 0)) else "disagrees"
+    text = (
+        f"exact: deterministic curve, {int(np.sum(steps > 0))} of {steps.size} steps in the "
+        f"claimed direction (Spearman ρ = {rho:+.2f}, n = {len(x)})"
+    )
     return Evidence(
         view,
         quantity,
-        f"sign {expected_sign:+d}",
+        f"strictly monotone, sign {expected_sign:+d}",
         round(rho, 4),
         verdict,
         f"{text}. {detail}".strip(),
-        None,
-        alpha,
-        figure,
-        test="Spearman permutation trend",
+        figure=figure,
+        test="exact monotonicity of a computed curve",
         effect=round(rho, 4),
-        p=p,
         n=len(x),
     )
 
@@ -270,6 +426,7 @@ def from_test(
         margin=result.margin,
         detectable_effect=result.detectable_effect,
         n=result.n,
+        level=result.confidence,
     )
 
 
@@ -278,14 +435,18 @@ def not_run(view: str, quantity: str, reason: str) -> Evidence:
     return Evidence(view, quantity, None, None, "not run", reason)
 
 
-def holm_adjusted(evidence: list[Evidence], primary: str, alpha: float = 0.05) -> list[Evidence]:
-    """Holm-adjust the p-values of the secondary tests (every item but ``primary`` with a p).
+def holm_adjusted(
+    evidence: list[Evidence], registered: Sequence[str], alpha: float = 0.05
+) -> list[Evidence]:
+    """Holm-adjust the p-values of the secondary tests: every item with a p whose quantity
+    is not one of the parts' ``registered`` quantities (the family is the claim's secondary
+    tests; no correction is applied across claims).
 
     A secondary verdict whose adjusted p is ≥ ``alpha`` becomes inconclusive (for an
     equivalence or non-inferiority test, whose p is that of equivalence, only ``agrees``)."""
     from dataclasses import replace
 
-    tested = [i for i, e in enumerate(evidence) if e.quantity != primary and e.p is not None]
+    tested = [i for i, e in enumerate(evidence) if e.quantity not in registered and e.p is not None]
     if not tested:
         return evidence
     from threefactors.statistics import holm
@@ -347,26 +508,70 @@ def read_jointly(view: str, primary: str, prefix: str, figure: str, items: Gathe
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """A claim, declared before any data are seen.
+    """A claim's registered design, declared before its confirming data are seen.
 
-    ``primary`` is the quantity of the evidence item whose verdict is the claim's (with
-    ``primary_view`` and ``primary_test`` saying which view and which test); ``secondary``
-    lists the other tests. ``scales`` maps quick / default / paper to the settings the
-    evidence functions read; ``views`` are those functions (theory, simulation, networks),
-    each (context, settings) → evidence.
+    ``parts`` split the statement; each part's ``quantity`` is the evidence item whose
+    verdict decides it. ``secondary`` lists the other tests (shown, never deciding).
+    ``scales`` maps quick / default / paper to the settings the evidence functions read;
+    ``views`` are those functions, each (context, settings) → evidence. ``pilot_seeds`` are
+    the replicate seeds [first, last) of runs that sized or chose the design: a confirming
+    run uses none of them. ``registered`` is the design hash at registration and
+    ``amendments`` every later change.
     """
 
     id: str
     statement: str
     source: str
     command: str
-    primary_view: str
-    primary: str
-    primary_test: str
+    kind: Kind
+    parts: tuple[Part, ...]
     secondary: tuple[str, ...]
     scales: Mapping[str, Settings]
     views: tuple[Gather, ...]
+    registered: str
     paper_setting: str = ""
+    pilot_seeds: tuple[tuple[int, int], ...] = ()
+    amendments: tuple[Amendment, ...] = ()
+    replicates: Callable[[str, int], set[int]] | None = None  # (scale, seed) → seeds used
+
+    @property
+    def primary(self) -> str:
+        """The first part's deciding quantity."""
+        return self.parts[0].quantity
+
+    def design(self) -> dict[str, Any]:
+        """The registered design as plain data: what the hash covers."""
+        from dataclasses import asdict
+
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "statement": self.statement,
+            "parts": [asdict(part) for part in self.parts],
+            "secondary": list(self.secondary),
+            "pilot_seeds": [list(r) for r in self.pilot_seeds],
+            "default": {k: v for k, v in self.settings("default").items()},
+        }
+
+    def design_hash(self) -> str:
+        """A short hash of :meth:`design` (sha256 of its canonical JSON, 12 hex digits)."""
+        import hashlib
+        import json
+
+        text = json.dumps(self.design(), sort_keys=True, ensure_ascii=True, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def expected_hash(self) -> str:
+        """The hash the design must have: the last amendment's, else the registration's."""
+        return self.amendments[-1].design_hash if self.amendments else self.registered
+
+    def pilot_overlap(self, scale: str, seed: int) -> list[int]:
+        """Replicate seeds a run at (``scale``, ``seed``) would share with the pilots."""
+        if self.replicates is None or not self.pilot_seeds:
+            return []
+        seeds = self.replicates(scale, seed)
+        return sorted(s for s in seeds if any(lo <= s < hi for lo, hi in self.pilot_seeds))
 
     def settings(self, scale: str) -> Settings:
         """The settings at ``scale`` (``paper`` falls back to ``default`` for views that
@@ -377,7 +582,23 @@ class ClaimSpec:
         """Every view's evidence at the context's scale, secondary p-values Holm-adjusted."""
         settings = self.settings(ctx.scale)
         evidence = [item for view in self.views for item in view(ctx, settings)]
-        return holm_adjusted(evidence, self.primary)
+        return holm_adjusted(evidence, [part.quantity for part in self.parts])
+
+    def claim(self, evidence: list[Evidence], seconds: float) -> Claim:
+        """The result of this design on ``evidence``."""
+        from dataclasses import asdict
+
+        return Claim(
+            self.id,
+            self.statement,
+            self.source,
+            evidence,
+            seconds,
+            self.kind,
+            [{"statement": p.statement, "quantity": p.quantity} for p in self.parts],
+            self.design_hash(),
+            [asdict(a) for a in self.amendments],
+        )
 
 
 def plotter(name: str) -> Callable[[dict, Path], None]:

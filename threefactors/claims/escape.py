@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from threefactors.claims.base import (
+    ENSEMBLE_UNIT,
     ClaimSpec,
     Context,
     Evidence,
+    Part,
     Settings,
     compare,
     plotter,
@@ -104,13 +106,27 @@ SPEC = ClaimSpec(
     statement="escape from a minimum takes ~exp(ΔL/T) (Eyring–Kramers)",
     source="Kramers; Three Factors §3; Xie, Sato, Sugiyama (arXiv 2002.03495)",
     command="threefactors minima; threefactors simulate langevin --escape-from 0",
-    primary_view="simulate",
-    primary=PRIMARY,
-    primary_test="|τ_sim − MFPT| ≤ 4 se + Richardson dt-bias at every temperature",
-    secondary=("theory: |Kramers/MFPT − 1| shrinks as T → 0 (Spearman)",),
+    kind="verification",
+    parts=(
+        Part(
+            statement="an SDE ensemble's mean escape time equals the exact mean first-passage "
+            "time at every temperature",
+            quantity=PRIMARY,
+            view="simulate",
+            test="|τ_sim − MFPT| ≤ 4 se + Richardson dt-bias at every temperature (all must hold)",
+            readout="first passage over the saddle, 3 temperatures",
+            sidedness="two-sided tolerance",
+            alpha=None,
+            margin="4 se + Richardson's |τ(dt) − τ(2dt)|",
+            unit=ENSEMBLE_UNIT,
+            replicates="10,000 particles per temperature",
+        ),
+    ),
+    secondary=("theory: |Kramers/MFPT − 1| shrinks as T → 0 (exact, computed curve)",),
     scales={
         "quick": {"temperatures": (0.2, 0.25, 0.33), "particles": 4000, "dt": 0.005},
         "default": {"temperatures": (0.2, 0.25, 0.33), "particles": 10_000, "dt": 0.005},
     },
     views=(evidence,),
+    registered="1df4b6bd3a1c",
 )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from threefactors.claims.base import (
+    ENSEMBLE_UNIT,
     ClaimSpec,
     Context,
     Evidence,
+    Part,
     Settings,
     compare,
     plotter,
@@ -109,10 +111,22 @@ SPEC = ClaimSpec(
     statement="with C = σ²H the excess loss is (ησ²/4S) Tr H",
     source="Three Factors, ICANN 2018 version",
     command="threefactors stationary --hessian H --noise hessian",
-    primary_view="simulate",
-    primary=PRIMARY,
-    primary_test="|E[L − L_min] − ησ²Tr H/(4S)| ≤ 4 se + exact Euler–Maruyama dt-bias, "
-    "at every point",
+    kind="verification",
+    parts=(
+        Part(
+            statement="an SDE ensemble's mean excess loss equals (ησ²/4S) Tr H",
+            quantity=PRIMARY,
+            view="simulate",
+            test="|E[L − L_min] − ησ²Tr H/(4S)| ≤ 4 se + exact Euler–Maruyama dt-bias, at "
+            "every (η, S) (all must hold)",
+            readout="stationary ensemble in a quadratic basin, 4 (η, S) points",
+            sidedness="two-sided tolerance",
+            alpha=None,
+            margin="4 se + the exact dt-bias of Euler–Maruyama on a quadratic",
+            unit=ENSEMBLE_UNIT,
+            replicates="100,000 particles per point",
+        ),
+    ),
     secondary=("theory: h·Var/2 − ησ²h/(4S) = 0 with C = σ²H (symbolic)",),
     scales={
         "quick": {"particles": 20_000, "dt": 0.01, "points": ((0.05, 1), (0.2, 2), (1.0, 4))},
@@ -123,4 +137,5 @@ SPEC = ClaimSpec(
         },
     },
     views=(evidence,),
+    registered="abb07dd5782c",
 )

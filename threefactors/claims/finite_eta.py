@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from threefactors.claims.base import (
+    ENSEMBLE_UNIT,
     ClaimSpec,
     Context,
     Evidence,
+    Part,
     Settings,
     compare,
     plotter,
@@ -119,13 +121,27 @@ SPEC = ClaimSpec(
     statement="finite η breaks the SDE: Var grows as 1/(1 − ηh/2), diverging at η = 2/h",
     source="Liu, Ziyin, Ueda (arXiv 2012.03636); Mandt et al. (arXiv 1704.04289)",
     command="threefactors simulate sgd; threefactors stationary",
-    primary_view="simulate",
-    primary=PRIMARY,
-    primary_test="|Var_SGD − ησ²/(Sh(2 − ηh))| ≤ 4 se at every η (η/S fixed)",
+    kind="verification",
+    parts=(
+        Part(
+            statement="true SGD's stationary variance equals the discrete Lyapunov law "
+            "ησ²/(Sh(2 − ηh)) at every η (η/S fixed)",
+            quantity=PRIMARY,
+            view="simulate",
+            test="|Var_SGD − ησ²/(Sh(2 − ηh))| ≤ 4 se at every η (all must hold)",
+            readout="stationary SGD ensemble on a quadratic",
+            sidedness="two-sided tolerance",
+            alpha=None,
+            margin="4 se of the ensemble variance (exact law: no bias term)",
+            unit=ENSEMBLE_UNIT,
+            replicates="200,000 particles per η",
+        ),
+    ),
     secondary=(
         "theory: Var_SGD/Var_SDE − 1/(1 − ηh/2) = 0 (symbolic)",
         "simulate: every particle diverges at η = 2.1/h",
     ),
     scales={"quick": {"particles": 20_000}, "default": {"particles": 200_000}},
     views=(evidence,),
+    registered="aa5858f54f8c",
 )

@@ -10,9 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from threefactors import claims
 from threefactors.claims.base import Context, Evidence, Settings, from_test, not_run
 
 Records = list[dict[str, Any]]
+
+PILOT_SEEDS = claims.PILOT_SEEDS
+SEED_UNIT = "seed (runs of one seed share initial weights and data order)"
+
+
+def replicates(experiment: str) -> Callable[[str, int], set[int]]:
+    """(scale, seed offset) → the replicate seeds experiment ``experiment`` uses."""
+
+    def seeds(scale: str, seed: int) -> set[int]:
+        from threefactors.empirical.experiments import seeds_for
+
+        return set(seeds_for(experiment, scale, seed))
+
+    return seeds
 
 
 def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:

@@ -23,7 +23,16 @@ from typing import Any
 import numpy as np
 
 from threefactors.claims import network
-from threefactors.claims.base import ClaimSpec, Context, Evidence, Settings, from_test, plotter
+from threefactors.claims.base import (
+    Amendment,
+    ClaimSpec,
+    Context,
+    Evidence,
+    Part,
+    Settings,
+    from_test,
+    plotter,
+)
 
 PRIMARY = "Δ(γ=1) − Δ(γ=0.5) along v1 minus along a random direction > 0"
 MINIBATCHES = 10
@@ -124,12 +133,39 @@ SPEC = ClaimSpec(
     statement="early in training the SGD step is too long along the sharpest directions",
     source="Jastrzębski et al., ICLR 2019 (arXiv 1807.05031) Sec. 5",
     command="threefactors grid --experiment step-too-long",
-    primary_view="empirical",
-    primary=PRIMARY,
-    primary_test="Wilcoxon signed-rank over seeds, one-sided (> 0), α = 0.05",
+    kind="reproduction",
+    parts=(
+        Part(
+            statement="along v₁ a full step raises the loss more than half a step, beyond what "
+            "it does along a random direction",
+            quantity=PRIMARY,
+            view="empirical",
+            test="Wilcoxon signed-rank over seeds of [Δ_v₁(1) − Δ_v₁(½)] − [the same along a "
+            "random direction]; Hodges–Lehmann shift with its distribution-free interval",
+            readout="early in training, 10 minibatches per seed",
+            sidedness="one-sided (> 0)",
+            unit="seed (one statistic per seed: the mean over its 10 minibatches)",
+            replicates="40 seeds",
+        ),
+    ),
     secondary=("sign test on the same statistic", "the statistic along v2", "along v3"),
     scales={"quick": {}, "default": {}, "paper": {}},
     views=(networks,),
+    registered="",
     paper_setting="SimpleCNN / ResNet-32 on CIFAR-10 at η = 0.01, S = 128, probed at the "
     "λ_max peak: top-3 eigenvectors and a random direction, 10 minibatches, γ ∈ {0.5, 1}",
+    pilot_seeds=network.PILOT_SEEDS,
+    replicates=network.replicates("step-too-long"),
+    amendments=(
+        Amendment(
+            date="2026-12-01",
+            change="replicates 12 → 40 seeds, sized from the pilot spread (per-seed sd ≈ 0.003)",
+            old_result="12 seeds: inconclusive at seed offsets 0 and 1, agrees at 100",
+            reason="the pilot's detectable shift exceeded its observed one. Raised after pilots "
+            "leaned towards agreement, and the pilot seeds were kept in the confirming set "
+            "(offset 0): that run was not confirming. The confirming sets now exclude every "
+            "pilot seed.",
+            design_hash="fe6e9ace6c23",
+        ),
+    ),
 )
