@@ -53,7 +53,7 @@ from threefactors.empirical.records import check_record, config_dict, config_has
 from threefactors.empirical.train import Run, TrainConfig, resolve_device, train, validate
 from threefactors.errors import InputError
 from threefactors.executors import LOCAL, ExecutorSpec, Outcome, run_tasks
-from threefactors.jsonio import dumps, write_atomic, write_once
+from threefactors.jsonio import dumps, remove_stale_temporaries, write_atomic, write_once
 from threefactors.saved import check, load_validated
 
 
@@ -137,11 +137,12 @@ def _store(out: Path, key: str, run: Run) -> dict[str, Any]:
 
 
 def _remove_litter(out: Path, key: str) -> None:
-    """Remove the temporary files of run ``key`` (``.<key>.*.tmp``) that a writer killed
-    mid-write left behind; the files they were meant to become are rewritten by this run."""
-    for folder in ("runs", "params", "checkpoints"):
-        for tmp in (out / folder).glob(f".{key}.*.tmp"):
-            tmp.unlink(missing_ok=True)
+    """Remove the temporary files of run ``key``'s record, parameters and checkpoint that a
+    writer killed mid-write left behind (the files they were meant to become are rewritten by
+    this run); a live writer's, e.g. a second grid's on the same folder, stay
+    (:func:`~threefactors.jsonio.remove_stale_temporaries`)."""
+    for name in ("record", "params", "checkpoint"):
+        remove_stale_temporaries(paths(out, key)[name])
 
 
 def ensemble_checkpoint(out: Path, configs: Sequence[TrainConfig]) -> Path:
@@ -173,6 +174,7 @@ def run_group(
         records[index] = _store(out, keys[index], run)
 
     checkpoint = ensemble_checkpoint(out, configs)
+    remove_stale_temporaries(checkpoint)
     train_ensemble(
         configs,
         device=device,
@@ -270,7 +272,7 @@ def run_grid(
     for config in unique:
         validate(config, config.n_train)
     out = Path(out)
-    created = not out.exists()
+    created = _missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
         groups = (
@@ -284,19 +286,31 @@ def run_grid(
         ]
         return _run_tasks(tasks, [config_hash(c) for c in unique], executor, on_run)
     except InputError:  # a config refused (e.g. S > N once the data is loaded)
-        _remove_empty_folders(out, created)
+        _remove_empty_folders(created)
         raise
 
 
-def _remove_empty_folders(out: Path, created: bool) -> None:
-    """Remove the folders under ``out`` that hold no file, and ``out`` itself when this grid
-    created it and it is now empty: a refused grid leaves nothing behind."""
-    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+#: The folders a grid writes into, under its folder (see the module docstring).
+FOLDERS = ("runs", "params", "checkpoints", "errors")
+
+
+def _missing_folders(out: Path) -> list[Path]:
+    """The folders a grid in ``out`` may create that do not exist yet, deepest first:
+    :data:`FOLDERS`, ``out`` and its missing parents."""
+    missing = [out / name for name in FOLDERS if not (out / name).exists()]
+    folder = out
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders of ``created`` (:func:`_missing_folders`) that are still empty: a
+    refused grid leaves nothing behind, and removes nothing it did not create."""
+    for folder in created:
         with contextlib.suppress(OSError):
             folder.rmdir()
-    if created:
-        with contextlib.suppress(OSError):
-            out.rmdir()
 
 
 def _run_tasks(

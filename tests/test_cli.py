@@ -121,6 +121,41 @@ def test_grid_refused_after_loading_the_data_leaves_no_folder(
     assert not out.exists()
 
 
+def _others_folders(out: Path) -> tuple[Path, Path]:
+    """An empty folder and a git repository that a user keeps in ``out``."""
+    empty = out / "notes" / "empty"
+    empty.mkdir(parents=True)
+    repo = out / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return empty, repo
+
+
+def _intact(empty: Path, repo: Path) -> None:
+    assert empty.is_dir() and (repo / ".git" / "refs" / "heads").is_dir()
+    status = subprocess.run(["git", "-C", str(repo), "status"], capture_output=True, text=True)
+    assert status.returncode == 0, status.stderr
+
+
+@pytest.mark.parametrize("refused", [True, False], ids=["refused", "finished"])
+def test_grid_removes_no_folder_it_did_not_create(
+    refused: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused grid (S > N, known once the data is loaded) removed every empty folder
+    under --out, the git repository's .git/refs included; now it removes only its own."""
+    empty, repo = _others_folders(tmp_path)
+    argv = [*GRID, "--out", str(tmp_path), "--set", "epochs=1", "--set", "lr=0.1"]
+    argv += ["--set", "measure=false", "--set", "width=8"]
+    argv += ["--set", "batch=100000"] if refused else ["--set", "n_train=50", "--set", "batch=10"]
+    assert main(argv) == (2 if refused else 0)
+    err = capsys.readouterr().err.strip()
+    _intact(empty, repo)
+    if refused:
+        assert len(err.splitlines()) == 1 and "batch=100000" in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "repo"]
+    else:
+        assert len(list((tmp_path / "runs").glob("*.json"))) == 3
+
+
 def test_help_imports_no_numerical_library() -> None:
     """``threefactors --help`` builds every subparser without numpy, scipy, sympy, numba or
     torch (they cost about a second): their imports live in the handlers."""

@@ -388,18 +388,36 @@ def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monke
 
 
 def test_temporary_files_of_killed_writers_are_cleared_on_rerun(tmp_path, capsys):
-    """A worker killed mid-write leaves ``.<hash>.*.tmp`` next to a record, parameters or
-    checkpoint; the next run of the grid removes them (and only them)."""
+    """A worker killed mid-write leaves ``.<file>.<pid>@<host>.*.tmp`` next to a record,
+    parameters or checkpoint; the next run of the grid removes them, and only them: a live
+    writer's (a second grid on the same folder, writing the same checkpoint) stays."""
+    from threefactors.jsonio import temporary_prefix
+
     argv = _grid(tmp_path, "--set", "epochs=2")
     assert main(argv) == 0
     records = json.loads(capsys.readouterr().out)["records"]
     key = records[0]["config_hash"]
-    litter = [tmp_path / "runs" / f".{key}.json.k2j4.tmp", tmp_path / "params" / f".{key}.pt.x.tmp",
-              tmp_path / "checkpoints" / f".{key}.pt.4242.tmp"]  # fmt: skip
-    for path in litter:
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"half a fi")
-    assert main(argv) == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def temporary(path: Path, pid: int) -> Path:
+        prefix = temporary_prefix(path).replace(f".{os.getpid()}@", f".{pid}@")
+        return path.parent / f"{prefix}{pid}.tmp"
+
+    litter = [temporary(tmp_path / "runs" / f"{key}.json", dead.pid),
+              temporary(tmp_path / "params" / f"{key}.pt", dead.pid),
+              temporary(tmp_path / "checkpoints" / f"{key}.pt", dead.pid)]  # fmt: skip
+    writing = temporary(tmp_path / "checkpoints" / f"{key}.pt", live.pid)
+    try:
+        for path in [*litter, writing]:
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"half a fi")
+        assert main(argv) == 0
+    finally:
+        live.kill()
+        live.wait()
     assert json.loads(capsys.readouterr().out)["records"] == records
-    assert not any(p.exists() for p in litter)
+    assert not any(p.exists() for p in litter) and writing.exists()
+    writing.unlink()
     _check_store(tmp_path, 3)
