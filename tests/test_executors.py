@@ -109,6 +109,12 @@ def test_bad_executor_specs_name_the_parameter(kwargs, parameter):
 
 
 JOBS = "jobs: 4\ncores: 8\nmemory: 32GB\n"
+# Each level holds nine of the one before: 9**8 = 43 million strings when expanded.
+BOMB = (
+    "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    + JOBS.replace("32GB", "*a8")
+)
 
 
 @pytest.mark.parametrize(
@@ -117,22 +123,64 @@ JOBS = "jobs: 4\ncores: 8\nmemory: 32GB\n"
         (JOBS + "queue: [a, b]\n", "jobs-config queue=['a', 'b']: expected str"),
         (JOBS + "gpus: 2\n", "jobs-config='gpus': unknown setting"),
         ("cores: 8\nmemory: 32GB\n", "missing required setting 'jobs'"),
-        (JOBS.replace("4", "0"), "jobs-config jobs=0: must be ≥ 1"),
+        (JOBS.replace("4", "0"), "jobs-config jobs=0: must be in 1..10000"),
         (JOBS.replace("8", "true"), "jobs-config cores=True: expected int"),
         ("jobs: [4\n", "not valid YAML (line 2)"),
         ("- 4\n", "expected a mapping"),
+        # bounds: an 8-level alias bomb (475 bytes → 2.4 GB printed), a huge number of
+        # jobs (hung growing 25 MB/s), deep nesting, a big or binary file, a 5000-digit int
+        (BOMB, "YAML aliases (*name) are not accepted"),
+        (JOBS.replace("4", str(10**38)), "jobs=100000000000000000000000000000000000000: must"),
+        (JOBS + "job_extra_directives: " + "[" * 9 + "]" * 9, "levels of nesting"),
+        (JOBS + "queue: '" + "q" * 70_000 + "'\n", "over the 65536 allowed"),
+        (b"jobs: 4\xff\xfe\x00\x01", "not UTF-8 text"),
+        (JOBS.replace("4", "9" * 5000), "not valid YAML: Exceeds the limit"),
+        (JOBS.replace("32GB", "lots"), "jobs-config memory='lots': expected a size"),
+        (JOBS.replace("32GB", "'" + "9" * 300 + "'"), "memory='9999999999999999999999999"),
+        (JOBS + "death_timeout: .inf\n", "death_timeout=inf: must be a number of seconds"),
+        (JOBS + "scheduler_options: {port: abc}\n", "scheduler_options port='abc': expected"),
+        (JOBS + "scheduler_options: {port: 70000}\n", "port=70000: must be in 0..65535"),
+        (JOBS + "scheduler_options: {evil: 1}\n", "unknown setting in scheduler_options"),
+        (JOBS + "worker_extra_args: [1]\n", "worker_extra_args=1: expected str"),
     ],
 )
 def test_bad_jobs_configs_are_one_line_errors(tmp_path, capsys, text, message):
+    """Refused before anything is built, in one short line (a value is cut short)."""
     path = tmp_path / "slurm.yaml"
-    path.write_text(text)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(InputError, match="jobs-config"):
         load_jobs_config(path)
     argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path / "g")]
     assert main([*argv, "--executor", "slurm", "--jobs-config", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
+    assert len(err) == 1 and message in err[0] and len(err[0]) < 400
     assert not (tmp_path / "g").exists()
+
+
+def test_slurm_without_sbatch_is_one_line(tmp_path, capsys, monkeypatch):
+    """Without SLURM: 114 lines of tracebacks, then a hang; now one line, before any run."""
+    path = tmp_path / "slurm.yaml"
+    path.write_text(JOBS)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path / "g")]
+    assert main([*argv, "--executor", "slurm", "--jobs-config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "threefactors grid: error: executor='slurm': SLURM's sbatch is not on PATH: run it "
+        "where SLURM jobs can be submitted"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_jobs_config_that_is_not_a_file_is_refused_without_reading(tmp_path, kind):
+    """A FIFO hung the read, a link to /dev/zero read gigabytes."""
+    path = tmp_path / "slurm.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="not a regular file"):
+        load_jobs_config(path)
 
 
 def test_slurm_config_becomes_the_job_script(tmp_path):

@@ -12,8 +12,9 @@ Executors (:class:`ExecutorSpec`):
 - ``dask``: with ``scheduler`` (``tcp://HOST:PORT``) on any running Dask cluster
   (``dask scheduler`` + ``dask worker``); without, on a ``LocalCluster`` of ``workers``
   single-threaded worker processes that the command starts and closes.
-- ``slurm``: a dask-jobqueue ``SLURMCluster`` built from a YAML file (:func:`load_jobs_config`),
-  scaled to its ``jobs`` batch jobs.
+- ``slurm``: a dask-jobqueue ``SLURMCluster`` built from a YAML file
+  (:func:`threefactors.jobs_config.load_jobs_config`), scaled to its ``jobs`` batch jobs;
+  refused at once on a machine without SLURM's ``sbatch``.
 
 A task whose worker dies is rescheduled by the Dask scheduler (a task is given up after it
 was running on ``distributed.scheduler.allowed-failures`` + 1 dead workers, default 4); an
@@ -31,6 +32,7 @@ import logging
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -38,40 +40,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from threefactors import options
 from threefactors.errors import InputError, require
+from threefactors.jobs_config import load_jobs_config
 from threefactors.progress import Progress
 
 EXECUTORS = ("local", "dask", "slurm")
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss)://[^\s/:]+(:\d{1,5})?$")
 
-# The keys a --jobs-config YAML file may hold, and their types (dask-jobqueue's SLURMCluster
-# arguments, plus ``jobs``: how many batch jobs to start).
-JOBS_CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
-    "jobs": int,
-    "cores": int,
-    "memory": str,
-    "processes": int,
-    "queue": str,
-    "account": str,
-    "walltime": str,
-    "job_cpu": int,
-    "job_mem": str,
-    "interface": str,
-    "local_directory": str,
-    "log_directory": str,
-    "python": str,
-    "death_timeout": (int, float),
-    "job_extra_directives": list,
-    "job_script_prologue": list,
-    "worker_extra_args": list,
-    "scheduler_options": dict,
-}
-JOBS_CONFIG_REQUIRED = ("jobs", "cores", "memory")
 # A LocalCluster worker is one thread: numba's parallel loops too (Dask's nanny already
 # sets OMP/MKL/OpenBLAS to one thread), so N workers use N cores, not N × cores.
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1"}
@@ -102,6 +81,12 @@ class ExecutorSpec:
         if self.kind == "slurm":
             require(self.jobs_config is not None, "jobs-config", None, "--executor slurm needs it")
             load_jobs_config(str(self.jobs_config))  # a bad file is refused before any run
+            require(
+                shutil.which("sbatch") is not None,
+                "executor",
+                self.kind,
+                "SLURM's sbatch is not on PATH: run it where SLURM jobs can be submitted",
+            )
         else:
             require(self.jobs_config is None, "jobs-config", self.jobs_config, "only for slurm")
 
@@ -117,44 +102,6 @@ class Outcome:
     label: str
     value: Any = None
     error: str | None = None
-
-
-def load_jobs_config(path: str | Path) -> dict[str, Any]:
-    """The SLURMCluster settings in YAML file ``path``, checked key by key.
-
-    Only the keys of :data:`JOBS_CONFIG_KEYS` are accepted, with their types; ``jobs``,
-    ``cores`` and ``memory`` are required. The file is data (``yaml.safe_load``).
-    """
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as err:
-        raise InputError("jobs-config", str(path), f"cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise InputError("jobs-config", str(path), f"not valid YAML{line}") from None
-    require(isinstance(data, dict), "jobs-config", str(path), "expected a mapping of settings")
-    for key, value in data.items():
-        require(
-            key in JOBS_CONFIG_KEYS,
-            "jobs-config",
-            key,
-            f"unknown setting in {path}; known: {', '.join(JOBS_CONFIG_KEYS)}",
-        )
-        kind = JOBS_CONFIG_KEYS[key]
-        require(
-            isinstance(value, kind) and not isinstance(value, bool),
-            f"jobs-config {key}",
-            value,
-            f"expected {getattr(kind, '__name__', 'a number')}",
-        )
-    for key in JOBS_CONFIG_REQUIRED:
-        require(key in data, "jobs-config", str(path), f"missing required setting {key!r}")
-    for key in ("jobs", "cores"):
-        require(data[key] >= 1, f"jobs-config {key}", data[key], "must be ≥ 1")
-    return data
 
 
 def slurm_cluster(settings: dict[str, Any]) -> Any:
