@@ -85,7 +85,7 @@ def read_idx_split(root: Path, name: str, split: str) -> tuple[np.ndarray, np.nd
     require(
         images.ndim == 3 and min(images.shape) >= 1,
         "data-dir",
-        str(folder),
+        str(folder / IDX_FILES[split][0]),
         f"images must be N × rows × columns, each ≥ 1, got {images.shape}",
     )
     require(labels.ndim == 1, "data-dir", str(folder), "labels must be one-dimensional")

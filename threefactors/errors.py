@@ -10,8 +10,9 @@ import math
 import reprlib
 from typing import Any
 
-#: The longest value an error message prints (a longer one is cut short with "…").
-VALUE_CHARS = 80
+#: The longest value an error message prints (a longer one is cut short with "…"; a long
+#: text keeps its start and its end, e.g. a path's file name).
+VALUE_CHARS = 100
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, VALUE_CHARS, VALUE_CHARS
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
