@@ -85,6 +85,29 @@ CASES = [
     ([*GRID, "--out", "{tmp}/g", "--set", "n_train=-1"], "n-train"),  # blamed batch
     ([*GRID, "--out", "{tmp}/g", "--set", "lr=inf"], "lr"),
     ([*GRID, "--out", "{tmp}/g", "--set", "momentum=nan"], "momentum"),
+    ([*GRID, "--out", "{tmp}/dangling"], "out"),  # FileExistsError traceback
+    ([*GRID, "--out", "{tmp}/loop"], "out"),
+    ([*GRID, "--out", "{tmp}/loop/sub"], "out"),  # OSError: too many levels of links
+    ([*GRID, "--out", "{tmp}/g", "--set", "divergence_ratio=-1"], "divergence_ratio"),  # ran
+    ([*GRID, "--out", "{tmp}/g", "--set", "trace_probes=-1"], "trace_probes"),  # accepted
+    ([*GRID, "--out", "{tmp}/g", "--set", "top_k=100000"], "top_k"),  # after training
+    (
+        [
+            *GRID,
+            "--out",
+            "{tmp}/g",
+            "--set",
+            "top_k=100",
+            "--set",
+            "lanczos_steps=200",
+            "--set",
+            "width=1",
+            "--set",
+            "depth=1",
+        ],
+        "top_k",
+    ),  # more than the 61 parameters
+    (_with(TRAIN, "--lr", "1e300"), "lr"),  # RuntimeError: overflow in torch's SGD
     (["reproduce", "--quick", "--out", "{tmp}/file/sub"], "out"),  # computed a claim first
     (["reproduce", "--quick", "--out", "{tmp}/file"], "out"),
     (["reproduce", "--quick", "--seed", "1.5"], "seed"),
@@ -96,6 +119,8 @@ def test_bad_input_is_one_line_naming_the_parameter(
     argv: list[str], name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
