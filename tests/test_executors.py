@@ -5,8 +5,10 @@ reported in one line. Everything runs on 127.0.0.1 and is stopped by the test th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,11 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from threefactors.cli import main
+from threefactors.cli import build_parser, main
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
 from threefactors.errors import InputError
-from threefactors.executors import ExecutorSpec, load_jobs_config, run_tasks, slurm_cluster
+from threefactors.executors import (
+    ExecutorSpec,
+    check_scheduler,
+    load_jobs_config,
+    run_tasks,
+    slurm_cluster,
+)
 from threefactors.jsonio import write_once
 
 # The quick ratio grid made CI-sized: (η, S) fixed at (0.1, 64) leaves the preset's three
@@ -361,6 +369,81 @@ def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
     assert len(lines) == 1, done.stderr
     assert f"scheduler='tcp://127.0.0.1:{port}'" in lines[0] and "within 2 s" in lines[0]
     assert time.monotonic() - start < 30
+
+
+@contextlib.contextmanager
+def _impostor(kind: str):
+    """A plain socket server on 127.0.0.1 that is not Dask: ``silent`` accepts and says
+    nothing, ``garbage`` answers with an HTTP page; its address, closed on exit."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed
+                return
+            accepted.append(conn)
+            if kind == "garbage":
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"\xff" * 4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        server.close()
+        for conn in accepted:
+            conn.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "protocol", "says"),
+    [
+        ("silent", "tcp", "no Dask scheduler answered within 1 s"),  # hung for ever
+        ("garbage", "tcp", "not a Dask scheduler (MemoryError"),  # tried to allocate 3 EiB
+        ("silent", "tls", "not a Dask scheduler (TypeError: TLS expects"),  # traceback
+        ("silent", "ws", "no Dask scheduler answered within 1 s"),
+        ("garbage", "wss", "not a Dask scheduler"),
+    ],
+)
+def test_an_address_that_is_not_a_dask_scheduler_is_one_line_within_the_timeout(
+    kind, protocol, says, capsys
+):
+    with _impostor(kind) as where:
+        address = f"{protocol}://{where}"
+        start = time.monotonic()
+        argv = ["grid", "--experiment", "ratio", "--quick", "--out", "unused", "--executor",
+                "dask", "--scheduler", address, "--connect-timeout", "1"]  # fmt: skip
+        with pytest.raises(InputError, match=re.escape(says)) as err:
+            check_scheduler(ExecutorSpec("dask", scheduler=address, connect_timeout=1.0))
+        assert time.monotonic() - start < 1.0 + 2.0  # the timeout, and import time
+        assert err.value.parameter == "scheduler"
+        assert build_parser().parse_args(argv).connect_timeout == 1.0
+
+
+def test_an_in_process_address_is_refused():
+    """inproc://127.0.0.1 was a ValueError traceback: no other process can reach it."""
+    with pytest.raises(InputError, match="expected a Dask address"):
+        ExecutorSpec("dask", scheduler="inproc://127.0.0.1")
+
+
+def _cluster_size(_: int) -> int:
+    from distributed import get_client
+
+    return len(get_client().scheduler_info()["workers"])
+
+
+def test_a_local_cluster_starts_no_more_workers_than_tasks():
+    """--workers 6 for 2 tasks started 6 processes; now 2."""
+    outcomes = run_tasks(_cluster_size, [0, 1], ExecutorSpec("dask", workers=6))
+    assert [o.value for o in outcomes] == [2, 2]
 
 
 def test_reproduce_refuses_an_unanswering_scheduler_before_any_claim(tmp_path, capsys):

@@ -43,13 +43,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from threefactors import options
-from threefactors.errors import InputError, require
+from threefactors.errors import InputError, require, shorten
 from threefactors.jobs_config import load_jobs_config
 from threefactors.progress import Progress
 
 EXECUTORS = ("local", "dask", "slurm")
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss)://[^\s/:]+(:\d{1,5})?$")
+# inproc:// is left out: an in-process address cannot be reached from another process.
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+(:\d{1,5})?$")
 
 # A LocalCluster worker is one thread: numba's parallel loops too (Dask's nanny already
 # sets OMP/MKL/OpenBLAS to one thread), so N workers use N cores, not N × cores.
@@ -112,12 +113,50 @@ def slurm_cluster(settings: dict[str, Any]) -> Any:
     return SLURMCluster(**{k: v for k, v in settings.items() if k != "jobs"})
 
 
+def identify_scheduler(address: str, timeout: float) -> None:
+    """Ask ``address`` who it is, all within ``timeout`` seconds; InputError (one line naming
+    the scheduler) unless a Dask scheduler answers.
+
+    ``distributed.Client``'s own timeout does not cover a port that accepts the connection
+    and then stays silent (it waits forever), and a port that sends something else makes it
+    raise whatever the bytes provoke: this probe turns every such case into one line.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except (TimeoutError, OSError):
+        reason = f"no Dask scheduler answered within {timeout:g} s"
+        raise InputError("scheduler", address, reason) from None
+    except Exception as err:  # whatever the other end's bytes provoked
+        raise InputError("scheduler", address, f"not a Dask scheduler ({_one_line(err)})") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise InputError(
+            "scheduler", address, f"not a Dask scheduler (it answered {shorten(reply)})"
+        )
+
+
 @contextmanager
-def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
-    """A ``distributed.Client`` for ``spec``; a cluster it started is closed on exit."""
+def dask_client(spec: ExecutorSpec, max_workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``spec``; a cluster it started is closed on exit.
+
+    A ``--scheduler`` is identified first (:func:`identify_scheduler`); a LocalCluster gets
+    ``spec.workers`` processes, at most ``max_workers`` (the number of tasks)."""
+    max_workers = spec.workers if max_workers is None else max(1, max_workers)
     from distributed import Client, LocalCluster
 
     if spec.kind == "dask" and spec.scheduler is not None:
+        identify_scheduler(spec.scheduler, spec.connect_timeout)
         try:
             client = Client(spec.scheduler, timeout=spec.connect_timeout)
         except (OSError, TimeoutError):
@@ -131,7 +170,7 @@ def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         return
     if spec.kind == "dask":
         cluster = LocalCluster(
-            n_workers=spec.workers,
+            n_workers=min(spec.workers, max_workers),
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -269,7 +308,7 @@ def _run_on_dask(
     from distributed import as_completed
 
     batch = uuid.uuid4().hex[:8]
-    with dask_client(executor) as client:
+    with dask_client(executor, max_workers=len(tasks)) as client:
         futures = {
             client.submit(fn, task, key=f"threefactors-{labels[i]}-{batch}-{i}", pure=False): i
             for i, task in enumerate(tasks)
