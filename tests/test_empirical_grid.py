@@ -245,24 +245,10 @@ def test_sigterm_stops_a_parallel_grid_cleanly(tmp_path):
     """SIGTERM killed the command outright: its worker pool's semaphores were left to the
     resource tracker, which warned of leaked semaphores. Now it stops as on Ctrl-C: one
     line, exit code 128 + 15, workers gone, checkpoints kept."""
-    argv = [
-        sys.executable,
-        "-m",
-        "threefactors",
-        "grid",
-        "--experiment",
-        "ratio",
-        "--quick",
-        "--out",
-        str(tmp_path),
-        "--workers",
-        "2",
-        "--no-ensemble",
-        "--checkpoint-every",
-        "0",
-    ]
+    options = "grid --experiment ratio --quick --workers 2 --no-ensemble --checkpoint-every 0"
+    argv = [sys.executable, "-m", "threefactors", *options.split(), "--out", str(tmp_path)]
     for key, value in {**ENDLESS, "measure": "false", "noise": "false"}.items():
-        argv += ["--set", f"{key}={value}"]  # fmt: skip
+        argv += ["--set", f"{key}={value}"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
