@@ -100,17 +100,28 @@ def test_damaged_or_code_carrying_files_are_refused(tmp_path, dataset, file, con
 
 
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
-def test_only_regular_files_are_read(tmp_path, kind):
+@pytest.mark.parametrize(
+    ("dataset", "file"), [("fashionmnist", TRAIN_IMAGES), ("cifar10", TEST_BATCH)]
+)
+def test_only_regular_files_are_read(tmp_path, kind, dataset, file):
     """A link to /dev/zero read 3 GB; a FIFO hung the read. Now: one line, nothing read."""
+    import tracemalloc
+
     from conftest import write_vision_data
 
     write_vision_data(tmp_path, n_train=20, n_test=10)
-    path = tmp_path / TRAIN_IMAGES
+    path = tmp_path / file
     path.unlink()
     {"dev-zero": lambda: path.symlink_to("/dev/zero"), "fifo": lambda: os.mkfifo(path),
      "folder": path.mkdir}[kind]()  # fmt: skip
-    with pytest.raises(InputError, match="not a regular file"):
-        data.load("fashionmnist", data_dir=str(tmp_path))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="not a regular file"):
+            data.load(dataset, data_dir=str(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
 
 
 def test_constant_cifar_images_are_refused_not_nan(tmp_path, capsys):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -156,8 +157,14 @@ def test_bad_jobs_configs_are_one_line_errors(tmp_path, capsys, text, message):
     """Refused before anything is built, in one short line (a value is cut short)."""
     path = tmp_path / "slurm.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    with pytest.raises(InputError, match="jobs-config"):
-        load_jobs_config(path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="jobs-config"):
+            load_jobs_config(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # the alias bomb grew to 2.4 GB
     argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path / "g")]
     assert main([*argv, "--executor", "slurm", "--jobs-config", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

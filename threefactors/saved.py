@@ -48,13 +48,13 @@ def open_regular(path: str | os.PathLike[str], parameter: str) -> BinaryIO:
 
 def read_bounded(path: str | os.PathLike[str], limit: int, parameter: str) -> bytes:
     """The bytes of the regular file ``path`` (:func:`open_regular`), refused when it holds
-    more than ``limit`` bytes: its size is checked before reading, and no more than
-    ``limit`` + 1 bytes are ever read (a file that grows meanwhile)."""
+    more than ``limit`` bytes: its size is checked before reading, and no more than that
+    size + 1 bytes are read (a file that grew meanwhile is refused)."""
     with open_regular(path, parameter) as handle:
         size = os.fstat(handle.fileno()).st_size
         require(size <= limit, parameter, str(path), f"{size} bytes, over the {limit} allowed")
-        data = handle.read(limit + 1)
-    require(len(data) <= limit, parameter, str(path), f"over the {limit} bytes allowed")
+        data = handle.read(size + 1)  # a file grown meanwhile shows one byte more
+    require(len(data) == size, parameter, str(path), "changed while it was read")
     return data
 
 
