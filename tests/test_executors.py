@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from threefactors.cli import build_parser, main
+from threefactors.cli import main
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
 from threefactors.errors import InputError
@@ -414,25 +413,24 @@ def _impostor(kind: str):
     ("kind", "protocol", "says"),
     [
         ("silent", "tcp", "no Dask scheduler answered within 1 s"),  # hung for ever
-        ("garbage", "tcp", "not a Dask scheduler (MemoryError"),  # tried to allocate 3 EiB
-        ("silent", "tls", "not a Dask scheduler (TypeError: TLS expects"),  # traceback
+        ("garbage", "tcp", r"not a Dask scheduler \(MemoryError"),  # allocated 3 EiB
+        ("silent", "tls", r"not a Dask scheduler \(TypeError: TLS expects"),  # traceback
         ("silent", "ws", "no Dask scheduler answered within 1 s"),
-        ("garbage", "wss", "not a Dask scheduler"),
+        ("garbage", "wss", "(not a|no) Dask scheduler"),  # TLS over garbage: either
     ],
 )
 def test_an_address_that_is_not_a_dask_scheduler_is_one_line_within_the_timeout(
-    kind, protocol, says, capsys
+    kind, protocol, says
 ):
+    import distributed.comm  # noqa: F401  (imported before the clock starts)
+
     with _impostor(kind) as where:
         address = f"{protocol}://{where}"
         start = time.monotonic()
-        argv = ["grid", "--experiment", "ratio", "--quick", "--out", "unused", "--executor",
-                "dask", "--scheduler", address, "--connect-timeout", "1"]  # fmt: skip
-        with pytest.raises(InputError, match=re.escape(says)) as err:
+        with pytest.raises(InputError, match=says) as err:
             check_scheduler(ExecutorSpec("dask", scheduler=address, connect_timeout=1.0))
-        assert time.monotonic() - start < 1.0 + 2.0  # the timeout, and import time
+        assert time.monotonic() - start < 1.0 + 2.0  # the timeout, and slack for busy cores
         assert err.value.parameter == "scheduler"
-        assert build_parser().parse_args(argv).connect_timeout == 1.0
 
 
 def test_an_in_process_address_is_refused():

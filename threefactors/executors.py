@@ -124,9 +124,12 @@ def identify_scheduler(address: str, timeout: float) -> None:
     import asyncio
 
     from distributed.comm import connect
+    from distributed.security import Security
+
+    settings = Security().get_connection_args("client")  # TLS from Dask's config, as Client
 
     async def identity() -> Any:
-        comm = await connect(address, timeout=timeout)
+        comm = await connect(address, timeout=timeout, **settings)
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
