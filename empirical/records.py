@@ -107,7 +107,7 @@ def _check_measurements(record: dict[str, Any]) -> None:
     the record's summary is a whole number (the epoch the metrics were read at)."""
     _check_fields(record, "record")
     check(record["epoch"] is None or _count(record["epoch"]), "epoch is not a whole number")
-    check(isinstance(record["history"], list) and record["history"], "history is empty")
+    check(isinstance(record["history"], list), "history is not a list")
     for i, entry in enumerate(record["history"]):
         _check_fields(entry, f"history[{i}]")
         check(_number(entry.get("epoch")), f"history[{i}] has no epoch")

@@ -112,7 +112,7 @@ def _record_cases(record: dict) -> dict[str, object]:
         "epoch not a number": dict(record, epoch="x"),
         "epoch not whole": dict(record, epoch=1.5),
         "history entry": dict(record, history=[*record.get("history", []), {"epoch": "x"}]),
-        "history empty": dict(record, history=[]),
+        "history not a list": dict(record, history={"epoch": 1}),
         "final not an object": dict(record, final=[1]),
         "threshold entry": dict(record, thresholds={"0.95": {"test_accuracy": "high"}}),
         "eigenvalues": dict(record, top_eigenvalues=["1"]),
