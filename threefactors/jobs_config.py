@@ -135,6 +135,10 @@ JOBS_CONFIG_KEYS: dict[str, Check] = {
 JOBS_CONFIG_REQUIRED = ("jobs", "cores", "memory")
 
 
+class _Refused(Exception):
+    """The YAML document is over a bound."""
+
+
 def _bounded_loader(text: str) -> Any:
     """A YAML safe loader of ``text`` that refuses aliases, deep nesting and many values."""
     import yaml
@@ -156,10 +160,6 @@ def _bounded_loader(text: str) -> Any:
                 self.depth -= 1
 
     return Loader(text)
-
-
-class _Refused(Exception):
-    """The YAML document is over a bound."""
 
 
 def read_yaml(path: str | Path) -> Any:
