@@ -176,8 +176,9 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> dict[str, n
     if name == "cifar10":  # per-channel standardisation with training-set statistics
         mean = out["x"].mean(axis=(0, 2, 3), keepdims=True)
         std = out["x"].std(axis=(0, 2, 3), keepdims=True)
+        varies = out["x"].max(axis=(0, 2, 3)) > out["x"].min(axis=(0, 2, 3))  # exact, unlike std
         require(
-            bool((std > 0).all()),
+            bool(varies.all()),
             "data-dir",
             str(root),
             "CIFAR-10 training images are constant in a channel (std 0): cannot standardise",

@@ -61,8 +61,9 @@ def _idx(*shape: int) -> bytes:
     return b"\x00\x00\x08" + bytes([len(shape)]) + np.array(shape, ">i4").tobytes()
 
 
-def _batch(labels, key: bytes = b"labels") -> bytes:
-    return pickle.dumps({b"data": np.zeros((len(labels), 3072), np.uint8), key: labels})
+def _batch(labels, key: bytes = b"labels", pixel: int = 0) -> bytes:
+    data = np.full((len(labels), 3072), pixel, np.uint8)
+    return pickle.dumps({b"data": data, key: labels})
 
 
 @pytest.mark.parametrize(
@@ -129,8 +130,8 @@ def test_constant_cifar_images_are_refused_not_nan(tmp_path, capsys):
     from conftest import write_vision_data
 
     write_vision_data(tmp_path, n_train=20, n_test=10)
-    for name in [f"data_batch_{i}" for i in range(1, 6)]:
-        (tmp_path / "cifar-10-batches-py" / name).write_bytes(_batch([3] * 4))
+    for name in [f"data_batch_{i}" for i in range(1, 6)]:  # 7/255: its float32 std is not 0
+        (tmp_path / "cifar-10-batches-py" / name).write_bytes(_batch([3] * 4, pixel=7))
     argv = ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--epochs", "1"]
     assert main([*argv, "--no-measure", "--batch", "4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
