@@ -91,7 +91,8 @@ def _check_run(record: Any, key: str) -> dict[str, Any]:
 
 def params_digest(theta: torch.Tensor) -> str:
     """sha256 (first 16 hex digits) of the flat parameters' bytes: a record names its own."""
-    return hashlib.sha256(theta.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+    raw = theta.detach().cpu().contiguous().view(torch.uint8)  # any dtype, bfloat16 too
+    return hashlib.sha256(raw.numpy().tobytes()).hexdigest()[:16]
 
 
 def _check_params(theta: Any, record: dict[str, Any]) -> torch.Tensor:
