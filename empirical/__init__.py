@@ -6,7 +6,9 @@ Main entry points (loaded on first use; torch is imported then, not before):
 :func:`run_experiment` (a resumable grid of run records; the claims judge them);
 for your own networks :class:`HessianOperator` (H v without forming H),
 :func:`lanczos` (top-k eigenpairs), :func:`hutchinson` / :func:`hutchpp` (Tr H) and
-:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²).
+:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²); the modules ``curvature``
+(``measure``: all of them in one call), ``probes`` (``interpolate``, ``step_too_long``,
+``fluctuation_dissipation``) and ``linear_operator`` (the operator protocol).
 """
 
 from threefactors.lazy import make_lazy
@@ -23,5 +25,8 @@ _EXPORTS = {
     "gradient_noise": "threefactors.empirical.noise",
 }
 
+#: Modules the README names as ``tf.empirical.<module>.<name>``, loaded on first access.
+_SUBMODULES = ("curvature", "probes", "linear_operator")
+
 make_lazy(__name__)
-__all__ = list(_EXPORTS)
+__all__ = [*_EXPORTS, *_SUBMODULES]

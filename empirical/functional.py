@@ -28,6 +28,31 @@ def mode_of(model: nn.Module) -> str:
     return "train" if model.training else "eval"
 
 
+def check_measurable(model: nn.Module, inputs: Tensor, targets: Tensor) -> None:
+    """Raise :class:`~threefactors.errors.InputError` unless the loss of ``model`` on
+    (``inputs``, ``targets``) has a Hessian and per-example gradients to measure: the model
+    has parameters, the batch holds at least one example and one target per input, and no
+    module updates running statistics in train mode (BatchNorm: each forward pass would
+    change the model, and an example's loss would depend on its batch; measure in eval mode).
+    """
+    require(num_params(model) > 0, "model", type(model).__name__, "has no parameters")
+    n = int(inputs.shape[0]) if inputs.dim() else 0
+    require(n >= 1, "inputs", tuple(inputs.shape), "an empty batch: need at least one example")
+    require(
+        targets.dim() >= 1 and int(targets.shape[0]) == n,
+        "targets",
+        tuple(targets.shape),
+        f"need one target per input ({n})",
+    )
+    for name, module in model.named_modules():
+        require(
+            not (module.training and getattr(module, "track_running_stats", False)),
+            "model",
+            f"{name or 'model'}: {type(module).__name__} in train mode",
+            "it updates running statistics on every pass: measure in eval mode (model.eval())",
+        )
+
+
 def num_params(model: nn.Module) -> int:
     """d, the number of scalar parameters (shared parameters counted once)."""
     return sum(p.numel() for p in model.parameters())

@@ -51,9 +51,9 @@ import torch
 
 from threefactors.empirical.records import check_record, config_dict, config_hash
 from threefactors.empirical.train import Run, TrainConfig, resolve_device, train, validate
-from threefactors.errors import InputError
+from threefactors.errors import InputError, require
 from threefactors.executors import LOCAL, ExecutorSpec, Outcome, run_tasks
-from threefactors.jsonio import dumps, write_atomic, write_once
+from threefactors.jsonio import dumps, remove_stale_temporaries, write_atomic, write_once
 from threefactors.saved import check, load_validated
 
 
@@ -69,22 +69,40 @@ def paths(out: Path, key: str) -> dict[str, Path]:
 
 def load_record(path: Path) -> dict[str, Any] | None:
     """The record at ``path``; None when it is missing or fails :func:`.records.check_record`,
-    or its parameters file (``params/<hash>.pt``) is missing or does not hold ``n_params``
-    numbers: then the bad file is moved aside with a warning, and the run is recomputed."""
-    record = load_validated(path, lambda record: check_record(record, path.stem))
+    or its parameters file (``params/<hash>.pt``) is missing, does not hold ``n_params``
+    numbers or not the ones the record names (``params_sha256``: two swapped files are
+    caught): then the bad file is moved aside with a warning, and the run is recomputed."""
+    record = load_validated(path, lambda record: _check_run(record, path.stem))
     if record is None:
         return None
     params = path.parent.parent / "params" / f"{path.stem}.pt"
     read = functools.partial(torch.load, weights_only=True)
-    theta = load_validated(params, lambda t: _check_params(t, record["n_params"]), read=read)
+    theta = load_validated(params, lambda t: _check_params(t, record), read=read)
     return record if theta is not None else None
 
 
-def _check_params(theta: Any, n_params: int) -> torch.Tensor:
+def _check_run(record: Any, key: str) -> dict[str, Any]:
+    """``record`` if :func:`.records.check_record` passes and its config is a valid
+    :class:`TrainConfig` (raises otherwise)."""
+    check_record(record, key)
+    validate(TrainConfig.from_dict(record["config"]))
+    return record
+
+
+def params_digest(theta: torch.Tensor) -> str:
+    """sha256 (first 16 hex digits) of the flat parameters' bytes: a record names its own."""
+    raw = theta.detach().cpu().contiguous().view(torch.uint8)  # any dtype, bfloat16 too
+    return hashlib.sha256(raw.numpy().tobytes()).hexdigest()[:16]
+
+
+def _check_params(theta: Any, record: dict[str, Any]) -> torch.Tensor:
+    n_params = record["n_params"]
     check(
         isinstance(theta, torch.Tensor) and theta.numel() == n_params,
         f"does not hold the record's {n_params} parameters",
     )
+    digest = record.get("params_sha256")  # absent in records of earlier versions
+    check(digest is None or params_digest(theta) == digest, "not the record's parameters")
     return theta
 
 
@@ -125,10 +143,11 @@ def _store(out: Path, key: str, run: Run) -> dict[str, Any]:
     from threefactors.empirical.functional import flat_params
 
     where = paths(out, key)
+    theta = flat_params(run.model).detach().cpu()
     params = io.BytesIO()
-    torch.save(flat_params(run.model).cpu(), params)
+    torch.save(theta, params)
     write_once(where["params"], params.getvalue())
-    text = dumps({"config_hash": key, **run.record})
+    text = dumps({"config_hash": key, "params_sha256": params_digest(theta), **run.record})
     if not write_once(where["record"], text):  # another worker finished this run first
         text = where["record"].read_text()
     where["checkpoint"].unlink(missing_ok=True)
@@ -137,11 +156,12 @@ def _store(out: Path, key: str, run: Run) -> dict[str, Any]:
 
 
 def _remove_litter(out: Path, key: str) -> None:
-    """Remove the temporary files of run ``key`` (``.<key>.*.tmp``) that a writer killed
-    mid-write left behind; the files they were meant to become are rewritten by this run."""
-    for folder in ("runs", "params", "checkpoints"):
-        for tmp in (out / folder).glob(f".{key}.*.tmp"):
-            tmp.unlink(missing_ok=True)
+    """Remove the temporary files of run ``key``'s record, parameters and checkpoint that a
+    writer killed mid-write left behind (the files they were meant to become are rewritten by
+    this run); a live writer's, e.g. a second grid's on the same folder, stay
+    (:func:`~threefactors.jsonio.remove_stale_temporaries`)."""
+    for name in ("record", "params", "checkpoint"):
+        remove_stale_temporaries(paths(out, key)[name])
 
 
 def ensemble_checkpoint(out: Path, configs: Sequence[TrainConfig]) -> Path:
@@ -173,6 +193,7 @@ def run_group(
         records[index] = _store(out, keys[index], run)
 
     checkpoint = ensemble_checkpoint(out, configs)
+    remove_stale_temporaries(checkpoint)
     train_ensemble(
         configs,
         device=device,
@@ -270,7 +291,8 @@ def run_grid(
     for config in unique:
         validate(config, config.n_train)
     out = Path(out)
-    created = not out.exists()
+    _check_layout(out, [config_hash(c) for c in unique])
+    created = _missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
         groups = (
@@ -284,19 +306,50 @@ def run_grid(
         ]
         return _run_tasks(tasks, [config_hash(c) for c in unique], executor, on_run)
     except InputError:  # a config refused (e.g. S > N once the data is loaded)
-        _remove_empty_folders(out, created)
+        _remove_empty_folders(created)
         raise
 
 
-def _remove_empty_folders(out: Path, created: bool) -> None:
-    """Remove the folders under ``out`` that hold no file, and ``out`` itself when this grid
-    created it and it is now empty: a refused grid leaves nothing behind."""
-    for folder in sorted((p for p in out.rglob("*") if p.is_dir()), reverse=True):
+#: The folders a grid writes into, under its folder (see the module docstring).
+FOLDERS = ("runs", "params", "checkpoints", "errors")
+
+
+def _check_layout(out: Path, keys: Sequence[str]) -> None:
+    """Refuse (InputError) a grid folder whose :data:`FOLDERS` are not folders, or whose
+    runs' files are not regular files (a folder at ``params/<hash>.pt`` made every call
+    retrain and never save): checked before any training."""
+    for name in FOLDERS:
+        folder = out / name
+        require(
+            not folder.exists() or folder.is_dir(), "out", str(folder), "is not a folder: move it"
+        )
+    for key in keys:
+        for path in paths(out, key).values():
+            require(
+                not path.exists() or path.is_file(),
+                "out",
+                str(path),
+                "is not a regular file: move it",
+            )
+
+
+def _missing_folders(out: Path) -> list[Path]:
+    """The folders a grid in ``out`` may create that do not exist yet, deepest first:
+    :data:`FOLDERS`, ``out`` and its missing parents."""
+    missing = [out / name for name in FOLDERS if not (out / name).exists()]
+    folder = out
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders of ``created`` (:func:`_missing_folders`) that are still empty: a
+    refused grid leaves nothing behind, and removes nothing it did not create."""
+    for folder in created:
         with contextlib.suppress(OSError):
             folder.rmdir()
-    if created:
-        with contextlib.suppress(OSError):
-            out.rmdir()
 
 
 def _run_tasks(

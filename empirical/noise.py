@@ -35,7 +35,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from threefactors.empirical.functional import LossFn, example_chunks, mode_of, num_params
+from threefactors.empirical.functional import (
+    LossFn,
+    check_measurable,
+    example_chunks,
+    mode_of,
+    num_params,
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ def gradient_noise(
     dtype, summed in float64; relative rounding ≈ ε_dtype (1 + 1/B_simple)), merged across
     chunks as in the module docstring.
     """
+    check_measurable(model, inputs, targets)
     dim = num_params(model)
     basis = None
     if directions is not None:

@@ -59,6 +59,8 @@ from threefactors.saved import check, load_validated, require_fields
 from threefactors.theory.setting import SGDSetting
 
 OPTIMIZERS = ("sgd", "nsgd")
+#: The largest learning rate SGD's float32 update θ ← θ − η g can take (torch refuses more).
+LR_LIMIT = float(torch.finfo(torch.float32).max)
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
@@ -139,6 +141,12 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
         value = getattr(config, name)
         require(0 <= value < 2**64, name.replace("_", "-"), value, "must be in 0 … 2⁶⁴ − 1")
     check_positive("lr", config.lr)
+    require(
+        config.lr <= LR_LIMIT,
+        "lr",
+        config.lr,
+        f"must be ≤ {LR_LIMIT:.3g}, the largest float32 (the network's parameters are float32)",
+    )
     check_batch(config.batch)
     schedule = config.schedule_of()
     if n_train is not None:
@@ -166,6 +174,21 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
     )
     for name in ("measure_size", "lanczos_steps", "top_k", "check_every"):
         require(getattr(config, name) >= 1, name, getattr(config, name), "must be ≥ 1")
+    for name in ("top_k", "nsgd_k") if config.optimizer == "nsgd" else ("top_k",):
+        value = getattr(config, name)
+        require(
+            value <= config.lanczos_steps,
+            name,
+            value,
+            f"at most lanczos_steps={config.lanczos_steps} (Lanczos finds that many directions)",
+        )
+    require(config.trace_probes >= 0, "trace_probes", config.trace_probes, "must be ≥ 0")
+    require(
+        config.divergence_ratio > 1,
+        "divergence_ratio",
+        config.divergence_ratio,
+        "must be > 1 (a loss this many times its initial value counts as diverged)",
+    )
     require(config.measure_every >= 0, "measure_every", config.measure_every, "must be ≥ 0")
     require(config.early_measure >= 0, "early_measure", config.early_measure, "must be ≥ 0")
     if config.optimizer == "nsgd":
@@ -346,8 +369,11 @@ def _summary(entry: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def build_model(config: TrainConfig, data: datasets.Dataset, device: str) -> nn.Module:
-    """The run's network at its initial weights (drawn from ``config.seed``), on ``device``."""
-    return models.build(
+    """The run's network at its initial weights (drawn from ``config.seed``), on ``device``.
+
+    Refuses (InputError, before any training) a ``top_k`` or NSGD ``nsgd_k`` larger than the
+    network's number of parameters: there are not that many Hessian directions."""
+    model = models.build(
         config.model,
         data.input_shape,
         data.num_classes,
@@ -355,6 +381,11 @@ def build_model(config: TrainConfig, data: datasets.Dataset, device: str) -> nn.
         depth=config.depth,
         seed=config.seed,
     ).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    for name in ("top_k", "nsgd_k") if config.optimizer == "nsgd" else ("top_k",):
+        value = getattr(config, name)
+        require(value <= n_params, name, value, f"at most the model's {n_params} parameters")
+    return model
 
 
 def levels_of(config: TrainConfig) -> list[float]:

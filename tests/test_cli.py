@@ -85,6 +85,29 @@ CASES = [
     ([*GRID, "--out", "{tmp}/g", "--set", "n_train=-1"], "n-train"),  # blamed batch
     ([*GRID, "--out", "{tmp}/g", "--set", "lr=inf"], "lr"),
     ([*GRID, "--out", "{tmp}/g", "--set", "momentum=nan"], "momentum"),
+    ([*GRID, "--out", "{tmp}/dangling"], "out"),  # FileExistsError traceback
+    ([*GRID, "--out", "{tmp}/loop"], "out"),
+    ([*GRID, "--out", "{tmp}/loop/sub"], "out"),  # OSError: too many levels of links
+    ([*GRID, "--out", "{tmp}/g", "--set", "divergence_ratio=-1"], "divergence_ratio"),  # ran
+    ([*GRID, "--out", "{tmp}/g", "--set", "trace_probes=-1"], "trace_probes"),  # accepted
+    ([*GRID, "--out", "{tmp}/g", "--set", "top_k=100000"], "top_k"),  # after training
+    (
+        [
+            *GRID,
+            "--out",
+            "{tmp}/g",
+            "--set",
+            "top_k=100",
+            "--set",
+            "lanczos_steps=200",
+            "--set",
+            "width=1",
+            "--set",
+            "depth=1",
+        ],
+        "top_k",
+    ),  # more than the 61 parameters
+    (_with(TRAIN, "--lr", "1e300"), "lr"),  # RuntimeError: overflow in torch's SGD
     (["reproduce", "--quick", "--out", "{tmp}/file/sub"], "out"),  # computed a claim first
     (["reproduce", "--quick", "--out", "{tmp}/file"], "out"),
     (["reproduce", "--quick", "--seed", "1.5"], "seed"),
@@ -96,6 +119,8 @@ def test_bad_input_is_one_line_naming_the_parameter(
     argv: list[str], name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
@@ -119,6 +144,41 @@ def test_grid_refused_after_loading_the_data_leaves_no_folder(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "batch=" in err
     assert not out.exists()
+
+
+def _others_folders(out: Path) -> tuple[Path, Path]:
+    """An empty folder and a git repository that a user keeps in ``out``."""
+    empty = out / "notes" / "empty"
+    empty.mkdir(parents=True)
+    repo = out / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return empty, repo
+
+
+def _intact(empty: Path, repo: Path) -> None:
+    assert empty.is_dir() and (repo / ".git" / "refs" / "heads").is_dir()
+    status = subprocess.run(["git", "-C", str(repo), "status"], capture_output=True, text=True)
+    assert status.returncode == 0, status.stderr
+
+
+@pytest.mark.parametrize("refused", [True, False], ids=["refused", "finished"])
+def test_grid_removes_no_folder_it_did_not_create(
+    refused: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused grid (S > N, known once the data is loaded) removed every empty folder
+    under --out, the git repository's .git/refs included; now it removes only its own."""
+    empty, repo = _others_folders(tmp_path)
+    argv = [*GRID, "--out", str(tmp_path), "--set", "epochs=1", "--set", "lr=0.1"]
+    argv += ["--set", "measure=false", "--set", "width=8"]
+    argv += ["--set", "batch=100000"] if refused else ["--set", "n_train=50", "--set", "batch=10"]
+    assert main(argv) == (2 if refused else 0)
+    err = capsys.readouterr().err.strip()
+    _intact(empty, repo)
+    if refused:
+        assert len(err.splitlines()) == 1 and "batch=100000" in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes", "repo"]
+    else:
+        assert len(list((tmp_path / "runs").glob("*.json"))) == 3
 
 
 def test_help_imports_no_numerical_library() -> None:

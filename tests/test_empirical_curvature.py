@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from threefactors.empirical import curvature
 from threefactors.empirical.curvature import measure, top_eigenvectors
 from threefactors.empirical.functional import flat_params
 from threefactors.empirical.hessian import HessianOperator
+from threefactors.empirical.noise import gradient_noise
+from threefactors.errors import InputError
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -101,3 +106,34 @@ def test_defaults_meet_the_issue_accuracy_on_a_trained_digits_network():
     values = torch.tensor(result["top_eigenvalues"], dtype=torch.float64)
     assert float(((values - exact).abs() / exact).max()) < 1e-4
     assert abs(result["hessian_trace"] - float(dense.trace())) <= 4 * result["hessian_trace_stderr"]
+
+
+def _bad_inputs() -> dict[str, tuple]:
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    norm = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3))
+    return {
+        # was functorch's "attempted to call in-place operation … mutate a captured Tensor"
+        "batchnorm in train mode": (norm.train(), x, y, "BatchNorm1d in train mode"),
+        "no parameters": (nn.Flatten(), x[:, :3], y, "has no parameters"),  # torch.cat error
+        "empty batch": (nn.Linear(4, 3), x[:0], y[:0], "an empty batch"),  # ZeroDivisionError
+        "targets short": (nn.Linear(4, 3), x, y[:5], "one target per input (16)"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_inputs()))
+def test_what_cannot_be_measured_is_one_clear_error(case):
+    model, x, y, says = _bad_inputs()[case]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(InputError, match=re.escape(says)):
+        curvature.measure(model, F.cross_entropy, x, y, k=2, lanczos_steps=4, trace_probes=2)
+    with pytest.raises(InputError, match=re.escape(says)):
+        gradient_noise(model, F.cross_entropy, x, y)
+    for name, value in model.state_dict().items():  # nothing was run: no statistics moved
+        assert torch.equal(value, state[name]), name
+
+
+def test_batchnorm_in_eval_mode_is_measured():
+    model, x, y, _ = _bad_inputs()["batchnorm in train mode"]
+    result = curvature.measure(model.eval(), F.cross_entropy, x, y, k=2, lanczos_steps=4)
+    assert result["mode"] == "eval" and math.isfinite(result["lambda_max"])

@@ -33,6 +33,27 @@ def test_mnist1d_generation_leaves_global_rng_alone(tmp_path, monkeypatch):
     assert torch.equal(fresh.y_test, cached.y_test)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "wrong-keys", "wrong-shape"])
+def test_a_damaged_mnist1d_cache_is_moved_aside_and_regenerated(tmp_path, monkeypatch, damage):
+    """A truncated or foreign cache file failed every run and was never moved aside."""
+    monkeypatch.setenv("THREEFACTORS_CACHE", str(tmp_path))
+    fresh = data.load("mnist1d", n_train=300, n_test=100)
+    (path,) = tmp_path.glob("mnist1d-*.npz")
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    else:
+        arrays = dict(np.load(path))
+        if damage == "wrong-keys":
+            arrays["inputs"] = arrays.pop("x")
+        else:
+            arrays["x"] = arrays["x"][:7]
+        np.savez(path, **arrays)
+    again = data.load("mnist1d", n_train=300, n_test=100)
+    assert torch.equal(again.x_train, fresh.x_train) and torch.equal(again.y_test, fresh.y_test)
+    assert len(list(tmp_path.glob("mnist1d-*.npz.corrupt-*"))) == 1
+    assert torch.equal(data.load("mnist1d", n_train=300, n_test=100).x_test, fresh.x_test)
+
+
 def test_mnist1d_shapes_and_standardisation(mnist1d):
     assert mnist1d.x_train.shape == (4000, 1, 40)
     assert mnist1d.x_test.shape == (1000, 1, 40)

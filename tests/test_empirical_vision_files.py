@@ -53,6 +53,17 @@ class _RunsCode:
 
 
 IDX = b"\x00\x00\x08\x03" + np.array([5, 28, 28], ">i4").tobytes()
+TRAIN_IMAGES = "FashionMNIST/raw/train-images-idx3-ubyte"
+TEST_BATCH = "cifar-10-batches-py/test_batch"
+
+
+def _idx(*shape: int) -> bytes:
+    return b"\x00\x00\x08" + bytes([len(shape)]) + np.array(shape, ">i4").tobytes()
+
+
+def _batch(labels, key: bytes = b"labels", pixel: int = 0) -> bytes:
+    data = np.full((len(labels), 3072), pixel, np.uint8)
+    return pickle.dumps({b"data": data, key: labels})
 
 
 @pytest.mark.parametrize(
@@ -67,6 +78,16 @@ IDX = b"\x00\x00\x08\x03" + np.array([5, 28, 28], ">i4").tobytes()
          "size mismatch"),
         ("fashionmnist", "FashionMNIST/raw/train-labels-idx1-ubyte", b"PK\x03\x04",
          "bad magic number"),
+        # sizes whose int32 product wraps to the file's size, negative, zero examples
+        ("fashionmnist", TRAIN_IMAGES, _idx(65536, 65536, 1) + b"\x00" * 4, "size mismatch"),
+        ("fashionmnist", TRAIN_IMAGES, _idx(-1, 28, 28), "< 0"),
+        ("fashionmnist", TRAIN_IMAGES, _idx(0, 28, 28), "each ≥ 1, got (0, 28, 28)"),
+        ("fashionmnist", TRAIN_IMAGES, _idx(20, 0, 0), "each ≥ 1, got (20, 0, 0)"),
+        ("cifar10", TEST_BATCH, _batch([2**70] * 10), "one integer label 0…9"),
+        ("cifar10", TEST_BATCH, _batch(["a"] * 10), "one integer label 0…9"),
+        ("cifar10", TEST_BATCH, _batch([float("nan")] * 10), "one integer label 0…9"),
+        ("cifar10", TEST_BATCH, _batch([1.7] * 10), "got [1.7, 1.7,"),  # was truncated to 1
+        ("cifar10", TEST_BATCH, _batch([1] * 10, key=b"\xff\xfe"), "needs 'data' and 'labels'"),
     ],
 )  # fmt: skip
 def test_damaged_or_code_carrying_files_are_refused(tmp_path, dataset, file, content, message):
@@ -77,6 +98,44 @@ def test_damaged_or_code_carrying_files_are_refused(tmp_path, dataset, file, con
     with pytest.raises(InputError, match="data-dir") as err:
         data.load(dataset, data_dir=str(tmp_path))
     assert message in str(err.value) and file.split("/")[-1] in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
+@pytest.mark.parametrize(
+    ("dataset", "file"), [("fashionmnist", TRAIN_IMAGES), ("cifar10", TEST_BATCH)]
+)
+def test_only_regular_files_are_read(tmp_path, kind, dataset, file):
+    """A link to /dev/zero read 3 GB; a FIFO hung the read. Now: one line, nothing read."""
+    import tracemalloc
+
+    from conftest import write_vision_data
+
+    write_vision_data(tmp_path, n_train=20, n_test=10)
+    path = tmp_path / file
+    path.unlink()
+    {"dev-zero": lambda: path.symlink_to("/dev/zero"), "fifo": lambda: os.mkfifo(path),
+     "folder": path.mkdir}[kind]()  # fmt: skip
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="not a regular file"):
+            data.load(dataset, data_dir=str(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_constant_cifar_images_are_refused_not_nan(tmp_path, capsys):
+    """Every pixel the same: std 0, NaN inputs, every metric null and exit 0; now refused."""
+    from conftest import write_vision_data
+
+    write_vision_data(tmp_path, n_train=20, n_test=10)
+    for name in [f"data_batch_{i}" for i in range(1, 6)]:  # 7/255: its float32 std is not 0
+        (tmp_path / "cifar-10-batches-py" / name).write_bytes(_batch([3] * 4, pixel=7))
+    argv = ["train", "--dataset", "cifar10", "--data-dir", str(tmp_path), "--epochs", "1"]
+    assert main([*argv, "--no-measure", "--batch", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "constant in a channel (std 0)" in err[0]
 
 
 @pytest.mark.parametrize(("dataset", "model"), [("cifar10", "vgg11"), ("fashionmnist", "resnet32")])

@@ -5,6 +5,7 @@ reported in one line. Everything runs on 127.0.0.1 and is stopped by the test th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,13 @@ from threefactors.cli import main
 from threefactors.empirical.records import config_hash, strip_volatile
 from threefactors.empirical.train import TrainConfig
 from threefactors.errors import InputError
-from threefactors.executors import ExecutorSpec, load_jobs_config, run_tasks, slurm_cluster
+from threefactors.executors import (
+    ExecutorSpec,
+    check_scheduler,
+    load_jobs_config,
+    run_tasks,
+    slurm_cluster,
+)
 from threefactors.jsonio import write_once
 
 # The quick ratio grid made CI-sized: (η, S) fixed at (0.1, 64) leaves the preset's three
@@ -109,6 +117,12 @@ def test_bad_executor_specs_name_the_parameter(kwargs, parameter):
 
 
 JOBS = "jobs: 4\ncores: 8\nmemory: 32GB\n"
+# Each level holds nine of the one before: 9**8 = 43 million strings when expanded.
+BOMB = (
+    "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    + JOBS.replace("32GB", "*a8")
+)
 
 
 @pytest.mark.parametrize(
@@ -117,22 +131,70 @@ JOBS = "jobs: 4\ncores: 8\nmemory: 32GB\n"
         (JOBS + "queue: [a, b]\n", "jobs-config queue=['a', 'b']: expected str"),
         (JOBS + "gpus: 2\n", "jobs-config='gpus': unknown setting"),
         ("cores: 8\nmemory: 32GB\n", "missing required setting 'jobs'"),
-        (JOBS.replace("4", "0"), "jobs-config jobs=0: must be ≥ 1"),
+        (JOBS.replace("4", "0"), "jobs-config jobs=0: must be in 1..10000"),
         (JOBS.replace("8", "true"), "jobs-config cores=True: expected int"),
         ("jobs: [4\n", "not valid YAML (line 2)"),
         ("- 4\n", "expected a mapping"),
+        # bounds: an 8-level alias bomb (475 bytes → 2.4 GB printed), a huge number of
+        # jobs (hung growing 25 MB/s), deep nesting, a big or binary file, a 5000-digit int
+        (BOMB, "YAML aliases (*name) are not accepted"),
+        (JOBS.replace("4", str(10**38)), "jobs=100000000000000000000000000000000000000: must"),
+        (JOBS + "job_extra_directives: " + "[" * 9 + "]" * 9, "levels of nesting"),
+        (JOBS + "queue: '" + "q" * 70_000 + "'\n", "over the 65536 allowed"),
+        (b"jobs: 4\xff\xfe\x00\x01", "not UTF-8 text"),
+        (JOBS.replace("4", "9" * 5000), "not valid YAML: Exceeds the limit"),
+        (JOBS.replace("32GB", "lots"), "jobs-config memory='lots': expected a size"),
+        (JOBS.replace("32GB", "'" + "9" * 300 + "'"), "memory='9999999999999999999999999"),
+        (JOBS + "death_timeout: .inf\n", "death_timeout=inf: must be a number of seconds"),
+        (JOBS + "scheduler_options: {port: abc}\n", "scheduler_options port='abc': expected"),
+        (JOBS + "scheduler_options: {port: 70000}\n", "port=70000: must be in 0..65535"),
+        (JOBS + "scheduler_options: {evil: 1}\n", "unknown setting in scheduler_options"),
+        (JOBS + "worker_extra_args: [1]\n", "worker_extra_args=1: expected str"),
     ],
 )
 def test_bad_jobs_configs_are_one_line_errors(tmp_path, capsys, text, message):
+    """Refused before anything is built, in one short line (a value is cut short)."""
     path = tmp_path / "slurm.yaml"
-    path.write_text(text)
-    with pytest.raises(InputError, match="jobs-config"):
-        load_jobs_config(path)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="jobs-config"):
+            load_jobs_config(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20  # the alias bomb grew to 2.4 GB
     argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path / "g")]
     assert main([*argv, "--executor", "slurm", "--jobs-config", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0]
+    assert len(err) == 1 and message in err[0] and len(err[0]) < 400
     assert not (tmp_path / "g").exists()
+
+
+def test_slurm_without_sbatch_is_one_line(tmp_path, capsys, monkeypatch):
+    """Without SLURM: 114 lines of tracebacks, then a hang; now one line, before any run."""
+    path = tmp_path / "slurm.yaml"
+    path.write_text(JOBS)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    argv = ["grid", "--experiment", "ratio", "--quick", "--out", str(tmp_path / "g")]
+    assert main([*argv, "--executor", "slurm", "--jobs-config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "threefactors grid: error: executor='slurm': SLURM's sbatch is not on PATH: run it "
+        "where SLURM jobs can be submitted"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_jobs_config_that_is_not_a_file_is_refused_without_reading(tmp_path, kind):
+    """A FIFO hung the read, a link to /dev/zero read gigabytes."""
+    path = tmp_path / "slurm.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="not a regular file"):
+        load_jobs_config(path)
 
 
 def test_slurm_config_becomes_the_job_script(tmp_path):
@@ -315,6 +377,80 @@ def test_a_scheduler_that_does_not_answer_is_one_error_line(tmp_path):
     assert time.monotonic() - start < 30
 
 
+@contextlib.contextmanager
+def _impostor(kind: str):
+    """A plain socket server on 127.0.0.1 that is not Dask: ``silent`` accepts and says
+    nothing, ``garbage`` answers with an HTTP page; its address, closed on exit."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed
+                return
+            accepted.append(conn)
+            if kind == "garbage":
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"\xff" * 4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        server.close()
+        for conn in accepted:
+            conn.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "protocol", "says"),
+    [
+        ("silent", "tcp", "no Dask scheduler answered within 1 s"),  # hung for ever
+        ("garbage", "tcp", r"not a Dask scheduler \(MemoryError"),  # allocated 3 EiB
+        ("silent", "tls", r"not a Dask scheduler \(TypeError: TLS expects"),  # traceback
+        ("silent", "ws", "no Dask scheduler answered within 1 s"),
+        ("garbage", "wss", "(not a|no) Dask scheduler"),  # TLS over garbage: either
+    ],
+)
+def test_an_address_that_is_not_a_dask_scheduler_is_one_line_within_the_timeout(
+    kind, protocol, says
+):
+    import distributed.comm  # noqa: F401  (imported before the clock starts)
+
+    with _impostor(kind) as where:
+        address = f"{protocol}://{where}"
+        start = time.monotonic()
+        with pytest.raises(InputError, match=says) as err:
+            check_scheduler(ExecutorSpec("dask", scheduler=address, connect_timeout=1.0))
+        assert time.monotonic() - start < 1.0 + 2.0  # the timeout, and slack for busy cores
+        assert err.value.parameter == "scheduler"
+
+
+def test_an_in_process_address_is_refused():
+    """inproc://127.0.0.1 was a ValueError traceback: no other process can reach it."""
+    with pytest.raises(InputError, match="expected a Dask address"):
+        ExecutorSpec("dask", scheduler="inproc://127.0.0.1")
+
+
+def _cluster_size(_: int) -> int:
+    from distributed import get_client
+
+    return len(get_client().scheduler_info()["workers"])
+
+
+def test_a_local_cluster_starts_no_more_workers_than_tasks():
+    """--workers 6 for 2 tasks started 6 processes; now 2."""
+    outcomes = run_tasks(_cluster_size, [0, 1], ExecutorSpec("dask", workers=6))
+    assert [o.value for o in outcomes] == [2, 2]
+
+
 def test_reproduce_refuses_an_unanswering_scheduler_before_any_claim(tmp_path, capsys):
     port = _free_port()
     argv = ["reproduce", "--quick", "--out", str(tmp_path / "fig"), "--executor", "dask",
@@ -388,18 +524,36 @@ def test_grid_progress_lists_a_failure_with_its_config_and_error(tmp_path, monke
 
 
 def test_temporary_files_of_killed_writers_are_cleared_on_rerun(tmp_path, capsys):
-    """A worker killed mid-write leaves ``.<hash>.*.tmp`` next to a record, parameters or
-    checkpoint; the next run of the grid removes them (and only them)."""
+    """A worker killed mid-write leaves ``.<file>.<pid>@<host>.*.tmp`` next to a record,
+    parameters or checkpoint; the next run of the grid removes them, and only them: a live
+    writer's (a second grid on the same folder, writing the same checkpoint) stays."""
+    from threefactors.jsonio import temporary_prefix
+
     argv = _grid(tmp_path, "--set", "epochs=2")
     assert main(argv) == 0
     records = json.loads(capsys.readouterr().out)["records"]
     key = records[0]["config_hash"]
-    litter = [tmp_path / "runs" / f".{key}.json.k2j4.tmp", tmp_path / "params" / f".{key}.pt.x.tmp",
-              tmp_path / "checkpoints" / f".{key}.pt.4242.tmp"]  # fmt: skip
-    for path in litter:
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"half a fi")
-    assert main(argv) == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def temporary(path: Path, pid: int) -> Path:
+        prefix = temporary_prefix(path).replace(f".{os.getpid()}@", f".{pid}@")
+        return path.parent / f"{prefix}{pid}.tmp"
+
+    litter = [temporary(tmp_path / "runs" / f"{key}.json", dead.pid),
+              temporary(tmp_path / "params" / f"{key}.pt", dead.pid),
+              temporary(tmp_path / "checkpoints" / f"{key}.pt", dead.pid)]  # fmt: skip
+    writing = temporary(tmp_path / "checkpoints" / f"{key}.pt", live.pid)
+    try:
+        for path in [*litter, writing]:
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"half a fi")
+        assert main(argv) == 0
+    finally:
+        live.kill()
+        live.wait()
     assert json.loads(capsys.readouterr().out)["records"] == records
-    assert not any(p.exists() for p in litter)
+    assert not any(p.exists() for p in litter) and writing.exists()
+    writing.unlink()
     _check_store(tmp_path, 3)

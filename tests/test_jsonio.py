@@ -56,3 +56,63 @@ def test_written_files_get_the_mode_of_a_plain_open(tmp_path: Path) -> None:
     jsonio.write_once(tmp_path / "b.json", b"{}")
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == expected
     assert (tmp_path / "b.json").stat().st_mode & 0o777 == expected
+
+
+def _temporary(path: Path, writer: str, age: float = 0.0) -> Path:
+    """A temporary file for ``path`` as ``writer`` (``<pid>@<host>``) names it, ``age`` s old."""
+    import os
+    import time
+
+    random_part = f"{len(list(path.parent.iterdir())):08d}"  # as mkstemp's: unique, no dot
+    tmp = path.parent / f".{path.name}.{writer}.{random_part}.tmp"
+    tmp.write_bytes(b"half a checkpoi")
+    os.utime(tmp, (time.time() - age, time.time() - age))
+    return tmp
+
+
+def test_only_the_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    """Two grids on one folder: one's clean-up deleted the other's checkpoint mid-write.
+    A temporary file goes only when its writer is dead (on this host: its process exited;
+    on another host: untouched for STALE_SECONDS)."""
+    import os
+    import subprocess
+    import sys
+
+    from threefactors import jsonio
+
+    host = jsonio.temporary_prefix(tmp_path).split("@")[1].rstrip(".")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    path = tmp_path / "checkpoints" / "ab12.pt"
+    path.parent.mkdir()
+    try:
+        keep = [
+            _temporary(path, f"{live.pid}@{host}"),  # another grid, writing now
+            _temporary(path, f"{os.getpid()}@{host}"),  # this process
+            _temporary(path, f"{dead.pid}@another-node", age=60),  # another host, recent
+            _temporary(tmp_path / "checkpoints" / "cd34.pt", f"{dead.pid}@{host}"),  # other file
+        ]
+        gone = [
+            _temporary(path, f"{dead.pid}@{host}"),  # killed mid-write
+            _temporary(path, f"{dead.pid}@another-node", age=2 * jsonio.STALE_SECONDS),
+            _temporary(path, "k2j4", age=2 * jsonio.STALE_SECONDS),  # a name without a writer
+        ]
+        assert sorted(jsonio.remove_stale_temporaries(path)) == sorted(gone)
+    finally:
+        live.kill()
+        live.wait()
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in gone)
+
+
+def test_temporary_files_name_their_writer(tmp_path: Path) -> None:
+    """The writer's pid and host are in the temporary name: a failing writer shows it."""
+    import os
+
+    seen = []
+
+    def spy(handle) -> None:
+        seen.extend(p.name for p in tmp_path.iterdir())
+
+    write_atomic(tmp_path / "r.json", spy)
+    assert seen[0].startswith(f".r.json.{os.getpid()}@") and seen[0].endswith(".tmp")

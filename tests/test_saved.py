@@ -110,6 +110,16 @@ def _record_cases(record: dict) -> dict[str, object]:
         "hash field not its name": dict(record, config_hash="0" * 16),
         "other version": old,
         "metric not a number": dict(record, test_accuracy="0.9"),
+        # these passed validation and then crashed every rerun (the grid's table)
+        "epoch not a number": dict(record, epoch="x"),
+        "epoch not whole": dict(record, epoch=1.5),
+        "history entry": dict(record, history=[*record.get("history", []), {"epoch": "x"}]),
+        "history not a list": dict(record, history={"epoch": 1}),
+        "final not an object": dict(record, final=[1]),
+        "threshold entry": dict(record, thresholds={"0.95": {"test_accuracy": "high"}}),
+        "eigenvalues": dict(record, top_eigenvalues=["1"]),
+        "steps negative": dict(record, steps=-1),
+        "reached_threshold": dict(record, reached_threshold="no"),
     }
 
 
@@ -235,3 +245,41 @@ def test_record_whose_parameters_are_gone_or_torn_is_recomputed(
     _rerun(out, finished[1])
     _one_warning(capsys.readouterr().err, params)
     assert len(_aside(params.parent)) == 1 and params.exists()
+
+
+def test_swapped_parameter_files_are_caught(
+    finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs of one architecture: their params files swapped were accepted (same size)."""
+    import dataclasses
+
+    out = _copy(finished[0], tmp_path / "g")
+    other = dataclasses.replace(TINY, seed=1)
+    other_record = run_one(other, out)
+    mine, theirs = (paths(out, config_hash(c))["params"] for c in (TINY, other))
+    swapped = theirs.read_bytes()
+    theirs.write_bytes(mine.read_bytes())
+    mine.write_bytes(swapped)
+    capsys.readouterr()
+    _rerun(out, finished[1])
+    assert strip_volatile(run_one(other, out)) == strip_volatile(other_record)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all("not the record's parameters" in line for line in lines)
+
+
+@pytest.mark.parametrize("where", ["params-folder", "runs-file"])
+def test_a_grid_folder_of_the_wrong_shape_is_refused_before_training(
+    where: str, tmp_path: Path, monkeypatch
+) -> None:
+    """``params/<hash>.pt`` a folder: retrained on every call, never saved (exit 0);
+    ``runs`` a file: every run trained, then FAILED. Now one line, nothing trained."""
+    from threefactors.empirical import grid
+    from threefactors.errors import InputError
+
+    monkeypatch.setattr(grid, "train", lambda *a, **k: pytest.fail("trained"))
+    if where == "params-folder":
+        paths(tmp_path, config_hash(TINY))["params"].mkdir(parents=True)
+    else:
+        (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(InputError, match=r"out='.*(runs|\.pt)': is not a"):
+        grid.run_grid([TINY], tmp_path, ensemble=False)

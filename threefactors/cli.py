@@ -12,9 +12,12 @@ on stderr and exits with code 2; a Python parameter name (``eta``) is reported a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from threefactors.errors import InputError
@@ -23,6 +26,30 @@ EXIT_BAD_INPUT = 2
 #: The Python API names a quantity once (eta, batch_size); the CLI flags that are a contract
 #: (--lr, --batch) keep theirs, so an error raised below the CLI is reported by its flag.
 FLAG_NAMES = {"eta": "lr", "batch_size": "batch"}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the command stops as on Ctrl-C — worker processes stopped, checkpoints kept,
+    and the interpreter's own clean-up run (killed outright by the default handler, a
+    parallel grid left its worker pool's semaphores to the resource tracker, which warned
+    of leaked semaphores)."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_stops_cleanly() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -60,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        code = args.func(args)
+        with _sigterm_stops_cleanly():
+            code = args.func(args)
     except InputError as err:
         flag = FLAG_NAMES.get(err.parameter, err.parameter)
         print(
@@ -71,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         sys.stdout = open(os.devnull, "w")  # the interpreter flushes stdout at exit
         return 0
+    except Terminated:
+        print(f"threefactors {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"threefactors {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -7,17 +7,38 @@ into one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Any
+
+#: The longest value an error message prints (a longer one is cut short with "…"; a long
+#: text keeps its start and its end, e.g. a path's file name).
+VALUE_CHARS = 100
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, VALUE_CHARS, VALUE_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def shorten(value: Any) -> str:
+    """``repr(value)`` cut to :data:`VALUE_CHARS` characters, without ever building the whole
+    text: nested values stop at depth 3 and six items, a huge integer is described by its
+    number of digits (an alias-bomb YAML value or a 10**4300 stays a short line)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        digits = math.floor(value.bit_length() * math.log10(2)) + 1
+        return f"<{'a negative' if value < 0 else 'an'} integer of about {digits} digits>"
+    text = _REPR.repr(value)
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
 
 
 class InputError(ValueError):
-    """Bad input: ``parameter`` had ``value``, which is wrong because ``reason``."""
+    """Bad input: ``parameter`` had ``value``, which is wrong because ``reason``.
+
+    The message prints the value cut short (:func:`shorten`)."""
 
     def __init__(self, parameter: str, value: Any, reason: str) -> None:
         self.parameter = parameter
         self.value = value
         self.reason = reason
-        super().__init__(f"{parameter}={value!r}: {reason}")
+        super().__init__(f"{parameter}={shorten(value)}: {reason}")
 
 
 def require(condition: bool, parameter: str, value: Any, reason: str) -> None:

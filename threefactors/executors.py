@@ -12,8 +12,9 @@ Executors (:class:`ExecutorSpec`):
 - ``dask``: with ``scheduler`` (``tcp://HOST:PORT``) on any running Dask cluster
   (``dask scheduler`` + ``dask worker``); without, on a ``LocalCluster`` of ``workers``
   single-threaded worker processes that the command starts and closes.
-- ``slurm``: a dask-jobqueue ``SLURMCluster`` built from a YAML file (:func:`load_jobs_config`),
-  scaled to its ``jobs`` batch jobs.
+- ``slurm``: a dask-jobqueue ``SLURMCluster`` built from a YAML file
+  (:func:`threefactors.jobs_config.load_jobs_config`), scaled to its ``jobs`` batch jobs;
+  refused at once on a machine without SLURM's ``sbatch``.
 
 A task whose worker dies is rescheduled by the Dask scheduler (a task is given up after it
 was running on ``distributed.scheduler.allowed-failures`` + 1 dead workers, default 4); an
@@ -31,6 +32,7 @@ import logging
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -38,40 +40,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from threefactors import options
-from threefactors.errors import InputError, require
+from threefactors.errors import InputError, require, shorten
+from threefactors.jobs_config import load_jobs_config
 from threefactors.progress import Progress
 
 EXECUTORS = ("local", "dask", "slurm")
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss)://[^\s/:]+(:\d{1,5})?$")
+# inproc:// is left out: an in-process address cannot be reached from another process.
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://[^\s/:]+(:\d{1,5})?$")
 
-# The keys a --jobs-config YAML file may hold, and their types (dask-jobqueue's SLURMCluster
-# arguments, plus ``jobs``: how many batch jobs to start).
-JOBS_CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
-    "jobs": int,
-    "cores": int,
-    "memory": str,
-    "processes": int,
-    "queue": str,
-    "account": str,
-    "walltime": str,
-    "job_cpu": int,
-    "job_mem": str,
-    "interface": str,
-    "local_directory": str,
-    "log_directory": str,
-    "python": str,
-    "death_timeout": (int, float),
-    "job_extra_directives": list,
-    "job_script_prologue": list,
-    "worker_extra_args": list,
-    "scheduler_options": dict,
-}
-JOBS_CONFIG_REQUIRED = ("jobs", "cores", "memory")
 # A LocalCluster worker is one thread: numba's parallel loops too (Dask's nanny already
 # sets OMP/MKL/OpenBLAS to one thread), so N workers use N cores, not N × cores.
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1"}
@@ -102,6 +82,12 @@ class ExecutorSpec:
         if self.kind == "slurm":
             require(self.jobs_config is not None, "jobs-config", None, "--executor slurm needs it")
             load_jobs_config(str(self.jobs_config))  # a bad file is refused before any run
+            require(
+                shutil.which("sbatch") is not None,
+                "executor",
+                self.kind,
+                "SLURM's sbatch is not on PATH: run it where SLURM jobs can be submitted",
+            )
         else:
             require(self.jobs_config is None, "jobs-config", self.jobs_config, "only for slurm")
 
@@ -119,44 +105,6 @@ class Outcome:
     error: str | None = None
 
 
-def load_jobs_config(path: str | Path) -> dict[str, Any]:
-    """The SLURMCluster settings in YAML file ``path``, checked key by key.
-
-    Only the keys of :data:`JOBS_CONFIG_KEYS` are accepted, with their types; ``jobs``,
-    ``cores`` and ``memory`` are required. The file is data (``yaml.safe_load``).
-    """
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as err:
-        raise InputError("jobs-config", str(path), f"cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise InputError("jobs-config", str(path), f"not valid YAML{line}") from None
-    require(isinstance(data, dict), "jobs-config", str(path), "expected a mapping of settings")
-    for key, value in data.items():
-        require(
-            key in JOBS_CONFIG_KEYS,
-            "jobs-config",
-            key,
-            f"unknown setting in {path}; known: {', '.join(JOBS_CONFIG_KEYS)}",
-        )
-        kind = JOBS_CONFIG_KEYS[key]
-        require(
-            isinstance(value, kind) and not isinstance(value, bool),
-            f"jobs-config {key}",
-            value,
-            f"expected {getattr(kind, '__name__', 'a number')}",
-        )
-    for key in JOBS_CONFIG_REQUIRED:
-        require(key in data, "jobs-config", str(path), f"missing required setting {key!r}")
-    for key in ("jobs", "cores"):
-        require(data[key] >= 1, f"jobs-config {key}", data[key], "must be ≥ 1")
-    return data
-
-
 def slurm_cluster(settings: dict[str, Any]) -> Any:
     """A dask-jobqueue ``SLURMCluster`` with ``settings`` (:func:`load_jobs_config`), not
     yet scaled: ``cluster.job_script()`` shows the batch script each job will run."""
@@ -165,12 +113,53 @@ def slurm_cluster(settings: dict[str, Any]) -> Any:
     return SLURMCluster(**{k: v for k, v in settings.items() if k != "jobs"})
 
 
+def identify_scheduler(address: str, timeout: float) -> None:
+    """Ask ``address`` who it is, all within ``timeout`` seconds; InputError (one line naming
+    the scheduler) unless a Dask scheduler answers.
+
+    ``distributed.Client``'s own timeout does not cover a port that accepts the connection
+    and then stays silent (it waits forever), and a port that sends something else makes it
+    raise whatever the bytes provoke: this probe turns every such case into one line.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    settings = Security().get_connection_args("client")  # TLS from Dask's config, as Client
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout, **settings)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except (TimeoutError, OSError):
+        reason = f"no Dask scheduler answered within {timeout:g} s"
+        raise InputError("scheduler", address, reason) from None
+    except Exception as err:  # whatever the other end's bytes provoked
+        raise InputError("scheduler", address, f"not a Dask scheduler ({_one_line(err)})") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise InputError(
+            "scheduler", address, f"not a Dask scheduler (it answered {shorten(reply)})"
+        )
+
+
 @contextmanager
-def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
-    """A ``distributed.Client`` for ``spec``; a cluster it started is closed on exit."""
+def dask_client(spec: ExecutorSpec, max_workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``spec``; a cluster it started is closed on exit.
+
+    A ``--scheduler`` is identified first (:func:`identify_scheduler`); a LocalCluster gets
+    ``spec.workers`` processes, at most ``max_workers`` (the number of tasks)."""
+    max_workers = spec.workers if max_workers is None else max(1, max_workers)
     from distributed import Client, LocalCluster
 
     if spec.kind == "dask" and spec.scheduler is not None:
+        identify_scheduler(spec.scheduler, spec.connect_timeout)
         try:
             client = Client(spec.scheduler, timeout=spec.connect_timeout)
         except (OSError, TimeoutError):
@@ -184,7 +173,7 @@ def dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         return
     if spec.kind == "dask":
         cluster = LocalCluster(
-            n_workers=spec.workers,
+            n_workers=min(spec.workers, max_workers),
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -322,7 +311,7 @@ def _run_on_dask(
     from distributed import as_completed
 
     batch = uuid.uuid4().hex[:8]
-    with dask_client(executor) as client:
+    with dask_client(executor, max_workers=len(tasks)) as client:
         futures = {
             client.submit(fn, task, key=f"threefactors-{labels[i]}-{batch}-{i}", pure=False): i
             for i, task in enumerate(tasks)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import math
 import os
+import re
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -51,6 +55,63 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+#: A temporary file of another writer is litter only once its writer is gone: on this host,
+#: its process has exited; on another host (a shared folder), it was not modified for this
+#: many seconds (a live writer's file changes within seconds).
+STALE_SECONDS = 3600.0
+
+
+def _writer() -> str:
+    """``<pid>@<host>``: the writer named in its temporary files' names."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
+    return f"{os.getpid()}@{host}"
+
+
+def temporary_prefix(path: Path) -> str:
+    """The name start of this process's temporary files for ``path``:
+    ``.<name>.<pid>@<host>.`` (then a random part and ``.tmp``)."""
+    return f".{path.name}.{_writer()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _is_stale(tmp: Path, path: Path, me: str) -> bool:
+    """True when ``tmp``, a temporary file for ``path``, is a dead writer's (see
+    :data:`STALE_SECONDS`); never for a file of this process."""
+    writer = tmp.name.removeprefix(f".{path.name}.").rpartition(".")[0].rpartition(".")[0]
+    pid, _, host = writer.partition("@")
+    here = me.partition("@")[2]
+    if host == here and pid.isdigit():
+        return writer != me and not _alive(int(pid))
+    try:
+        return time.time() - tmp.stat().st_mtime > STALE_SECONDS
+    except FileNotFoundError:
+        return False
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files for ``path`` that a killed writer left behind; the removed.
+
+    Only a dead writer's files go: a writer that is still running (another process writing
+    the same file, e.g. a second grid on the same folder) keeps its own (:func:`_is_stale`).
+    """
+    path, me = Path(path), _writer()
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if _is_stale(tmp, path, me):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def _fsynced_temporary(path: Path, content: Content) -> str:
     """A temporary file next to ``path`` holding ``content``, flushed to disk; its name.
 
@@ -58,7 +119,7 @@ def _fsynced_temporary(path: Path, content: Content) -> str:
     (e.g. ``lambda f: torch.save(state, f)``). A writer that raises leaves no temporary file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600: a report others cannot read
         with os.fdopen(fd, "wb") as handle:

@@ -11,6 +11,7 @@ Only the standard library is imported: ``threefactors --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 from collections.abc import Callable
@@ -116,6 +117,22 @@ def add_memory_budget(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_links(text: str, path: Path) -> None:
+    """Refuse a path through a symbolic link that leads nowhere (dangling, or a loop)."""
+    for part in (path, *path.parents):
+        if os.path.lexists(part) and not os.path.exists(part):
+            try:
+                os.stat(part)
+            except OSError as err:
+                what = (
+                    "a symbolic link loop"
+                    if err.errno == errno.ELOOP
+                    else "a symbolic link to nothing (its target does not exist)"
+                )
+                where = repr(text) if part == path else f"{text!r}: {str(part)!r}"
+                raise argparse.ArgumentTypeError(f"{where} is {what}") from None
+
+
 def output_dir(text: str) -> Path:
     """A folder to write into: not empty text, not a file, not under a file, and creatable.
 
@@ -125,6 +142,7 @@ def output_dir(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("empty path: name an output folder")
     path = Path(text).expanduser()
+    _check_links(text, path)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
     parent = path

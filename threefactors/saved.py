@@ -13,16 +13,49 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
+
+from threefactors.errors import InputError, require
 
 T = TypeVar("T")
 
 
 class Invalid(ValueError):
     """A saved file that read back but does not hold what it should."""
+
+
+def open_regular(path: str | os.PathLike[str], parameter: str) -> BinaryIO:
+    """``path`` opened for binary reading, if it is a regular file (after symbolic links).
+
+    A FIFO, a device (a link to /dev/zero) or a folder is refused with :class:`InputError`
+    naming ``parameter``, without blocking: the file is opened non-blocking and checked with
+    ``fstat`` before a byte is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        raise InputError(parameter, str(path), f"cannot read: {err.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(parameter, str(path), "not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int, parameter: str) -> bytes:
+    """The bytes of the regular file ``path`` (:func:`open_regular`), refused when it holds
+    more than ``limit`` bytes: its size is checked before reading, and no more than that
+    size + 1 bytes are read (a file that grew meanwhile is refused)."""
+    with open_regular(path, parameter) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        require(size <= limit, parameter, str(path), f"{size} bytes, over the {limit} allowed")
+        data = handle.read(size + 1)  # a file grown meanwhile shows one byte more
+    require(len(data) == size, parameter, str(path), "changed while it was read")
+    return data
 
 
 def read_json(path: Path) -> Any:
