@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from threefactors.errors import require
-from threefactors.theory.parser import parse_loss
+from threefactors.theory.parser import check_name, parse_loss
 
 #: Symbols of the SGD model itself; a loss may not use them as coordinates or parameters.
 RESERVED_SYMBOLS = ("eta", "S", "sigma", "N", "t")
@@ -68,8 +68,10 @@ class Landscape:
         self.coords = tuple(self.coords)
         self.params = {str(k): float(v) for k, v in dict(self.params).items()}
         require(len(self.coords) >= 1, "coords", self.coords, "need at least one coordinate")
-        names = [c.name for c in self.coords]
+        names = [check_name(c.name, "coords") for c in self.coords]
         require(len(set(names)) == len(names), "coords", names, "repeated coordinate")
+        for name in self.params:
+            check_name(name, "params")
         free = {s.name for s in self.expr.free_symbols}
         for reserved in RESERVED_SYMBOLS:
             require(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 
 import sympy as sp
@@ -111,6 +112,32 @@ def _depth(node: ast.AST) -> int:
             same = family is not None and _family(child) is family
             stack.append((child, level if same else level + 1))
     return deepest
+
+
+def _require_unfolded(text: str, parameter: str, shown: str) -> None:
+    """Refuse a character that Unicode's NFKC folds onto another: Python's parser folds
+    names so (ϑ → θ, ϕ → φ), and two names typed differently would silently be one."""
+    for char in dict.fromkeys(text):
+        folded = unicodedata.normalize("NFKC", char)
+        require(
+            folded == char,
+            parameter,
+            shown,
+            f"character {char!r} is a variant of {folded!r} (Unicode NFKC); type {folded!r}",
+        )
+
+
+def check_name(name: str, parameter: str) -> str:
+    """``name`` is a formula name: a letter (ASCII or Greek) then letters, digits or _,
+    with no character that NFKC folds onto another; returned unchanged."""
+    require(
+        isinstance(name, str) and _NAME.fullmatch(name) is not None,
+        parameter,
+        name,
+        "a name is a letter (a-z, A-Z, Greek) followed by letters, digits or _",
+    )
+    _require_unfolded(name, parameter, name)
+    return name
 
 
 class _Builder:
@@ -222,6 +249,7 @@ def parse_loss(text: str, parameter: str = "loss") -> sp.Expr:
     require(len(text) <= MAX_LENGTH, parameter, shown, f"longer than {MAX_LENGTH} characters")
     bad = sorted(set(_ALLOWED_CHARACTERS.sub("", text)))
     require(not bad, parameter, shown, f"character(s) {' '.join(bad)} not allowed: {_GRAMMAR}")
+    _require_unfolded(text, parameter, shown)
     source = text.strip().replace("^", "**")
     try:
         tree = ast.parse(source, mode="eval")
