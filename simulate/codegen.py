@@ -1,4 +1,4 @@
-"""Compile a Landscape to a numba kernel: generated source, exec'd from a file, njit-cached.
+"""Compile a Landscape to a numba kernel: generated source, exec'd, njit-cached on disk.
 
 For a landscape, a noise model (:mod:`.noise_models`), a scheme (:mod:`.schemes`) and whether
 escape times are measured, this module writes one Python source file holding
@@ -27,20 +27,18 @@ minimum, where it runs on unobserved. ``fastmath`` allows reassociation and cont
 (per particle, the same on every thread) but never assumes finite values.
 
 The file name is a hash of its source (and of the generator's): a new formula compiles
-once per process (in-process cache) and, where the cache folder is writable, once per
-machine (numba's ``cache=True`` file cache); quadratics of the same d and shape share one
-kernel.
+once per process (in-process cache) and, where the cache folder is safe and has room
+(:mod:`.kernel_cache`), once per machine (numba's file cache); quadratics of the same d and
+shape share one kernel. No text a user typed is printed into the source: coordinates are
+renamed to the kernel's locals and every node printed is checked (:func:`_kernel_expr`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -51,6 +49,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from threefactors.errors import InputError
 from threefactors.jsonio import write_atomic
 from threefactors.simulate import primitives, rng
+from threefactors.simulate.kernel_cache import kernel_dir, warn_no_cache
 from threefactors.simulate.noise_models import NoiseModel
 from threefactors.simulate.schemes import Scheme
 from threefactors.theory.critical import quadratic_form
@@ -72,20 +71,21 @@ from threefactors.simulate.primitives import reached, root2, root_factor, settle
 from threefactors.simulate.rng import batch_index, normal, randint, randint_pair, randint_quad
 
 D = {dim}
+# CACHE (numba's file cache on or off) is set by compile_kernel before this module runs.
 FASTMATH = {{"nsz", "arcp", "contract", "reassoc"}}
 '''
 
 _AFFINE = {
     "diagonal": """
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def grad(X, p, G, gd):
     Hm, hv, cv, L0 = gd
     for i in range(D):
         G[i] = hv[i] * X[p, i] + cv[i]
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def loss(X, p, gd):
     Hm, hv, cv, L0 = gd
     total = L0
@@ -95,7 +95,7 @@ def loss(X, p, gd):
 """,
     "dense": """
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def grad(X, p, G, gd):
     Hm, hv, cv, L0 = gd
     for i in range(D):
@@ -105,7 +105,7 @@ def grad(X, p, G, gd):
         G[i] = gi
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def loss(X, p, gd):
     Hm, hv, cv, L0 = gd
     total = L0
@@ -120,7 +120,7 @@ def loss(X, p, gd):
 
 _OBSERVERS = """
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def basin(X, p, basins, Y, G, gd):
     minima, radius2, splits, use_splits, flow_dt, flow_steps, max_move = basins
     n_min = minima.shape[0]
@@ -161,7 +161,7 @@ def basin(X, p, basins, Y, G, gd):
     return best
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def observe(X, lo, hi, b, r, k, diverged_at, basins, hist_spec, acc, gd):
     acc_basin, acc_mean, acc_loss, acc_alive, hist = acc
     hist_lo, hist_hi, hist_start = hist_spec
@@ -187,7 +187,7 @@ def observe(X, lo, hi, b, r, k, diverged_at, basins, hist_spec, acc, gd):
 
 _RUN = """
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=CACHE, fastmath=FASTMATH)
 def run_block(b, {signature}):
     n = X.shape[0]
     lo = b * block
@@ -244,7 +244,7 @@ def run_block(b, {signature}):
     states[b, 3] = s3
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=CACHE)
 def integrate({signature}):
     for b in prange(states.shape[0]):
         run_block(np.int64(b), {signature})
@@ -434,7 +434,7 @@ def _printed(name: str, landscape: Landscape, exprs: list[sp.Expr], target: str 
     if target is None:
         lines.append("return _value")
     args = f"X, p, {target}, gd" if target else "X, p, gd"
-    return f"\n\n@njit(cache=True)\ndef {name}({args}):\n" + _indent(lines, 4)
+    return f"\n\n@njit(cache=CACHE)\ndef {name}({args}):\n" + _indent(lines, 4)
 
 
 def _hessian_root(landscape: Landscape) -> list[str]:
@@ -534,26 +534,23 @@ def kernel_source(
     return "".join(parts)
 
 
-def cache_dir() -> Path:
-    """Where generated kernels live: $THREEFACTORS_KERNEL_DIR, ~/.cache/threefactors/kernels,
-    or a per-user temporary folder, whichever is writable first."""
-    candidates = [os.environ.get("THREEFACTORS_KERNEL_DIR"), "~/.cache/threefactors/kernels"]
-    candidates.append(str(Path(tempfile.gettempdir()) / f"threefactors-kernels-{os.getuid()}"))
-    for candidate in filter(None, candidates):
-        path = Path(candidate).expanduser()
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(path, os.W_OK):
-            return path
-    raise OSError("no writable folder for compiled kernels; set THREEFACTORS_KERNEL_DIR")
-
-
 _VERSION = hashlib.sha256(
     "".join(Path(m.__file__).read_text() for m in (primitives, rng)).encode()
 ).hexdigest()[:12]
 _COMPILED: dict[str, ModuleType] = {}
+
+
+def _written(folder: Path, name: str, source: str) -> Path | None:
+    """``folder/name.py`` holding ``source`` (written atomically unless already there), or
+    None when it cannot be written (a full disk: one warning line, no disk cache)."""
+    path = folder / f"{name}.py"
+    try:
+        if not path.is_file() or path.read_text() != source:
+            write_atomic(path, source)
+    except OSError as err:
+        warn_no_cache(folder, f"cannot write a kernel ({err.strerror or type(err).__name__})")
+        return None
+    return path
 
 
 def compile_kernel(
@@ -562,8 +559,10 @@ def compile_kernel(
     """The generated module for (landscape, noise, scheme, escape), compiled on first call.
 
     In-process cache by (landscape.key, noise, scheme, escape); the file is named by the hash
-    of its source and the generator's version, written once (atomically), so numba's file
-    cache stays valid across processes and identical kernels share one file.
+    of its source and the generator's version, written once (atomically) into
+    :func:`.kernel_cache.kernel_dir`, so numba's file cache stays valid across processes and
+    identical kernels share one file. Without a safe folder with room (see
+    :mod:`.kernel_cache`) the module is compiled from memory, numba's file cache off.
     """
     key = f"{landscape.key}|{noise.name}|{scheme.name}|{escape}"
     if key in _COMPILED:
@@ -574,13 +573,13 @@ def compile_kernel(
     if name in sys.modules:
         _COMPILED[key] = sys.modules[name]
         return sys.modules[name]
-    path = cache_dir() / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        write_atomic(path, source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    folder = kernel_dir()
+    path = None if folder is None else _written(folder, name, source)
+    module = ModuleType(name)
+    module.__file__ = str(path) if path is not None else f"<{name}>"
+    module.CACHE = path is not None
+    code = compile(source, module.__file__, "exec")
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(code, module.__dict__)  # the source generated above, from the checked tree only
     _COMPILED[key] = module
     return module
