@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.errors import InputError, check_positive, require
+from threefactors.errors import InputError, check_positive, check_seed, require
 from threefactors.progress import Progress
 from threefactors.provenance import provenance
 from threefactors.resources import check_memory
@@ -247,7 +247,7 @@ def plan(
     """Validate a run and size it: work and memory budgets, record steps, chunks."""
     require(int(particles) == particles and particles >= 1, "particles", particles, "need ≥ 1")
     require(int(steps) == steps and steps >= 1, "steps", steps, "need ≥ 1")
-    require(int(seed) == seed and seed >= 0, "seed", seed, "need an integer ≥ 0")
+    check_seed(seed)
     particles, steps, d = int(particles), int(steps), landscape.dim
     block = block_size(d)
     n_blocks = -(-particles // block)

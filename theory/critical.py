@@ -216,6 +216,22 @@ def require_smooth(landscape: Landscape) -> None:
         )
 
 
+def _require_defined(landscape: Landscape, points: np.ndarray, box: tuple) -> None:
+    """InputError unless L is real and finite at every start point of the search: a loss
+    such as sqrt(x + 1) or x**0.5 is not defined on all of the box."""
+    with np.errstate(all="ignore"):
+        values = landscape.loss_at(points)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = ", ".join(f"{v:.4g}" for v in points[np.argmax(bad)])
+        raise InputError(
+            "loss",
+            str(landscape.loss),
+            f"not a real finite number at θ = ({where}) in the box {box}: the loss must be "
+            "defined on the whole box",
+        )
+
+
 def require_confining(landscape: Landscape, critical: CriticalPoints) -> None:
     """InputError unless L grows away from its critical points, as the stationary law
     p ∝ exp(−L/T) and a simulation that stays put both need.
@@ -283,6 +299,7 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         method, starts = "polynomial roots", 0
     else:
         starts = len(initial := _starts(box))
+        _require_defined(landscape, initial, box)
         points = _newton(landscape, initial, (hi - lo) / 4)
         margin = 1e-6 * (hi - lo)
         inside = np.all((points >= lo - margin) & (points <= hi + margin), axis=1)

@@ -66,6 +66,8 @@ DEFAULT_GRID = {1: 2000, 2: 200}
 METHODS = ("krylov", "implicit-euler")
 #: Largest Krylov space per group of output times.
 _KRYLOV_MAX = 200
+#: Largest t·max|Q_ii| evolve accepts: I − γQ stays far from overflow (it fails near 1e308).
+MAX_TIME_RATE = 1e250
 
 
 def bernoulli(z: np.ndarray) -> np.ndarray:
@@ -259,13 +261,16 @@ class FokkerPlanck:
 
         Shift-invert Lanczos (``eigsh``, sigma just below 0) on −S; the zero eigenvalue of the
         stationary state is dropped. Rates below ~1e-13·‖Q‖ are round-off, not resolved.
+        The start vector is fixed (uniform), not ARPACK's random one, and BLAS runs on one
+        thread: the same input gives the same bits on every run.
         """
         require(int(count) == count and count >= 1, "count", count, "need an integer ≥ 1")
         n = self.potential.size
         k = min(int(count) + 1, n - 2)
         scale = float(abs(self.symmetric.diagonal()).max())
+        start = np.full(n, 1 / np.sqrt(n))
         with threadpool_limits(limits=1, user_api="blas"):  # see _krylov
-            values = eigsh(-self.symmetric, k=k, sigma=-1e-10 * scale, which="LM",
+            values = eigsh(-self.symmetric, k=k, sigma=-1e-10 * scale, which="LM", v0=start,
                            return_eigenvectors=False)  # fmt: skip
         values = np.sort(values)
         return values[1 : int(count) + 1]
@@ -287,6 +292,14 @@ class FokkerPlanck:
         """
         require(method in METHODS, "method", method, f"one of {', '.join(METHODS)}")
         times = check_times(times)
+        reach = float(times[-1]) * float(abs(self.generator.diagonal()).max())  # t·‖Q‖
+        require(
+            reach <= MAX_TIME_RATE,
+            "times",
+            float(times[-1]),
+            f"too long for the solver (t·max|Q_ii| = {reach:.3g} > {MAX_TIME_RATE:g}; "
+            "the stationary law is reached long before)",
+        )
         p0 = np.asarray(initial, dtype=float).ravel()
         require(
             p0.size == self.potential.size,

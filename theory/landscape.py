@@ -9,6 +9,7 @@ symbolically; the simulator compiles the same expression to a Numba kernel, keye
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,22 @@ def _natural_key(name: str) -> tuple[str, int, str]:
     match = re.fullmatch(r"([A-Za-z_]+?)(\d*)", name)
     stem, digits = (match.group(1), match.group(2)) if match else (name, "")
     return (stem, int(digits) if digits else -1, name)
+
+
+def _not_real_double(loss: sp.Expr) -> str | None:
+    """Why ``loss`` (parameters substituted) is not a real function in double precision, or
+    None: an imaginary unit (sqrt(-1), log(-1), (-8)**(1/3)), a division by zero or an
+    infinity, or a number beyond the range of a double (1e308*10, a*a with a = 1e308)."""
+    for node in sp.preorder_traversal(loss):
+        if node is sp.I or (
+            node.is_Pow and node.base.is_Number and node.base < 0 and not node.exp.is_integer
+        ):
+            return "complex value: the loss must be real"
+        if node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+            return "division by zero or an infinite value"
+        if node.is_Number and not math.isfinite(float(node)):
+            return f"number {str(node)[:24]} out of the range of a double"
+    return None
 
 
 # The cached lambdified callables of a Landscape (not picklable; rebuilt on first use).
@@ -94,6 +111,9 @@ class Landscape:
             require(all(lo < hi for lo, hi in self.box), "box", self.box, "need low < high")
         if not self.name:
             self.name = str(self.expr)
+        problem = _not_real_double(self.loss)
+        given = " with the parameter values" if self.params else ""
+        require(problem is None, "loss", str(self.expr), f"{problem}{given}")
 
     # ----------------------------------------------------------------- construction
     @classmethod

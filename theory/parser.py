@@ -181,7 +181,16 @@ class _Builder:
         value = self.build(node)
         for operator, right in reversed(steps):
             value = _BINARY[operator](value, self.build(right))
+            self.bound_exact(value)
         return value
+
+    def bound_exact(self, value: sp.Expr) -> None:
+        """Refuse once the exact number a chain has folded together (its leading numeric
+        coefficient or constant term) passes MAX_EXACT_BITS: products of powers that are each
+        within bounds could otherwise grow without limit."""
+        head = value.as_coeff_Add()[0] if value.is_Add else value.as_coeff_Mul()[0]
+        if head.is_Rational and max(head.p.bit_length(), head.q.bit_length()) > MAX_EXACT_BITS:
+            raise self.refuse(f"exact number too large (more than {MAX_EXACT_BITS} bits)")
 
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
