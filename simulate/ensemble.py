@@ -422,6 +422,7 @@ def langevin(
         raise InputError("time", time, "give exactly one of time and steps")
     if time is not None:
         check_positive("time", time)
+        require(dt <= time, "dt", dt, f"longer than time={time:g}: need dt ≤ time")
         steps = int(np.ceil(time / dt - 1e-9))
     scale = float(np.sqrt(eta * dt / batch_size))
     kernel_model, noise_data = model.kernel_data(landscape, scale, sigma, covariance)
@@ -435,6 +436,8 @@ def langevin(
         "scheme": scheme,
         "dt": dt,
         "steps": steps,
+        "time": steps * dt,  # time rounded up to whole steps
+        "time_requested": time,
         "particles": particles,
         "start": None if start is None else np.asarray(start, dtype=float),
         "escape_from": None if escape is None else escape.minimum,

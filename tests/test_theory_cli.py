@@ -149,13 +149,21 @@ _SIMULATE = ["simulate", "langevin", "--lr", "0.1", "--particles", "64", "--step
         (["minima", "--loss", "x**4 + a*x", "--param", "a=1", "--param", "a=2", *_SETTING],
          "param", "given twice"),
         (["derive", "--loss", "ϑ**2 + θ**2"], "loss", "variant of 'θ'"),
+        # memory checked against the budget (4 GiB here) before anything is allocated
+        (["relax", "--loss", "(x**2-1)**2 + y**2", *_SETTING, "--start", "-1,0", "--grid",
+          "2000"], "grid", "needs 20.3 GiB of memory, more than the budget of 4 GiB"),
     ],
 )  # fmt: skip
 def test_issue_22_refusals_are_one_line(
-    capsys: pytest.CaptureFixture[str], argv: list[str], parameter: str, reason: str
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    parameter: str,
+    reason: str,
 ) -> None:
     """Each case of issue 22 (theory, simulate): exit 2, one line naming the parameter and
     the reason, no warning and no traceback."""
+    monkeypatch.setenv("THREEFACTORS_MEMORY_BUDGET", str(4 * 2**30))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(argv) == 2

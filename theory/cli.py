@@ -402,6 +402,7 @@ def register_relax(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument(
         "--grid", type=options.count, help="cells per axis (default 2000 in 1-D, 200 in 2-D)"
     )
+    options.add_memory_budget(sub)
     sub.add_argument("--json", action="store_true", help="print one JSON document")
     # let "--start -1,0" and "--times -1,2" through as values (argparse takes a leading "-"
     # for an option unless the token is one negative number); bad values are then named
@@ -422,8 +423,11 @@ def _relax(args: argparse.Namespace) -> int:
     from threefactors.errors import require
     from threefactors.output import emit
     from threefactors.provenance import provenance
+    from threefactors.resources import set_memory_budget
     from threefactors.theory.relaxation import relax
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     temperature = float(setting_from_args(args).temperature)
     land = landscape_from_args(args)
     require(land.dim <= 2, "loss", args.loss, f"relax needs d ≤ 2 (d = {land.dim})")

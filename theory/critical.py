@@ -83,6 +83,8 @@ def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float]
     (then ∇L = Hθ + c and ∇²L = H everywhere), else None. Read off the coefficients of
     ``sympy.Poly``: θ_iθ_j (i ≠ j) with coefficient a gives H_ij = H_ji = a, θ_i² gives
     H_ii = 2a."""
+    if not landscape.loss.is_polynomial(*landscape.coords):  # structural: expands nothing
+        return None
     try:
         poly = sp.Poly(landscape.loss, *landscape.coords)
     except (sp.PolynomialError, sp.GeneratorsNeeded):
@@ -110,10 +112,12 @@ def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float]
 
 def _polynomial_slope(landscape: Landscape) -> np.ndarray | None:
     """Coefficients (high → low) of L'(x) when d = 1 and L is a polynomial, else None."""
-    if landscape.dim != 1:
+    # is_polynomial looks at the tree only: expanding a non-polynomial's gradient first
+    # (tanh nested 28 deep: a product of 28 factors) ran for minutes
+    if landscape.dim != 1 or not landscape.loss.is_polynomial(landscape.coords[0]):
         return None
     try:
-        poly = sp.Poly(sp.expand(landscape.gradient[0]), landscape.coords[0])
+        poly = sp.Poly(landscape.loss, landscape.coords[0]).diff(landscape.coords[0])
         coeffs = np.array([float(c) for c in poly.all_coeffs()])
     except (sp.PolynomialError, TypeError, ValueError):
         return None

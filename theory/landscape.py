@@ -70,9 +70,11 @@ class Landscape:
     name:
         A short label for reports.
     box:
-        The region of interest, one (low, high) per coordinate: where the theory searches
-        for critical points and integrates the Gibbs density, and where the simulator
-        starts its particles by default. ``None`` lets :mod:`threefactors.theory` choose.
+        The region of interest, one finite (low, high) per coordinate: where the theory
+        searches for critical points (a 1-D polynomial's roots are found exactly on all of
+        ℝ, whatever the box), the region it widens until the Gibbs density is negligible
+        at its edge before integrating, and where the simulator starts its particles by
+        default. ``None`` lets :mod:`threefactors.theory` choose.
     """
 
     expr: sp.Expr
@@ -109,6 +111,12 @@ class Landscape:
             self.box = tuple((float(lo), float(hi)) for lo, hi in self.box)
             require(len(self.box) == self.dim, "box", self.box, f"need {self.dim} intervals")
             require(all(lo < hi for lo, hi in self.box), "box", self.box, "need low < high")
+            require(
+                all(math.isfinite(hi - lo) for lo, hi in self.box),
+                "box",
+                self.box,
+                "need finite bounds whose difference is a finite double",
+            )
         if not self.name:
             self.name = str(self.expr)
         problem = _not_real_double(self.loss)

@@ -9,15 +9,29 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: Characters of a value an error message shows; a longer one is cut short.
+SHOWN = 60
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to its first SHOWN characters and its length when longer (a
+    117-digit number or a 50,000-character formula stays one short line)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4300-digit conversion limit
+        return f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 10]}…({len(text)} characters)"
+
 
 class InputError(ValueError):
-    """Bad input: ``parameter`` had ``value``, which is wrong because ``reason``."""
+    """Bad input: ``parameter`` had ``value``, which is wrong because ``reason``; the
+    message shows the value cut short (:func:`shown`)."""
 
     def __init__(self, parameter: str, value: Any, reason: str) -> None:
         self.parameter = parameter
         self.value = value
         self.reason = reason
-        super().__init__(f"{parameter}={value!r}: {reason}")
+        super().__init__(f"{parameter}={shown(value)}: {reason}")
 
 
 def require(condition: bool, parameter: str, value: Any, reason: str) -> None:
