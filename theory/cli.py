@@ -83,7 +83,7 @@ def landscape_from_args(args: argparse.Namespace) -> Any:
     params: dict[str, float] = {}
     for item in args.param:
         name, equals, value = (part.strip() for part in item.partition("="))
-        require(bool(equals), "param", item, "expected NAME=VALUE")
+        require(bool(equals) and bool(name), "param", item, "expected NAME=VALUE")
         check_name(name, "param")
         require(name not in CONSTANTS, "param", item, f"{name} is a constant, not a parameter")
         require(name not in params, "param", item, f"{name} given twice")

@@ -47,7 +47,7 @@ def _not_real_double(loss: sp.Expr) -> str | None:
         if node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
             return "division by zero or an infinite value"
         if node.is_Number and not math.isfinite(float(node)):
-            return f"number {str(node)[:24]} out of the range of a double"
+            return f"number {sp.N(node, 3)} out of the range of a double"
     return None
 
 
