@@ -9,7 +9,9 @@ others, under folders that only their owner or root can change (a sticky folder 
 mode 0700; numba keeps its index next to them (``__pycache__``) or under
 ``$NUMBA_CACHE_DIR``, which is held to the same test. A folder that fails, or has less
 than :data:`MIN_FREE_BYTES` free, is not used: one warning line on stderr, and kernels are
-compiled in memory for this process only. Only the standard library is imported here.
+compiled in memory for this process only. A home that cannot be written falls back to
+``<tmp>/threefactors-kernels-<uid>``, held to the same test. Only the standard library is
+imported here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 #: Below this much free space a cache folder is not used (a kernel and its index: ~1 MiB).
@@ -70,9 +73,8 @@ def warn_no_cache(path: Path, reason: str) -> None:
         )
 
 
-def usable(path: Path) -> bool:
-    """Create ``path`` privately if missing; True when it is safe and has room, else warn
-    once (the folder and the reason) and return False."""
+def _problem(path: Path) -> str | None:
+    """Create ``path`` privately if missing; why it cannot hold the cache (None: it can)."""
     try:
         _make_private(path)
         problem = folder_problem(path)
@@ -80,20 +82,45 @@ def usable(path: Path) -> bool:
             problem = f"less than {MIN_FREE_BYTES // 2**20} MiB free"
     except OSError as err:
         problem = f"cannot create it ({err.strerror})"
+    return problem
+
+
+def usable(path: Path) -> bool:
+    """True when ``path`` (created privately if missing) is safe and has room, else warn
+    once (the folder and the reason) and return False."""
+    problem = _problem(path)
     if problem is not None:
         warn_no_cache(path, problem)
     return problem is None
 
 
-def kernel_dir() -> Path | None:
-    """The folder for generated kernels, or None: compile without a disk cache."""
+def _candidates() -> list[Path]:
+    """$THREEFACTORS_KERNEL_DIR alone when set; else the XDG cache folder, then a per-user
+    folder under the temporary directory (for a home that cannot be written)."""
+    given = os.environ.get("THREEFACTORS_KERNEL_DIR")
+    if given:
+        return [Path(given).expanduser()]
     base = os.environ.get("XDG_CACHE_HOME", "")
     base = base if os.path.isabs(base) else "~/.cache"
-    path = Path(os.environ.get("THREEFACTORS_KERNEL_DIR") or Path(base, "threefactors", "kernels"))
-    path = path.expanduser()
-    index = path / "__pycache__"
+    temporary = Path(tempfile.gettempdir(), f"threefactors-kernels-{os.geteuid()}")
+    return [Path(base, "threefactors", "kernels").expanduser(), temporary]
+
+
+def kernel_dir() -> Path | None:
+    """The first candidate folder (:func:`_candidates`) that is safe and has room, with its
+    ``__pycache__``; one that cannot be created is passed over, one that exists but fails
+    stops the search: None, one warning line, compile without a disk cache."""
     guard_numba_cache_dir()
-    return path if usable(path) and (not index.exists() or usable(index)) else None
+    candidates = _candidates()
+    for path in candidates:
+        index = path / "__pycache__"
+        problem = _problem(path) or (_problem(index) if index.exists() else None)
+        if problem is None:
+            return path
+        if not problem.startswith("cannot create") or path == candidates[-1]:
+            warn_no_cache(path, problem)
+            return None
+    return None
 
 
 def guard_numba_cache_dir() -> None:

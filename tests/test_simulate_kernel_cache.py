@@ -180,3 +180,20 @@ def test_planted_index_in_a_world_writable_folder_is_never_loaded(tmp_path: Path
     folder.chmod(0o700)
     _simulate(folder)
     assert mark.exists()
+
+
+def test_a_home_that_cannot_be_written_falls_back_to_a_private_temporary_folder(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """XDG_CACHE_HOME under a file (cannot be created): the per-user temporary folder is
+    used instead, held to the same test, with no warning."""
+    tmp_path.chmod(0o700)
+    (tmp_path / "file").write_text("")
+    monkeypatch.delenv("THREEFACTORS_KERNEL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file" / "cache"))
+    monkeypatch.setattr(kernel_cache.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert kernel_dir() == tmp_path / f"threefactors-kernels-{os.geteuid()}"
+    assert capsys.readouterr().err == ""
+    kernel_dir().chmod(0o777)  # the fallback is held to the same test
+    assert kernel_dir() is None
+    assert "writable by group or others" in capsys.readouterr().err

@@ -9,18 +9,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: Characters of a value an error message shows; a longer one is cut short.
-SHOWN = 60
+#: Characters of a value an error message shows whole; a longer one is cut in the middle.
+SHOWN = 100
 
 
 def shown(value: Any) -> str:
-    """``repr(value)``, cut to its first SHOWN characters and its length when longer (a
-    117-digit number or a 50,000-character formula stays one short line)."""
+    """``repr(value)``; past SHOWN characters its first 45 and last 40 around its length (a
+    117-digit number or a 50,000-character formula stays one short line, and a path keeps
+    the file name at its end)."""
     try:
         text = repr(value)
     except ValueError:  # an int past Python's 4300-digit conversion limit
         return f"<{type(value).__name__} too large to print>"
-    return text if len(text) <= SHOWN else f"{text[: SHOWN - 10]}…({len(text)} characters)"
+    if len(text) <= SHOWN:
+        return text
+    return f"{text[:45]}…({len(text)} characters)…{text[-40:]}"
 
 
 class InputError(ValueError):
