@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from threefactors.errors import require
+from threefactors.errors import check_seed, require
 from threefactors.executors import LOCAL, ExecutorSpec, run_tasks
 from threefactors.progress import Progress
 from threefactors.resources import check_memory
@@ -57,6 +57,7 @@ def sweep(
     check_memory(len(etas) * len(batch_sizes) * len(sigmas) * SETTING_BYTES, "lr", shape)
     grid = list(itertools.product(etas, batch_sizes, sigmas))
     require(len(grid) >= 1, "etas", etas, "empty grid")
+    check_seed(seed, len(grid))  # setting i runs with seed + i
     critical = run_kwargs.pop("critical", None) or critical_points(landscape)
     settings = [SGDSetting(eta, batch, sigma, examples, replacement) for eta, batch, sigma in grid]
     tasks = [

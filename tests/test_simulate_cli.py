@@ -92,6 +92,8 @@ def test_sweep_rows_are_the_single_runs_with_seeds_seed_plus_i(capsys) -> None:
         (["--lr", "0.1", "--batch", "1", "--executor", "dask", "--scheduler", "8786"],
          "scheduler='8786'"),
         (["--lr", "0.1", "--batch", "1", "--workers", "0"], "argument --workers:"),
+        (["--lr", "0.1,0.2", "--batch", "1", "--seed", str(2**64 - 1)],
+         "seed=18446744073709551615: need 0 ≤ seed + settings − 1 < 2**64"),
     ],
 )  # fmt: skip
 def test_sweep_bad_input_is_one_line_exit_2(capsys, extra, fragment) -> None:
