@@ -7,6 +7,9 @@ minibatch SGD on a finite sum), :func:`sweep` (a grid over η, S, σ), :class:`O
 """
 
 from threefactors.lazy import make_lazy
+from threefactors.simulate.kernel_cache import guard_numba_cache_dir
+
+guard_numba_cache_dir()  # before numba caches anything (see kernel_cache)
 
 _EXPORTS = {
     "langevin": "threefactors.simulate.ensemble",

@@ -12,6 +12,8 @@ mean loss, mean, covariance, diverged count and first divergence step, escape ti
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from typing import Any
 
 from threefactors import options
@@ -148,6 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--seed", type=options.seed, default=0, help="seed of the first setting")
     sweep.add_argument("--start", default=None, help="common start point (comma separated)")
     add_executor_arguments(sweep)
+    options.add_memory_budget(sweep)
     sweep.add_argument("--json", action="store_true", help="print one JSON document")
     sweep.set_defaults(func=_run_sweep)
 
@@ -195,6 +198,15 @@ def _run_langevin(args: argparse.Namespace) -> int:
         scheme=args.scheme,
         **_common_kwargs(args),
     )
+    config = result.provenance["config"]
+    if config["time_requested"] is not None and not math.isclose(
+        config["time"], config["time_requested"], rel_tol=1e-9
+    ):
+        print(
+            f"threefactors simulate: note: time={args.time:g} is not a multiple of "
+            f"dt={config['dt']:g}; simulated {config['steps']} steps, t = {config['time']:g}",
+            file=sys.stderr,
+        )
     emit(result.summary(), args.json, format_text)
     return 0
 
@@ -229,8 +241,11 @@ def _numbers(name: str, text: str, kind: type) -> list[Any]:
 def _run_sweep(args: argparse.Namespace) -> int:
     from threefactors.executors import from_args
     from threefactors.output import emit
+    from threefactors.resources import set_memory_budget
     from threefactors.simulate.sweep import sweep
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     executor = from_args(args)
     rows = sweep(
         landscape_from_args(args),

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.errors import InputError, check_positive, require
+from threefactors.errors import InputError, check_positive, check_seed, require
 from threefactors.progress import Progress
 from threefactors.provenance import provenance
 from threefactors.resources import check_memory
@@ -247,7 +247,7 @@ def plan(
     """Validate a run and size it: work and memory budgets, record steps, chunks."""
     require(int(particles) == particles and particles >= 1, "particles", particles, "need ≥ 1")
     require(int(steps) == steps and steps >= 1, "steps", steps, "need ≥ 1")
-    require(int(seed) == seed and seed >= 0, "seed", seed, "need an integer ≥ 0")
+    check_seed(seed)
     particles, steps, d = int(particles), int(steps), landscape.dim
     block = block_size(d)
     n_blocks = -(-particles // block)
@@ -422,6 +422,7 @@ def langevin(
         raise InputError("time", time, "give exactly one of time and steps")
     if time is not None:
         check_positive("time", time)
+        require(dt <= time, "dt", dt, f"longer than time={time:g}: need dt ≤ time")
         steps = int(np.ceil(time / dt - 1e-9))
     scale = float(np.sqrt(eta * dt / batch_size))
     kernel_model, noise_data = model.kernel_data(landscape, scale, sigma, covariance)
@@ -435,6 +436,8 @@ def langevin(
         "scheme": scheme,
         "dt": dt,
         "steps": steps,
+        "time": steps * dt,  # time rounded up to whole steps
+        "time_requested": time,
         "particles": particles,
         "start": None if start is None else np.asarray(start, dtype=float),
         "escape_from": None if escape is None else escape.minimum,

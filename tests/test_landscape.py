@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from threefactors.errors import InputError
+from threefactors.simulate.ensemble import langevin
+from threefactors.theory.critical import critical_points
 from threefactors.theory.landscape import Landscape
 
 
@@ -75,3 +78,37 @@ def test_a_pickled_landscape_evaluates_the_same() -> None:
     for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
     assert copy.key == well.key and copy.box == well.box
+
+
+@pytest.mark.parametrize(
+    "box", [[(-np.inf, np.inf)], [(-1e308, 1e308)], [(0.0, np.nan)], [(-np.inf, 0.0)]]
+)
+def test_box_must_be_finite(box) -> None:
+    """A box of ±inf or ±1e308 reported one minimum of a double well, Gibbs [1.0]."""
+    with pytest.raises(InputError, match="box="):
+        Landscape.from_string("(x**2-1)**2", box=box)
+
+
+def test_a_box_is_where_the_search_runs_and_particles_start() -> None:
+    """What a box means (issue 22, W3): in 2-D the critical-point search runs inside it
+    (a box holding one well of two finds one minimum); a 1-D polynomial's critical points
+    are exact on all of ℝ whatever the box; the simulator starts its particles in it."""
+    two = "(x**2-1)**2 + y**2 + 0.1*x"
+    assert len(critical_points(Landscape.from_string(two, box=[(-3, 3), (-3, 3)])).minima) == 2
+    assert len(critical_points(Landscape.from_string(two, box=[(-2, 0), (-1, 1)])).minima) == 1
+    one = Landscape.from_string("(x**2-1)**2 + 0.1*x", box=[(2, 3)])
+    assert len(critical_points(one).minima) == 2
+    run = langevin(one, eta=1e-9, sigma=0.0, particles=200, steps=1, seed=0)
+    assert np.all((run.final >= 2) & (run.final <= 3))
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("x y", "a name is"), ("_x0", "a name is"), ("ϑ", "variant of 'θ'"), ("x)", "a name is")],
+)
+def test_coordinate_and_parameter_names_are_formula_names(name: str, fragment: str) -> None:
+    coordinate = sp.Symbol(name, real=True)
+    with pytest.raises(InputError, match=f"coords=.*{fragment}"):
+        Landscape(coordinate**2, (coordinate,))
+    with pytest.raises(InputError, match=f"params=.*{fragment}"):
+        Landscape.from_string("x**2", params={name: 1.0})

@@ -6,7 +6,7 @@ modules named by string in ``importlib.import_module("…")`` and in a lazy ``_E
 a string still counts. The rules (docs/theory.md is science; the layering is in the design):
 
 - base (errors, jsonio, provenance, progress, output, lazy, options, resources, saved,
-  executors, jobs_config)
+  executors, jobs_config, deadline)
   imports no other layer;
 - theory imports neither simulate nor empirical, nor numba or torch;
 - empirical imports neither simulate nor numba;
@@ -46,6 +46,7 @@ BASE = {
         "saved",
         "executors",
         "jobs_config",
+        "deadline",
     )
 }
 VIEWS = ("theory", "simulate", "empirical")

@@ -56,6 +56,9 @@ def test_escape_json(capsys: pytest.CaptureFixture[str]) -> None:
         (["sgd", "--loss", "x^2", "--lr", "0.1", "--batch", "9", "--examples", "5", "--steps",
           "5"], "batch"),
         (["langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "5", "--start", "a"], "start"),
+        # dt > time: one step of 100 for --time 10 (issue 22, W5); --time 1e-9 ran 0.1
+        (["langevin", "--loss", "x^2", "--lr", "0.1", "--time", "10", "--dt", "100"], "dt"),
+        (["langevin", "--loss", "x^2", "--lr", "0.1", "--time", "1e-9"], "dt"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_exit_2(
@@ -89,6 +92,8 @@ def test_sweep_rows_are_the_single_runs_with_seeds_seed_plus_i(capsys) -> None:
         (["--lr", "0.1", "--batch", "1", "--executor", "dask", "--scheduler", "8786"],
          "scheduler='8786'"),
         (["--lr", "0.1", "--batch", "1", "--workers", "0"], "argument --workers:"),
+        (["--lr", "0.1,0.2", "--batch", "1", "--seed", str(2**64 - 1)],
+         "seed=18446744073709551615: need 0 ≤ seed + settings − 1 < 2**64"),
     ],
 )  # fmt: skip
 def test_sweep_bad_input_is_one_line_exit_2(capsys, extra, fragment) -> None:
@@ -96,3 +101,33 @@ def test_sweep_bad_input_is_one_line_exit_2(capsys, extra, fragment) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+def test_time_rounded_to_whole_steps_is_said(capsys) -> None:
+    argv = ["simulate", "langevin", "--loss", "x^2", "--lr", "0.1", "--particles", "64"]
+    assert main([*argv, "--time", "1.05", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "note: time=1.05 is not a multiple of dt=0.1; simulated 11 steps, t = 1.1" in err
+    assert main([*argv, "--time", "1.0", "--json"]) == 0
+    assert "note" not in capsys.readouterr().err
+
+
+def test_sweep_over_the_memory_budget_is_refused_first(capsys, monkeypatch) -> None:
+    """3000 × 3000 settings (issue 22): refused before the grid is built, not GBs later."""
+    monkeypatch.setenv("THREEFACTORS_MEMORY_BUDGET", str(4 * 2**30))
+    values = ",".join(str(k + 1) for k in range(3000))
+    argv = ["simulate", "sweep", "--loss", "x^2", "--steps", "10", "--lr", values,
+            "--batch", values]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lr='3000 × 3000 × 1 settings': needs 68.7 GiB" in err[0]
+
+
+@pytest.mark.parametrize(("option", "shown"), [("--particles", "particles="), ("--lr", "--lr")])
+def test_a_117_digit_value_is_cut_short(capsys, option: str, shown: str) -> None:
+    huge = "1" + "0" * 116
+    argv = ["simulate", "langevin", "--loss", "x^2", "--lr", "0.1", "--steps", "2"]
+    assert main([*argv, option, huge + ("x" if option == "--lr" else "")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert shown in err and ("..." in err or "digits" in err) and huge not in err
+    assert len(err) < 250

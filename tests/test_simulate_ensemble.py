@@ -269,3 +269,10 @@ def test_bad_input_names_the_parameter(tilted: Landscape, kwargs: dict, paramete
     with pytest.raises(InputError) as err:
         langevin(tilted, **kwargs)
     assert err.value.parameter == parameter
+
+
+@pytest.mark.parametrize("seed", [2**64, -1, 1.5, float("nan")])
+def test_seed_outside_64_bits_is_refused(seed) -> None:
+    bowl = Landscape.from_string("x**2")
+    with pytest.raises(InputError, match="seed="):
+        langevin(bowl, eta=0.1, particles=8, steps=2, seed=seed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import pytest
 
@@ -105,3 +106,68 @@ def test_bad_hessian_is_reported_as_typed(capsys: pytest.CaptureFixture[str]) ->
     argv = ["stationary", "--hessian", "1,-1", "--lr", "0.1", "--batch", "8", "--sigma", "1"]
     assert main(argv) == 2
     assert "hessian=[1.0, -1.0]: " in capsys.readouterr().err  # not numpy's np.float64(...)
+
+
+_SETTING = ["--lr", "0.1", "--batch", "1", "--sigma", "1"]
+_SIMULATE = ["simulate", "langevin", "--lr", "0.1", "--particles", "64", "--steps", "10"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "parameter", "reason"),
+    [
+        # complex values are refused, never cut to their real part
+        (["derive", "--loss", "(-8)**(1/3)*x**2"], "loss", "complex value"),
+        (["minima", "--loss", "sqrt(a)*x + x**4", "--param", "a=-1", *_SETTING], "loss",
+         "complex value"),
+        ([*_SIMULATE, "--loss", "sqrt(a)*x + x**4", "--param", "a=-1"], "loss", "complex value"),
+        (["derive", "--loss", "log(a)*x + x**4", "--param", "a=-1"], "loss", "complex value"),
+        # exact numbers and doubles out of range
+        (["derive", "--loss", "*".join(["(2**63)**64"] * 4) + "*x**2"], "loss",
+         "exact number too large"),
+        (["derive", "--loss", "x**2 + 1e308*10"], "loss", "number 1.00E+309 out of the range"),
+        ([*_SIMULATE, "--loss", "x**2 + 1e308*10"], "loss", "out of the range of a double"),
+        (["minima", "--loss", "1/a + x**2", "--param", "a=0", *_SETTING], "loss",
+         "division by zero"),
+        (["minima", "--loss", "a*a*x**2", "--param", "a=1e308", *_SETTING], "loss",
+         "out of the range of a double"),
+        (["minima", "--loss", "sqrt(x+1)", *_SETTING], "loss", "not a real finite number"),
+        (["minima", "--loss", "x**0.5", *_SETTING], "loss", "not a real finite number"),
+        # overflow of T = ησ²/(2S)
+        (["minima", "--loss", "(x**2-1)**2", "--lr", "0.1", "--batch", "1", "--sigma", "1e200"],
+         "sigma", "overflows a double"),
+        (["stationary", "--hessian", "1,4", "--lr", "0.1", "--batch", "1", "--sigma", "1e200"],
+         "sigma", "overflows a double"),
+        ([*_SIMULATE, "--loss", "(x**2-1)**2", "--sigma", "1e200"], "sigma", "overflows"),
+        (["relax", "--loss", "(x**2-1)**2", *_SETTING, "--start", "-1", "--times", "0,1e308"],
+         "times", "too long for the solver"),
+        (["stationary", "--hessian", "1e-320", *_SETTING], "hessian", "overflows a double"),
+        # --param names: empty, unused, constants, repeated; names folded by NFKC
+        (["minima", "--loss", "x**4", "--param", "=1", *_SETTING], "param", "expected NAME=VALUE"),
+        (["minima", "--loss", "x**4", "--param", "a b=1", *_SETTING], "param", "a name is"),
+        (["minima", "--loss", "x**4", "--param", "b=1", *_SETTING], "param", "not a symbol"),
+        (["minima", "--loss", "x**4 + E*x", "--param", "E=1", *_SETTING], "param", "constant"),
+        (["minima", "--loss", "x**4 + pi*x", "--param", "pi=1", *_SETTING], "param", "constant"),
+        (["minima", "--loss", "x**4 + a*x", "--param", "a=1", "--param", "a=2", *_SETTING],
+         "param", "given twice"),
+        (["derive", "--loss", "ϑ**2 + θ**2"], "loss", "variant of 'θ'"),
+        # memory checked against the budget (4 GiB here) before anything is allocated
+        (["relax", "--loss", "(x**2-1)**2 + y**2", *_SETTING, "--start", "-1,0", "--grid",
+          "2000"], "grid", "needs 20.3 GiB of memory, more than the budget of 4 GiB"),
+    ],
+)  # fmt: skip
+def test_issue_22_refusals_are_one_line(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    parameter: str,
+    reason: str,
+) -> None:
+    """Each case of issue 22 (theory, simulate): exit 2, one line naming the parameter and
+    the reason, no warning and no traceback."""
+    monkeypatch.setenv("THREEFACTORS_MEMORY_BUDGET", str(4 * 2**30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f" {parameter}=" in err and reason in err, err

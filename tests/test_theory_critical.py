@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from threefactors.deadline import time_limit
 from threefactors.errors import InputError
 from threefactors.theory import critical
 from threefactors.theory.builtin_landscapes import two_minima_2d
@@ -127,3 +128,14 @@ def test_dense_search_is_complete_and_a_sparse_one_says_it_is_not(monkeypatch) -
     monkeypatch.setattr(critical, "_starts", lambda box: three)
     sparse = critical_points(land)
     assert (len(sparse.minima), sparse.complete, sparse.starts) == (3, False, 3)
+
+
+def test_a_deep_tanh_nest_is_not_expanded_as_a_polynomial() -> None:
+    """tanh nested 28 deep: the polynomial test expanded its gradient (a product of 28
+    factors) for minutes before saying no (issue 22); it now looks at the tree only. The
+    limit here is a hang guard, far above the ~1 s this takes."""
+    nest = Landscape.from_string("tanh(" * 28 + "x" + ")" * 28 + " + x**2")
+    with time_limit(60.0, "loss", "tanh nest", "critical_points"):
+        found = critical_points(nest)
+    assert len(found.minima) == 1  # x² outgrows the nest, which is bounded by 1
+    assert abs(float(nest.gradient_at(found.minima[0].x)[0])) < 1e-10

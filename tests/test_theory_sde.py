@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy as sp
 
+from threefactors.errors import InputError
 from threefactors.theory.builtin_landscapes import double_well
 from threefactors.theory.formula import BATCH, ETA, SIGMA
 from threefactors.theory.landscape import Landscape
@@ -65,3 +67,16 @@ def test_formula_three_ways() -> None:
     assert "frac" in density.latex
     value = density.callable(0.0, 0.1, 8.0, 1.0)  # x, eta, S, sigma
     assert abs(value - float(sp.exp(-2 * 8 / 0.1))) < 1e-300 + 1e-12 * value
+
+
+def test_symbolic_work_past_the_time_limit_is_refused() -> None:
+    """A 199-term sum of sines ran derive for minutes (issue 22): refused at the limit."""
+    text = " + ".join(f"sin({i}*x + {i % 7}*y)" for i in range(1, 200))
+    with pytest.raises(InputError, match="the symbolic derivation took more than 1 s"):
+        derive(Landscape.from_string(text), time_limit=1.0)
+    assert derive(Landscape.from_string("(x**2-1)**2"), time_limit=30.0).verified
+
+
+def test_hessian_noise_with_a_singular_hessian_is_refused() -> None:
+    with pytest.raises(InputError, match=r"noise='hessian': .*singular everywhere"):
+        derive(Landscape.from_string("sin(x + y)"), "hessian")

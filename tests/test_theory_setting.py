@@ -135,3 +135,9 @@ def test_cli_takes_the_python_names_as_aliases_and_reports_errors_by_flag(
     )
     err = capsys.readouterr().err
     assert "argument --lr/--eta:" in err  # argparse names the option with its alias
+
+
+@pytest.mark.parametrize("sigma", [1e200, 1e155])
+def test_temperature_that_overflows_is_refused(sigma: float) -> None:
+    with pytest.raises(InputError, match=r"sigma=.*overflows a double"):
+        SGDSetting(eta=0.1, batch_size=1, sigma=sigma)

@@ -74,19 +74,29 @@ def add_loss_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def landscape_from_args(args: argparse.Namespace) -> Any:
-    """The Landscape of ``--loss`` with the ``--param`` values."""
+    """The Landscape of ``--loss`` with the ``--param`` values: each NAME a formula name,
+    given once, not a constant (E, pi) and used by the loss; each VALUE a finite number."""
     from threefactors.errors import InputError, require
     from threefactors.theory.landscape import Landscape
+    from threefactors.theory.parser import CONSTANTS, check_name
 
-    params = {}
+    params: dict[str, float] = {}
     for item in args.param:
-        name, _, value = item.partition("=")
+        name, equals, value = (part.strip() for part in item.partition("="))
+        require(bool(equals) and bool(name), "param", item, "expected NAME=VALUE")
+        check_name(name, "param")
+        require(name not in CONSTANTS, "param", item, f"{name} is a constant, not a parameter")
+        require(name not in params, "param", item, f"{name} given twice")
         try:
-            params[name.strip()] = float(value)
+            params[name] = float(value)
         except ValueError:
             raise InputError("param", item, "expected NAME=VALUE with a number") from None
-        require(math.isfinite(params[name.strip()]), "param", item, "must be a finite number")
-    return Landscape.from_string(args.loss, params=params)
+        require(math.isfinite(params[name]), "param", item, "must be a finite number")
+    landscape = Landscape.from_string(args.loss, params=params)
+    used = {s.name for s in landscape.expr.free_symbols}
+    unused = [name for name in params if name not in used]
+    require(not unused, "param", unused[0] if unused else "", "not a symbol of the loss")
+    return landscape
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -392,6 +402,7 @@ def register_relax(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument(
         "--grid", type=options.count, help="cells per axis (default 2000 in 1-D, 200 in 2-D)"
     )
+    options.add_memory_budget(sub)
     sub.add_argument("--json", action="store_true", help="print one JSON document")
     # let "--start -1,0" and "--times -1,2" through as values (argparse takes a leading "-"
     # for an option unless the token is one negative number); bad values are then named
@@ -412,8 +423,11 @@ def _relax(args: argparse.Namespace) -> int:
     from threefactors.errors import require
     from threefactors.output import emit
     from threefactors.provenance import provenance
+    from threefactors.resources import set_memory_budget
     from threefactors.theory.relaxation import relax
 
+    if args.memory_budget is not None:
+        set_memory_budget(args.memory_budget)
     temperature = float(setting_from_args(args).temperature)
     land = landscape_from_args(args)
     require(land.dim <= 2, "loss", args.loss, f"relax needs d ≤ 2 (d = {land.dim})")

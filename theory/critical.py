@@ -83,6 +83,8 @@ def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float]
     (then ∇L = Hθ + c and ∇²L = H everywhere), else None. Read off the coefficients of
     ``sympy.Poly``: θ_iθ_j (i ≠ j) with coefficient a gives H_ij = H_ji = a, θ_i² gives
     H_ii = 2a."""
+    if not landscape.loss.is_polynomial(*landscape.coords):  # structural: expands nothing
+        return None
     try:
         poly = sp.Poly(landscape.loss, *landscape.coords)
     except (sp.PolynomialError, sp.GeneratorsNeeded):
@@ -110,10 +112,12 @@ def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float]
 
 def _polynomial_slope(landscape: Landscape) -> np.ndarray | None:
     """Coefficients (high → low) of L'(x) when d = 1 and L is a polynomial, else None."""
-    if landscape.dim != 1:
+    # is_polynomial looks at the tree only: expanding a non-polynomial's gradient first
+    # (tanh nested 28 deep: a product of 28 factors) ran for minutes
+    if landscape.dim != 1 or not landscape.loss.is_polynomial(landscape.coords[0]):
         return None
     try:
-        poly = sp.Poly(sp.expand(landscape.gradient[0]), landscape.coords[0])
+        poly = sp.Poly(landscape.loss, landscape.coords[0]).diff(landscape.coords[0])
         coeffs = np.array([float(c) for c in poly.all_coeffs()])
     except (sp.PolynomialError, TypeError, ValueError):
         return None
@@ -216,6 +220,22 @@ def require_smooth(landscape: Landscape) -> None:
         )
 
 
+def _require_defined(landscape: Landscape, points: np.ndarray, box: tuple) -> None:
+    """InputError unless L is real and finite at every start point of the search: a loss
+    such as sqrt(x + 1) or x**0.5 is not defined on all of the box."""
+    with np.errstate(all="ignore"):
+        values = landscape.loss_at(points)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = ", ".join(f"{v:.4g}" for v in points[np.argmax(bad)])
+        raise InputError(
+            "loss",
+            str(landscape.loss),
+            f"not a real finite number at θ = ({where}) in the box {box}: the loss must be "
+            "defined on the whole box",
+        )
+
+
 def require_confining(landscape: Landscape, critical: CriticalPoints) -> None:
     """InputError unless L grows away from its critical points, as the stationary law
     p ∝ exp(−L/T) and a simulation that stays put both need.
@@ -283,6 +303,7 @@ def critical_points(landscape: Landscape) -> CriticalPoints:
         method, starts = "polynomial roots", 0
     else:
         starts = len(initial := _starts(box))
+        _require_defined(landscape, initial, box)
         points = _newton(landscape, initial, (hi - lo) / 4)
         margin = 1e-6 * (hi - lo)
         inside = np.all((points >= lo - margin) & (points <= hi + margin), axis=1)

@@ -9,6 +9,7 @@ symbolically; the simulator compiles the same expression to a Numba kernel, keye
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from threefactors.errors import require
-from threefactors.theory.parser import parse_loss
+from threefactors.theory.parser import check_name, parse_loss
 
 #: Symbols of the SGD model itself; a loss may not use them as coordinates or parameters.
 RESERVED_SYMBOLS = ("eta", "S", "sigma", "N", "t")
@@ -32,6 +33,22 @@ def _natural_key(name: str) -> tuple[str, int, str]:
     match = re.fullmatch(r"([A-Za-z_]+?)(\d*)", name)
     stem, digits = (match.group(1), match.group(2)) if match else (name, "")
     return (stem, int(digits) if digits else -1, name)
+
+
+def _not_real_double(loss: sp.Expr) -> str | None:
+    """Why ``loss`` (parameters substituted) is not a real function in double precision, or
+    None: an imaginary unit (sqrt(-1), log(-1), (-8)**(1/3)), a division by zero or an
+    infinity, or a number beyond the range of a double (1e308*10, a*a with a = 1e308)."""
+    for node in sp.preorder_traversal(loss):
+        if node is sp.I or (
+            node.is_Pow and node.base.is_Number and node.base < 0 and not node.exp.is_integer
+        ):
+            return "complex value: the loss must be real"
+        if node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+            return "division by zero or an infinite value"
+        if node.is_Number and not math.isfinite(float(node)):
+            return f"number {sp.N(node, 3)} out of the range of a double"
+    return None
 
 
 # The cached lambdified callables of a Landscape (not picklable; rebuilt on first use).
@@ -53,9 +70,11 @@ class Landscape:
     name:
         A short label for reports.
     box:
-        The region of interest, one (low, high) per coordinate: where the theory searches
-        for critical points and integrates the Gibbs density, and where the simulator
-        starts its particles by default. ``None`` lets :mod:`threefactors.theory` choose.
+        The region of interest, one finite (low, high) per coordinate: where the theory
+        searches for critical points (a 1-D polynomial's roots are found exactly on all of
+        ℝ, whatever the box), the region it widens until the Gibbs density is negligible
+        at its edge before integrating, and where the simulator starts its particles by
+        default. ``None`` lets :mod:`threefactors.theory` choose.
     """
 
     expr: sp.Expr
@@ -68,8 +87,10 @@ class Landscape:
         self.coords = tuple(self.coords)
         self.params = {str(k): float(v) for k, v in dict(self.params).items()}
         require(len(self.coords) >= 1, "coords", self.coords, "need at least one coordinate")
-        names = [c.name for c in self.coords]
+        names = [check_name(c.name, "coords") for c in self.coords]
         require(len(set(names)) == len(names), "coords", names, "repeated coordinate")
+        for name in self.params:
+            check_name(name, "params")
         free = {s.name for s in self.expr.free_symbols}
         for reserved in RESERVED_SYMBOLS:
             require(
@@ -90,8 +111,17 @@ class Landscape:
             self.box = tuple((float(lo), float(hi)) for lo, hi in self.box)
             require(len(self.box) == self.dim, "box", self.box, f"need {self.dim} intervals")
             require(all(lo < hi for lo, hi in self.box), "box", self.box, "need low < high")
+            require(
+                all(math.isfinite(hi - lo) for lo, hi in self.box),
+                "box",
+                self.box,
+                "need finite bounds whose difference is a finite double",
+            )
         if not self.name:
             self.name = str(self.expr)
+        problem = _not_real_double(self.loss)
+        given = " with the parameter values" if self.params else ""
+        require(problem is None, "loss", str(self.expr), f"{problem}{given}")
 
     # ----------------------------------------------------------------- construction
     @classmethod

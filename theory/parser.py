@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 
 import sympy as sp
@@ -113,6 +114,32 @@ def _depth(node: ast.AST) -> int:
     return deepest
 
 
+def _require_unfolded(text: str, parameter: str, shown: str) -> None:
+    """Refuse a character that Unicode's NFKC folds onto another: Python's parser folds
+    names so (ϑ → θ, ϕ → φ), and two names typed differently would silently be one."""
+    for char in dict.fromkeys(text):
+        folded = unicodedata.normalize("NFKC", char)
+        require(
+            folded == char,
+            parameter,
+            shown,
+            f"character {char!r} is a variant of {folded!r} (Unicode NFKC); type {folded!r}",
+        )
+
+
+def check_name(name: str, parameter: str) -> str:
+    """``name`` is a formula name: a letter (ASCII or Greek) then letters, digits or _,
+    with no character that NFKC folds onto another; returned unchanged."""
+    require(
+        isinstance(name, str) and _NAME.fullmatch(name) is not None,
+        parameter,
+        name,
+        "a name is a letter (a-z, A-Z, Greek) followed by letters, digits or _",
+    )
+    _require_unfolded(name, parameter, name)
+    return name
+
+
 class _Builder:
     """Builds the sympy expression from an already size-checked syntax tree."""
 
@@ -154,7 +181,16 @@ class _Builder:
         value = self.build(node)
         for operator, right in reversed(steps):
             value = _BINARY[operator](value, self.build(right))
+            self.bound_exact(value)
         return value
+
+    def bound_exact(self, value: sp.Expr) -> None:
+        """Refuse once the exact number a chain has folded together (its leading numeric
+        coefficient or constant term) passes MAX_EXACT_BITS: products of powers that are each
+        within bounds could otherwise grow without limit."""
+        head = value.as_coeff_Add()[0] if value.is_Add else value.as_coeff_Mul()[0]
+        if head.is_Rational and max(head.p.bit_length(), head.q.bit_length()) > MAX_EXACT_BITS:
+            raise self.refuse(f"exact number too large (more than {MAX_EXACT_BITS} bits)")
 
     def number(self, node: ast.Constant) -> sp.Expr:
         value = node.value
@@ -222,6 +258,7 @@ def parse_loss(text: str, parameter: str = "loss") -> sp.Expr:
     require(len(text) <= MAX_LENGTH, parameter, shown, f"longer than {MAX_LENGTH} characters")
     bad = sorted(set(_ALLOWED_CHARACTERS.sub("", text)))
     require(not bad, parameter, shown, f"character(s) {' '.join(bad)} not allowed: {_GRAMMAR}")
+    _require_unfolded(text, parameter, shown)
     source = text.strip().replace("^", "**")
     try:
         tree = ast.parse(source, mode="eval")

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.exceptions import NonInvertibleMatrixError
 
-from threefactors.errors import check_batch, check_positive, require
+from threefactors.deadline import time_limit as deadline
+from threefactors.errors import InputError, check_batch, check_positive, require
 from threefactors.theory.formula import BATCH, ETA, EXAMPLES, SIGMA, TIME, Formula
 from threefactors.theory.landscape import Landscape
 from threefactors.theory.setting import noise_factor
@@ -96,20 +98,36 @@ def _potential(field: sp.Matrix, coords: tuple[sp.Symbol, ...]) -> sp.Expr | Non
     return sp.simplify(phi)
 
 
+#: Seconds :func:`derive` may spend before it refuses the loss: the residual's
+#: simplification takes 0.3–4 s for the losses in docs/ and tests/ on a loaded 2-core
+#: machine, and minutes for a 199-term sum of sines or a 7-deep tanh nest.
+TIME_LIMIT = 60.0
+
+
 def derive(
     landscape: Landscape,
     noise: str = "isotropic",
     replacement: bool = True,
     examples: int | None = None,
     order: int = 1,
+    time_limit: float | None = TIME_LIMIT,
 ) -> Derivation:
     """Derive drift, diffusion, Fokker–Planck operator and stationary density (module doc).
 
     ``order=2`` uses the order-2 modified-equation drift −∇(L + (η/4)|∇L|²)
     (Li, Tai, E, arXiv 1811.01558). With ``replacement=False`` the finite number of examples
-    is ``examples`` (symbol N when None).
+    is ``examples`` (symbol N when None). Work past ``time_limit`` seconds is refused
+    (InputError naming ``loss``; :mod:`threefactors.deadline`).
     """
     require(order in (1, 2), "order", order, "1 or 2")
+    require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
+    with deadline(time_limit, "loss", str(landscape.loss), "the symbolic derivation"):
+        return _derive(landscape, noise, replacement, examples, order)
+
+
+def _derive(
+    landscape: Landscape, noise: str, replacement: bool, examples: int | None, order: int
+) -> Derivation:
     coords = landscape.coords
     # derive with exact rationals (binary values of typed floats) so cancellations are exact;
     # results are shown with floats again when the loss had any
@@ -118,7 +136,6 @@ def derive(
     modified = modified_loss(loss, coords) if order == 2 else loss
     drift = -sp.Matrix([sp.diff(modified, c) for c in coords])
     f = batch_factor(replacement, examples)
-    require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
     cov = SIGMA**2 * (sp.eye(len(coords)) if noise == "isotropic" else sp.hessian(loss, coords))
     diff_matrix = sp.simplify(ETA * f / 2 * cov)
     p = sp.Function("p")(*coords, TIME)
@@ -155,7 +172,16 @@ def derive(
                 for i in range(len(coords))
             ]
         )
-        phi = _potential(sp.simplify(diff_matrix.inv() * (div - drift)), coords)
+        try:
+            inverse = diff_matrix.inv()
+        except NonInvertibleMatrixError:
+            raise InputError(
+                "noise",
+                noise,
+                f"∇²L of {landscape.loss} is singular everywhere (det = 0): D = ηfσ²∇²L/2 "
+                "has no inverse, so no stationary density e^(−Φ); use isotropic noise",
+            ) from None
+        phi = _potential(sp.simplify(inverse * (div - drift)), coords)
         phi = loss / temperature if phi is None else phi
     density = sp.exp(-phi)
     residual = sp.simplify(sp.expand(operator(density) / density))

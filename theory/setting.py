@@ -22,6 +22,7 @@ symbols (:mod:`.sde`, the symbolic derivation) alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,15 @@ class SGDSetting:
         object.__setattr__(self, "eta", float(self.eta))
         object.__setattr__(self, "sigma", float(self.sigma))
         object.__setattr__(self, "replacement", bool(self.replacement))
+        squared = self.sigma**2 if self.sigma < 1e154 else math.inf  # Python's ** raises
+        culprit = "sigma" if math.isinf(squared) else "eta"  # σ² alone, or η·f·σ², overflows
+        require(
+            math.isfinite(temperature(self.eta, 1.0, self.noise_factor) * squared),
+            culprit,
+            getattr(self, culprit),
+            f"T = ηfσ²/2 overflows a double (eta={self.eta:g}, batch_size={self.batch_size}, "
+            f"sigma={self.sigma:g})",
+        )
 
     @property
     def noise_factor(self) -> float:

@@ -123,8 +123,15 @@ def quadratic_stationary(
     require(noise in NOISE_MODELS, "noise", noise, f"one of {', '.join(NOISE_MODELS)}")
     c = sigma**2 * (np.ones_like(h) if noise == "isotropic" else h)
     laws = scalar_laws()
-    sde = laws["sde_variance"].callable(h, c, eta, batch_size)
-    bound = float(np.min(laws["linear_bound"].callable(h)))
+    with np.errstate(all="ignore"):  # overflow is refused just below
+        sde = np.asarray(laws["sde_variance"].callable(h, c, eta, batch_size), dtype=float)
+        bound = float(np.min(laws["linear_bound"].callable(h)))
+    require(
+        bool(np.all(np.isfinite(sde))) and np.isfinite(bound),
+        "hessian",
+        h.tolist(),
+        "an eigenvalue so small that the SDE covariance or the bound 2/h overflows a double",
+    )
     stable = eta < bound
     sgd = laws["sgd_variance"].callable(h, c, eta, batch_size) if stable else None
     return QuadraticStationary(
@@ -133,7 +140,7 @@ def quadratic_stationary(
         noise=noise,
         stable=stable,
         stability_bound=bound,
-        sde_covariance_diag=np.asarray(sde, dtype=float),
+        sde_covariance_diag=sde,
         sgd_covariance_diag=None if sgd is None else np.asarray(sgd, dtype=float),
         ratio=None if sgd is None else np.asarray(laws["ratio"].callable(h, eta), dtype=float),
         sde_excess_loss=float(0.5 * np.sum(h * sde)),

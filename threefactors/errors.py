@@ -77,6 +77,24 @@ def check_sigma(sigma: float, parameter: str = "sigma") -> float:
     return sigma
 
 
+def check_seed(seed: Any, count: int = 1, parameter: str = "seed") -> int:
+    """``seed``, ..., ``seed + count − 1`` are unsigned 64-bit integers (the simulator's
+    splitmix64 and torch's manual_seed take nothing larger)."""
+    require(
+        isinstance(seed, int | float) and _finite(seed) and int(seed) == seed,
+        parameter,
+        seed,
+        "need an integer",
+    )
+    require(
+        0 <= int(seed) and int(seed) + count <= 2**64,
+        parameter,
+        seed,
+        f"need 0 ≤ seed{' + settings − 1' if count > 1 else ''} < 2**64",
+    )
+    return int(seed)
+
+
 def check_finite(parameter: str, value: float) -> float:
     """``value`` is a finite real number (no NaN, no ±inf)."""
     require(_finite(value), parameter, value, "must be a finite number")

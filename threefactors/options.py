@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from threefactors.errors import shorten
+
 #: Seeds are unsigned 64-bit integers (the simulator's splitmix64 and torch's manual_seed).
 SEED_LIMIT = 2**64
 
@@ -25,9 +27,9 @@ def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {shorten(text)}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {shorten(text)}")
     return value
 
 
@@ -50,7 +52,7 @@ def real(
         below = low is not None and (value < low or (open_low and value == low))
         above = high is not None and (value > high or (open_high and value == high))
         if below or above:
-            raise argparse.ArgumentTypeError(f"must be {span}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be {span}, got {shorten(text)}")
         return value
 
     parse.__name__ = "number"  # argparse's fallback message says "invalid number value"
@@ -69,11 +71,13 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
             except ValueError:
                 number = math.nan
             if not number.is_integer():
-                raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+                raise argparse.ArgumentTypeError(
+                    f"expected an integer, got {shorten(text)}"
+                ) from None
             value = int(number)
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"≥ {low}" if high is None else f"in {low}..{high}"
-            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be an integer {bounds}, got {shorten(text)}")
         return value
 
     parse.__name__ = "integer"
@@ -100,9 +104,9 @@ def memory(text: str) -> int:
     try:
         value = _number(body[:-1] if scale > 1 else body) * scale
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a size such as 2G, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a size such as 2G, got {shorten(text)}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be > 0 bytes, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be > 0 bytes, got {shorten(text)}")
     return int(value)
 
 
@@ -144,12 +148,12 @@ def output_dir(text: str) -> Path:
     path = Path(text).expanduser()
     _check_links(text, path)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+        raise argparse.ArgumentTypeError(f"{shorten(text)} is a file, not a folder")
     parent = path
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} lies under the file {str(parent)!r}")
+        raise argparse.ArgumentTypeError(f"{shorten(text)} lies under the file {str(parent)!r}")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text!r}: cannot write in {str(parent)!r}")
+        raise argparse.ArgumentTypeError(f"{shorten(text)}: cannot write in {str(parent)!r}")
     return path
