@@ -104,7 +104,9 @@ def memory(text: str) -> int:
     try:
         value = _number(body[:-1] if scale > 1 else body) * scale
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a size such as 2G, got {shorten(text)}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 2G, got {shorten(text)}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be > 0 bytes, got {shorten(text)}")
     return int(value)
