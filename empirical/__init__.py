@@ -6,7 +6,9 @@ Main entry points (loaded on first use; torch is imported then, not before):
 :func:`run_experiment` (a resumable grid of run records; the claims judge them);
 for your own networks :class:`HessianOperator` (H v without forming H),
 :func:`lanczos` (top-k eigenpairs), :func:`hutchinson` / :func:`hutchpp` (Tr H) and
-:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²).
+:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²), :func:`spectral_density` (the
+Hessian's eigenvalue density by stochastic Lanczos quadrature) and :class:`Monitor` (all of
+them along any torch training loop, one JSON line per measurement).
 """
 
 from threefactors.lazy import make_lazy
@@ -21,6 +23,7 @@ _EXPORTS = {
     "hutchinson": "threefactors.empirical.trace",
     "hutchpp": "threefactors.empirical.trace",
     "gradient_noise": "threefactors.empirical.noise",
+    "spectral_density": "threefactors.empirical.slq",
 }
 
 make_lazy(__name__)
