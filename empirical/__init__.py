@@ -24,6 +24,7 @@ _EXPORTS = {
     "hutchpp": "threefactors.empirical.trace",
     "gradient_noise": "threefactors.empirical.noise",
     "spectral_density": "threefactors.empirical.slq",
+    "Monitor": "threefactors.empirical.monitor",
 }
 
 make_lazy(__name__)
