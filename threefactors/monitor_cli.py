@@ -142,10 +142,9 @@ def _spectrum(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     from threefactors.empirical import data as datasets
-    from threefactors.empirical import models
     from threefactors.empirical.hessian import HessianOperator
     from threefactors.empirical.slq import spectral_density
-    from threefactors.empirical.train import TrainConfig, train
+    from threefactors.empirical.train import TrainConfig, build_model, train
     from threefactors.jsonio import dumps, write_atomic
     from threefactors.monitor_figures import plot_spectrum
     from threefactors.output import emit
@@ -153,30 +152,23 @@ def _spectrum(args: argparse.Namespace) -> int:
     from threefactors.provenance import provenance
 
     data = datasets.load(args.dataset)
+    config = TrainConfig(
+        dataset=args.dataset,
+        model=args.model,
+        width=args.width,
+        depth=args.depth,
+        lr=args.lr,
+        batch=args.batch,
+        epochs=max(args.epochs, 1),
+        seed=args.seed,
+        stop_at_accuracy=1.0,
+        measure=False,
+    )
     if args.epochs > 0:
-        config = TrainConfig(
-            dataset=args.dataset,
-            model=args.model,
-            width=args.width,
-            depth=args.depth,
-            lr=args.lr,
-            batch=args.batch,
-            epochs=args.epochs,
-            seed=args.seed,
-            stop_at_accuracy=1.0,
-            measure=False,
-        )
         progress = Progress("train", args.epochs)
         model = train(config, on_epoch=lambda e: progress.update(e["epoch"], "")).model
     else:
-        model = models.build(
-            args.model,
-            data.input_shape,
-            data.num_classes,
-            width=args.width,
-            depth=args.depth,
-            seed=args.seed,
-        )
+        model = build_model(config, data, "cpu")
     if args.checkpoint:
         _load_checkpoint(model, args.checkpoint)
     model.eval()
