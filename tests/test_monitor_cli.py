@@ -38,11 +38,12 @@ def log(tmp_path, make_classifier):
 def test_monitor_plot_writes_the_figure(log, capsys):
     assert main(["monitor", "plot", str(log), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["measurements"] == 4 and result["eta"] == 0.5
+    (run,) = result["runs"]
+    assert run["measurements"] == 4 and run["eta"] == 0.5 and run["last"]["step"] == 3
     assert log.with_suffix(".png").stat().st_size > 10_000
     out = log.parent / "fig.png"
-    assert main(["monitor", "plot", str(log), "--out", str(out)]) == 0
-    assert "4 measurements" in capsys.readouterr().out and out.is_file()
+    assert main(["monitor", "plot", str(log), str(log), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("4 measurements") == 2 and out.is_file()
 
 
 def test_monitor_plot_refuses_a_missing_or_foreign_file(tmp_path, capsys):

@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Tr C and |g|², B_simple against the batch size, the SDE temperature ησ²/(2S), the "
         "loss, and the SLQ density as a heat map over steps when the log holds densities.",
     )
-    plot.add_argument("log", help="the monitor's .jsonl log")
-    plot.add_argument("--out", default=None, help="PNG to write (default: the log's name, .png)")
+    plot.add_argument("logs", nargs="+", metavar="LOG", help="monitor .jsonl logs (overlaid)")
+    plot.add_argument("--out", default=None, help="PNG to write (default: the first log, .png)")
     plot.add_argument("--json", action="store_true", help="print one JSON document")
     plot.set_defaults(func=_plot)
 
@@ -63,30 +63,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spectrum.set_defaults(func=_spectrum)
 
 
+def _summary(log: str, header: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    measured = [r for r in lines if r.get("lambda_max") is not None]
+    last = measured[-1] if measured else {}
+    keys = ("step", "lambda_max", "eta_lambda_max", "noise_scale", "temperature", "loss")
+    return {
+        "log": log,
+        "measurements": len(lines),
+        "diverged_at": next((r["step"] for r in lines if r.get("diverged")), None),
+        "eta": header["monitor"]["eta"],
+        "batch_size": header["monitor"]["batch_size"],
+        "last": {k: last.get(k) for k in keys},
+    }
+
+
 def _plot(args: argparse.Namespace) -> int:
     from threefactors.empirical.monitor import read_log
     from threefactors.errors import require
     from threefactors.monitor_figures import plot_monitor
     from threefactors.output import emit
 
-    path = Path(args.log)
-    require(path.is_file(), "log", args.log, "not found")
-    header, lines = read_log(path)
-    require(bool(lines), "log", args.log, "holds no measurement yet")
-    out = Path(args.out) if args.out else path.with_suffix(".png")
-    plot_monitor(header, lines, out)
-    measured = [r for r in lines if r.get("lambda_max") is not None]
-    last = measured[-1] if measured else {}
+    runs = []
+    for log in args.logs:
+        require(Path(log).is_file(), "log", log, "not found")
+        header, lines = read_log(log)
+        require(bool(lines), "log", log, "holds no measurement yet")
+        runs.append((header, lines))
+    out = Path(args.out) if args.out else Path(args.logs[0]).with_suffix(".png")
+    plot_monitor(runs, out)
     result = {
         "figure": str(out),
-        "measurements": len(lines),
-        "diverged_at": next((r["step"] for r in lines if r.get("diverged")), None),
-        "eta": header["monitor"]["eta"],
-        "batch_size": header["monitor"]["batch_size"],
-        "last": {
-            k: last.get(k)
-            for k in ("step", "lambda_max", "eta_lambda_max", "noise_scale", "temperature", "loss")
-        },
+        "runs": [_summary(log, *run) for log, run in zip(args.logs, runs, strict=True)],
     }
     emit(result, args.json, _format_plot)
     return 0
@@ -97,15 +104,17 @@ def _num(value: Any) -> str:
 
 
 def _format_plot(result: dict[str, Any]) -> str:
-    last = result["last"]
-    lines = [
-        f"{result['measurements']} measurements → {result['figure']}",
-        f"  last measured step {last['step']}: λ_max {_num(last['lambda_max'])} "
-        f"(ηλ_max = {_num(last['eta_lambda_max'])}, edge 2), B_simple "
-        f"{_num(last['noise_scale'])} (S = {result['batch_size']}), T {_num(last['temperature'])}",
-    ]
-    if result["diverged_at"] is not None:
-        lines.append(f"  DIVERGED at step {result['diverged_at']}")
+    lines = [f"figure: {result['figure']}"]
+    for run in result["runs"]:
+        last = run["last"]
+        lines.append(
+            f"  {run['log']}: {run['measurements']} measurements; at step {last['step']} "
+            f"λ_max {_num(last['lambda_max'])} (ηλ_max = {_num(last['eta_lambda_max'])}, edge "
+            f"2), B_simple {_num(last['noise_scale'])} (S = {run['batch_size']}), "
+            f"T {_num(last['temperature'])}"
+        )
+        if run["diverged_at"] is not None:
+            lines.append(f"    DIVERGED at step {run['diverged_at']}")
     return "\n".join(lines)
 
 

@@ -29,14 +29,14 @@ def _series(lines: list[Data], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
 
 
-def _mark_divergence(axes: list[Any], lines: list[Data]) -> None:
+def _mark_divergence(axes: list[Any], lines: list[Data], colour: str) -> None:
     diverged = [r["step"] for r in lines if r.get("diverged")]
     if diverged:
         for ax in axes:
-            ax.axvline(diverged[0], color="C3", lw=1, ls=":", label="diverged")
+            ax.axvline(diverged[0], color=colour, lw=1, ls=":", label=f"diverged ({colour})")
 
 
-def _density_map(ax: Any, lines: list[Data], eta: float, fig: Any) -> None:
+def _density_map(ax: Any, lines: list[Data], eta: float, fig: Any, name: str) -> None:
     """log10 of each measured density on one common eigenvalue grid, steps along x."""
     rows = [r for r in lines if r.get("density")]
     low = min(min(r["density"]["grid"]) for r in rows)
@@ -62,27 +62,20 @@ def _density_map(ax: Any, lines: list[Data], eta: float, fig: Any) -> None:
         ax.legend(fontsize=8, loc="upper left")
     ax.set_xlabel("step")
     ax.set_ylabel("Hessian eigenvalue")
-    ax.set_title("Hessian spectral density (SLQ) over training")
+    ax.set_title(f"Hessian spectral density (SLQ) over training, {name}")
 
 
-def plot_monitor(header: Data, lines: list[Data], path: Path) -> None:
-    """λ_max with 2/η, Tr H ± 2 se, Tr C and |g|², B_simple against S, T, the loss; the
-    density as a heat map over steps when the log holds densities."""
-    settings = header["monitor"]
-    eta, batch = settings["eta"], settings["batch_size"]
-    has_density = any(r.get("density") for r in lines)
-    rows = 3 if has_density else 2
-    fig = plt.figure(figsize=(14, 4.2 * rows))
-    axes = [fig.add_subplot(rows, 3, i + 1) for i in range(6)]
+def _name(settings: Data) -> str:
+    return f"η = {settings['eta']:g}, S = {settings['batch_size']}"
+
+
+def _curves(axes: list[Any], lines: list[Data], settings: Data, colour: str) -> None:
+    """One run's curves on the six panels of :func:`plot_monitor`, in ``colour``."""
     lam, trace, noise, scale, temp, loss = axes
-
-    steps, values = _series(lines, "lambda_max")
-    lam.plot(steps, values, "o-", ms=3, label="λ_max (Lanczos)")
-    lam.axhline(2 / eta, color="C3", ls="--", label=f"2/η = {2 / eta:.3g}")
-    lam.set_ylabel("λ_max")
-    lam.set_title(f"Sharpest curvature vs the stability edge (η = {eta:g})")
-    lam.set_ylim(bottom=0, top=max([2.2 / eta, *values]) * 1.05)
-
+    eta, batch, name = settings["eta"], settings["batch_size"], _name(settings)
+    style = {"color": colour, "ms": 3}
+    lam.plot(*_series(lines, "lambda_max"), "o-", label=f"λ_max, {name}", **style)
+    lam.axhline(2 / eta, color=colour, ls="--", lw=1, label=f"2/η = {2 / eta:.3g}")
     steps, values = _series(lines, "hessian_trace")
     _, stderr = _series(lines, "hessian_trace_stderr")
     trace.errorbar(
@@ -90,41 +83,50 @@ def plot_monitor(header: Data, lines: list[Data], path: Path) -> None:
         values,
         yerr=2 * stderr if len(stderr) == len(values) else None,
         fmt="o-",
-        ms=3,
         capsize=2,
-        label="Tr H (Hutchinson, ±2 se)",
+        label=f"Tr H ± 2 se, {name}",
+        **style,
     )
-    trace.set_ylabel("Tr H")
-    trace.set_title("Hessian trace")
+    noise.plot(*_series(lines, "grad_noise_trace"), "o-", label=f"Tr C, {name}", **style)
+    noise.plot(*_series(lines, "grad_norm_sq"), "s:", label="|g|²", **style)
+    scale.plot(*_series(lines, "noise_scale"), "o-", label=f"B_simple, {name}", **style)
+    scale.axhline(batch, color=colour, ls="--", lw=1, label=f"S = {batch}")
+    temp.plot(*_series(lines, "temperature"), "o-", label=f"T, {name}", **style)
+    loss.plot(*_series(lines, "loss"), "o-", label=name, **style)
+    _mark_divergence(axes, lines, colour)
 
-    for key, label in (("grad_noise_trace", "Tr C"), ("grad_norm_sq", "|g|²")):
-        steps, values = _series(lines, key)
-        noise.plot(steps, values, "o-", ms=3, label=label)
-    noise.set_yscale("log")
-    noise.set_title("Gradient noise Tr C and squared mean gradient")
 
-    steps, values = _series(lines, "noise_scale")
-    scale.plot(steps, values, "o-", ms=3, label="B_simple = Tr C/|g|²")
-    scale.axhline(batch, color="C3", ls="--", label=f"batch size S = {batch}")
-    scale.set_yscale("log")
-    scale.set_title("Noise scale against the batch size")
-
-    steps, values = _series(lines, "temperature")
-    temp.plot(steps, values, "o-", ms=3, label="T = ησ²/(2S), σ² = Tr C/d")
-    temp.set_yscale("log")
-    temp.set_title("SDE temperature of this SGD")
-
-    steps, values = _series(lines, "loss")
-    loss.plot(steps, values, "o-", ms=3, label="loss on the measurement data")
-    loss.set_yscale("log")
-    loss.set_title(f"Training loss ({settings['n_measure']} examples)")
-
-    _mark_divergence(axes, lines)
-    for ax in axes:
+def plot_monitor(runs: list[tuple[Data, list[Data]]], path: Path) -> None:
+    """Monitor logs, one colour per run (header, measurement lines): λ_max with each 2/η,
+    Tr H ± 2 se, Tr C and |g|², B_simple against S, T = ησ²/(2S), the loss; each run's
+    density as a heat map over steps when its log holds densities."""
+    with_density = [(h, lines) for h, lines in runs if any(r.get("density") for r in lines)]
+    rows = 2 + len(with_density)
+    fig = plt.figure(figsize=(15, 4.4 * rows))
+    axes = [fig.add_subplot(rows, 3, i + 1) for i in range(6)]
+    for index, (header, lines) in enumerate(runs):
+        _curves(axes, lines, header["monitor"], f"C{index}")
+    lam, trace, noise, scale, temp, loss = axes
+    edges = [2.2 / header["monitor"]["eta"] for header, _ in runs]
+    sharpest = [r.get("lambda_max") or 0 for _, lines in runs for r in lines]
+    lam.set_ylim(bottom=0, top=max(edges + sharpest))
+    titles = (
+        (lam, "λ_max (Lanczos) against the stability edge 2/η", "linear"),
+        (trace, "Hessian trace (Hutchinson)", "linear"),
+        (noise, "gradient noise Tr C and squared mean gradient |g|²", "log"),
+        (scale, "noise scale B_simple = Tr C/|g|² against the batch size S", "log"),
+        (temp, "SDE temperature T = ησ²/(2S), σ² = Tr C/d", "log"),
+        (loss, "training loss on the measurement data", "log"),
+    )
+    for ax, title, scale_kind in titles:
+        ax.set_title(title, fontsize=10)
+        ax.set_yscale(scale_kind)
         ax.set_xlabel("step")
-        ax.legend(fontsize=8)
-    if has_density:
-        _density_map(fig.add_subplot(rows, 1, rows), lines, eta, fig)
+        ax.legend(fontsize=7)
+    for row, (header, lines) in enumerate(with_density):
+        ax = fig.add_subplot(rows, 1, 3 + row)
+        _density_map(ax, lines, header["monitor"]["eta"], fig, _name(header["monitor"]))
+    settings = runs[0][0]["monitor"]
     mode = "eval" if settings.get("mode") == "eval" else "the model's own"
     fig.suptitle(
         f"Monitor: d = {settings['dim']} parameters, measured on {settings['n_measure']} "
@@ -132,7 +134,7 @@ def plot_monitor(header: Data, lines: list[Data], path: Path) -> None:
         + (" (BatchNorm)" if settings.get("batchnorm") else "")
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
