@@ -131,9 +131,10 @@ def plot_monitor(runs: list[tuple[Data, list[Data]]], path: Path) -> None:
     fig.suptitle(
         f"Monitor: d = {settings['dim']} parameters, measured on {settings['n_measure']} "
         f"examples every {settings['every']} steps, in {mode} mode"
-        + (" (BatchNorm)" if settings.get("batchnorm") else "")
+        + (" (BatchNorm)" if settings.get("batchnorm") else ""),
+        y=0.995,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.03 / rows))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
