@@ -28,6 +28,14 @@ measurement, then restored). Per-example gradient noise in train mode with Batch
 refused: each example's loss then depends on its batch's statistics, so the per-example
 gradients the noise is built from are undefined.
 
+Cost: a measurement takes ``lanczos_steps`` + ``trace_probes`` Hessian–vector products
+(each ≈ 2–3 forward–backward passes over the measurement data) and one per-example gradient
+pass. With the defaults on 1,000 examples that is ≈ 1,200 SGD steps of the MLP 40-256-256-10
+at S = 64 (1.7 s against 1.4 ms per step, one thread): the overhead falls below 10 % from
+``every`` ≈ 10,000; a lean measurement (256 examples, k = 1, 10 Lanczos steps, 4 probes) from
+≈ 2,000 (``threefactors bench --empirical`` measures both). Networks whose steps cost more
+relative to a product (larger batches, convolutions) pay relatively less.
+
 The log (JSON Lines): the first line is the header (``"kind": "header"``, provenance and the
 monitor's settings), then one ``"kind": "measurement"`` line per measurement. A monitor given
 an existing log resumes it: earlier measurements are read back (validated), steps already
