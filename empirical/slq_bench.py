@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,7 +78,8 @@ def _pyhessian(model: nn.Module, inputs: Tensor, targets: Tensor, probes: int, s
         nodes, _ = peer.density(iter=steps, n_v=probes)
         return time.perf_counter() - clock, nodes
 
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # its backward(create_graph=True) warns
         torch.manual_seed(0)
         try:
             run()
