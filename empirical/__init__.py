@@ -6,9 +6,12 @@ Main entry points (loaded on first use; torch is imported then, not before):
 :func:`run_experiment` (a resumable grid of run records; the claims judge them);
 for your own networks :class:`HessianOperator` (H v without forming H),
 :func:`lanczos` (top-k eigenpairs), :func:`hutchinson` / :func:`hutchpp` (Tr H) and
-:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²); the modules ``curvature``
-(``measure``: all of them in one call), ``probes`` (``interpolate``, ``step_too_long``,
-``fluctuation_dissipation``) and ``linear_operator`` (the operator protocol).
+:func:`gradient_noise` (Tr C, |g|², B_simple = Tr C/|g|²), :func:`spectral_density` (the
+Hessian's eigenvalue density by stochastic Lanczos quadrature) and :class:`Monitor` (all of
+them along any torch training loop, one JSON line per measurement); the modules
+``curvature`` (``measure``: all of them in one call), ``probes`` (``interpolate``,
+``step_too_long``, ``fluctuation_dissipation``) and ``linear_operator`` (the operator
+protocol).
 """
 
 from threefactors.lazy import make_lazy
@@ -23,6 +26,8 @@ _EXPORTS = {
     "hutchinson": "threefactors.empirical.trace",
     "hutchpp": "threefactors.empirical.trace",
     "gradient_noise": "threefactors.empirical.noise",
+    "spectral_density": "threefactors.empirical.slq",
+    "Monitor": "threefactors.empirical.monitor",
 }
 
 #: Modules the README names as ``tf.empirical.<module>.<name>``, loaded on first access.

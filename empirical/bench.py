@@ -13,6 +13,10 @@
    against curvlinops and PyHessian when installed (:mod:`~threefactors.empirical.hvp_bench`).
 4. Ensembles: member-steps per second of nine runs trained together against one after
    another and against ``--jobs 2`` (:mod:`~threefactors.empirical.ensemble_bench`).
+5. The Hessian spectral density by SLQ against PyHessian's and curvlinops' at equal products
+   on the same trained MLP and 1,000 examples (:mod:`~threefactors.empirical.slq_bench`).
+6. The training-loop monitor's overhead at every = 100 and 1,000 steps
+   (:mod:`~threefactors.empirical.monitor_bench`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from threefactors.empirical import data as datasets
-from threefactors.empirical import ensemble_bench, hvp_bench, models
+from threefactors.empirical import ensemble_bench, hvp_bench, models, monitor_bench, slq_bench
 from threefactors.empirical.train import TrainConfig, deterministic, run_epoch
 from threefactors.provenance import provenance
 
@@ -76,8 +80,8 @@ def _dataloader(config: TrainConfig, data: datasets.Dataset, epochs: int, thread
     return epochs * len(loader) / seconds
 
 
-def _curvature(quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Lanczos against power iteration, and HVP speed, on one partly trained network."""
+def _curvature(quick: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Lanczos against power iteration, HVP speed and SLQ, on one partly trained network."""
     from threefactors.empirical.hessian import HessianOperator
     from threefactors.empirical.lanczos import lanczos_vs_power
     from threefactors.empirical.train import train
@@ -90,7 +94,8 @@ def _curvature(quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         op = HessianOperator(model, F.cross_entropy, inputs, targets)
         eigen = lanczos_vs_power(op, k=5, rel_tol=1e-3, max_iter=300 if quick else 1000)
         hvp = hvp_bench.run(model, inputs[:1000], targets[:1000], quick)
-    return eigen, hvp
+        density = slq_bench.run(model, inputs[:1000], targets[:1000], quick)
+    return eigen, hvp, density
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -114,12 +119,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         "speedup": ours / usual,
         "speedup_one_thread": ours / usual_one,
     }
-    eigen, hvp = _curvature(quick)
+    eigen, hvp, density = _curvature(quick)
     return {
         "training": training,
         "eigenvalues": eigen,
         "hvp": hvp,
         "ensemble": ensemble_bench.run(quick),
+        "density": density,
+        "monitor": monitor_bench.run(quick),
         "quick": quick,
         "provenance": provenance({"quick": quick}, 0, "cpu"),
     }
@@ -145,5 +152,7 @@ def format_text(result: dict[str, Any]) -> str:
             f"  HVP ratio {e['matvec_ratio']:.1f}× (target ≥ 3), time ratio {e['time_ratio']:.1f}×",
             *hvp_bench.format_text(result["hvp"]),
             *ensemble_bench.format_text(result["ensemble"]),
+            *slq_bench.format_text(result["density"]),
+            *monitor_bench.format_text(result["monitor"]),
         ]
     )

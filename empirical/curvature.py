@@ -6,8 +6,9 @@ subset, e.g. 2,000 examples):
   :mod:`~threefactors.empirical.lanczos`), λ_max = λ_1, and λ_1/λ_k;
 - Tr H by Hutchinson with ``trace_probes`` Rademacher probes, with its standard error
   (:mod:`~threefactors.empirical.trace`);
-- optionally the gradient noise Tr C, |g|², B_simple = Tr C/|g|² and the share of Tr C in
-  the span of the top-k eigenvectors (:mod:`~threefactors.empirical.noise`).
+- optionally the gradient noise Tr C, |g|², B_simple = Tr C/|g|², σ² = Tr C/d and the share
+  of Tr C in the span of the top-k eigenvectors (:mod:`~threefactors.empirical.noise`);
+- optionally the loss L(θ) on the examples.
 Measured in the model's current train/eval mode, reported under ``mode``; parameters and
 mode are left unchanged. The linear stability bound of SGD on a quadratic, η < 2/λ_max
 (docs/theory.md, "Where the SDE breaks"; Jastrzębski et al. 2019, arXiv 1807.05031), is
@@ -53,6 +54,7 @@ def measure(
     lanczos_steps: int = 25,
     trace_probes: int = 10,
     noise: bool = True,
+    loss: bool = False,
     seed: int = 0,
     chunk_size: int | None = None,
 ) -> dict[str, Any]:
@@ -60,9 +62,9 @@ def measure(
 
     Keys: ``lambda_max``, ``top_eigenvalues``, ``eigen_residuals``, ``condition_top_k``
     (λ_1/λ_k), ``hessian_trace``, ``hessian_trace_stderr``, ``grad_noise_trace`` (Tr C),
-    ``grad_norm_sq``, ``noise_scale``, ``noise_top_k_fraction`` (noise keys are None when
-    ``noise`` is False), ``n_matvecs``, ``n_examples``, ``seconds``, ``mode``.
-    ``trace_probes`` = 0 skips the trace (None).
+    ``grad_norm_sq``, ``noise_scale``, ``sigma2``, ``noise_top_k_fraction`` (noise keys are
+    None when ``noise`` is False), ``n_matvecs``, ``n_examples``, ``seconds``, ``mode``, and
+    ``loss`` when ``loss`` is True. ``trace_probes`` = 0 skips the trace (None).
     """
     clock = time.perf_counter()
     op = HessianOperator(model, loss_fn, inputs, targets, chunk_size=chunk_size)
@@ -72,6 +74,7 @@ def measure(
     if noise:
         stats = gradient_noise(model, loss_fn, inputs, targets, directions=pairs.eigenvectors)
     values = pairs.eigenvalues.tolist()
+    extra = {"loss": op.loss_and_gradient()[0]} if loss else {}
     return {
         "lambda_max": values[0],
         "top_eigenvalues": values,
@@ -82,9 +85,11 @@ def measure(
         "grad_noise_trace": None if stats is None else stats.trace_cov,
         "grad_norm_sq": None if stats is None else stats.grad_norm_sq,
         "noise_scale": None if stats is None else stats.noise_scale,
+        "sigma2": None if stats is None else stats.sigma2,
         "noise_top_k_fraction": None if stats is None else stats.top_k_fraction,
         "n_matvecs": op.n_matvecs,
         "n_examples": op.n_examples,
         "seconds": time.perf_counter() - clock,
         "mode": op.mode,
+        **extra,
     }

@@ -87,8 +87,14 @@ def unflatten(model: nn.Module, flat: Tensor) -> dict[str, Tensor]:
 
 
 def forward(model: nn.Module, flat: Tensor, inputs: Tensor) -> Tensor:
-    """f(x; θ): the model's outputs at parameters ``flat`` (buffers as they are)."""
-    state = {**dict(model.named_buffers()), **unflatten(model, flat)}
+    """f(x; θ): the model's outputs at parameters ``flat`` (buffers as they are).
+
+    The buffers are passed as copies, so a layer that updates its buffers in train mode
+    (BatchNorm's running statistics) neither changes the model nor breaks a torch.func
+    transform (which refuses in-place updates of captured tensors).
+    """
+    buffers = {name: b.clone() for name, b in model.named_buffers()}
+    state = {**buffers, **unflatten(model, flat)}
     return torch.func.functional_call(model, state, (inputs,))
 
 

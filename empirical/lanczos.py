@@ -92,6 +92,22 @@ def _lanczos_steps(op: LinearOperator, steps: int, seed: int) -> Iterator[tuple]
         q = w / beta
 
 
+def tridiagonal(op: LinearOperator, steps: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """α_1..α_m and β_1..β_{m−1} of T_m after m = ``steps`` Lanczos steps (float64, CPU).
+
+    The start q_1 is a seeded Gaussian vector normalised to unit length (uniform on the
+    sphere, so E[q_1 q_1ᵀ] = I/d). A restart after an invariant subspace leaves β = 0 in T:
+    T is then block diagonal and its first block alone carries q_1's spectral measure.
+    ``steps`` is capped at the dimension. Costs ``steps`` products.
+    """
+    require(int(steps) == steps and steps >= 1, "steps", steps, "need an integer ≥ 1")
+    *_, (_, alphas, betas) = _lanczos_steps(op, min(int(steps), op.dim), seed)
+    return (
+        torch.tensor(alphas, dtype=torch.float64),
+        torch.tensor(betas[: len(alphas) - 1], dtype=torch.float64),
+    )
+
+
 def _ritz(basis: Tensor, alphas: list[float], betas: list[float], k: int, dtype) -> Eigenpairs:
     """Top-k Ritz pairs of T_m, the residuals β_m |s_{m,i}|, and the Ritz vectors Q_m s_i.
 

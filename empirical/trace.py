@@ -56,7 +56,8 @@ def _quadratic_forms(op: LinearOperator, vectors: Tensor) -> Tensor:
     return (vectors * _apply(op, vectors)).sum(dim=0).cpu()
 
 
-def _mean_and_stderr(values: Tensor) -> tuple[float, float]:
+def mean_and_stderr(values: Tensor) -> tuple[float, float]:
+    """Mean of independent samples and its standard error sd/sqrt(m) (inf for one sample)."""
     m = values.numel()
     stderr = float(values.std(correction=1)) / math.sqrt(m) if m > 1 else math.inf
     return float(values.mean()), stderr
@@ -66,7 +67,7 @@ def hutchinson(op: LinearOperator, probes: int = 10, seed: int = 0) -> TraceEsti
     """Tr H by Hutchinson's estimator with ``probes`` Rademacher vectors."""
     require(int(probes) == probes and probes >= 1, "probes", probes, "need an integer ≥ 1")
     probe_block = rademacher(op.dim, probes, seed).to(op.device)
-    value, stderr = _mean_and_stderr(_quadratic_forms(op, probe_block))
+    value, stderr = mean_and_stderr(_quadratic_forms(op, probe_block))
     return TraceEstimate(value, stderr, int(probes))
 
 
@@ -79,5 +80,5 @@ def hutchpp(op: LinearOperator, matvecs: int = 30, seed: int = 0) -> TraceEstima
     q, _ = torch.linalg.qr(_apply(op, sketch))
     low_rank = float(_quadratic_forms(op, q).sum())
     deflated = probes - q @ (q.T @ probes)
-    value, stderr = _mean_and_stderr(_quadratic_forms(op, deflated))
+    value, stderr = mean_and_stderr(_quadratic_forms(op, deflated))
     return TraceEstimate(low_rank + value, stderr, 3 * n)

@@ -23,6 +23,7 @@ SGD = ["simulate", "sgd", *LOSS, "--lr", "0.1", "--batch", "1", "--examples", "2
 SGD += ["--steps", "5", "--particles", "10"]
 TRAIN = ["train", "--n-train", "100", "--epochs", "1", "--no-measure"]
 GRID = ["grid", "--experiment", "ratio", "--quick"]
+SPECTRUM = ["spectrum", "--dataset", "digits", "--out", "{tmp}/s"]
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +112,11 @@ CASES = [
     (["reproduce", "--quick", "--out", "{tmp}/file/sub"], "out"),  # computed a claim first
     (["reproduce", "--quick", "--out", "{tmp}/file"], "out"),
     (["reproduce", "--quick", "--seed", "1.5"], "seed"),
+    (_with(SPECTRUM, "--probes", "0"), "probes"),
+    (_with(SPECTRUM, "--kernel-width", "nan"), "kernel-width"),
+    (_with(SPECTRUM, "--model", "nope"), "model"),
+    (_with(SPECTRUM, "--out", "{tmp}/file"), "out"),
+    (["monitor", "plot", "{tmp}/file"], "log"),  # not a monitor log
 ]
 
 

@@ -107,5 +107,6 @@ def test_the_empirical_names_are_the_functions_not_their_modules() -> None:
     assert tf.empirical.lanczos is lanczos and tf.empirical.hutchinson is hutchinson
     assert tf.empirical.train.__name__ == "train" and callable(tf.empirical.train)
     expected = {"train", "TrainConfig", "run_experiment", "train_ensemble", "HessianOperator",
-                "lanczos", "hutchinson", "hutchpp", "gradient_noise"}  # fmt: skip
+                "lanczos", "hutchinson", "hutchpp", "gradient_noise", "spectral_density",
+                "Monitor"}  # fmt: skip
     assert set(tf.empirical.__all__) == expected | {"curvature", "probes", "linear_operator"}

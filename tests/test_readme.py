@@ -23,7 +23,7 @@ def _run(block: str) -> str:
 
 
 def test_the_readme_has_one_example_per_view_through_the_public_api() -> None:
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
     for block in BLOCKS:
         assert "import threefactors as tf" in block
         assert not re.search(r"from threefactors\.|import threefactors\.", block), block
@@ -46,3 +46,11 @@ def test_simulate_example() -> None:
 def test_empirical_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # the grid writes grids/ratio here
     assert _run(BLOCKS[2]).strip()
+
+
+def test_monitor_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the monitor writes run.jsonl here
+    step, lambda_max, eta_lambda_max = (float(v) for v in _run(BLOCKS[3]).split())
+    assert step == 300 and lambda_max == pytest.approx(2.31, abs=0.005)  # the README's numbers
+    assert eta_lambda_max == pytest.approx(0.5 * lambda_max)
+    assert len((tmp_path / "run.jsonl").read_text().splitlines()) == 1 + 4  # header, 4 lines

@@ -60,7 +60,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> OneLineParser:
-    from threefactors import __version__, bench, reproduce
+    from threefactors import __version__, bench, monitor_cli, reproduce
     from threefactors.empirical import cli as empirical_cli
     from threefactors.simulate import cli as simulate_cli
     from threefactors.theory import cli as theory_cli
@@ -72,7 +72,7 @@ def build_parser() -> OneLineParser:
     )
     parser.add_argument("--version", action="version", version=f"threefactors {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in (theory_cli, simulate_cli, empirical_cli, bench, reproduce):
+    for module in (theory_cli, simulate_cli, empirical_cli, monitor_cli, bench, reproduce):
         module.register(sub)
     return parser
 
