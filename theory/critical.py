@@ -23,6 +23,7 @@ accepted only if the loss has dropped below the saddle's on the way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,12 +79,46 @@ class CriticalPoints:
     starts: int = 0
 
 
+#: Above this degree a polynomial loss is handled numerically (multi-start Newton), not by
+#: expanding it: a product of forty (x + i)**64 factors (degree 2560) took minutes to expand.
+MAX_POLYNOMIAL_DEGREE = 200
+
+
+def _degree_bound(expr: sp.Expr, coords: tuple[sp.Symbol, ...]) -> float:
+    """An upper bound on the total degree of the polynomial ``expr`` in ``coords``, read off
+    the tree without expanding (sum → max, product → sum, power → times the exponent)."""
+    degrees: dict[sp.Basic, float] = {}
+    for node in sp.postorder_traversal(expr):
+        if node in degrees:
+            continue
+        if node in coords:
+            degrees[node] = 1.0
+        elif node.is_Add:
+            degrees[node] = max(degrees[a] for a in node.args)
+        elif node.is_Mul:
+            degrees[node] = sum(degrees[a] for a in node.args)
+        elif node.is_Pow and node.exp.is_Integer:
+            degrees[node] = degrees[node.base] * abs(int(node.exp))
+        else:
+            degrees[node] = 0.0 if not node.has(*coords) else math.inf
+    return degrees[expr]
+
+
+def _is_small_polynomial(landscape: Landscape) -> bool:
+    """L is a polynomial in θ of degree ≤ MAX_POLYNOMIAL_DEGREE (tree tests only: nothing is
+    expanded; a deep tanh nest's gradient, a product of 28 factors, took minutes)."""
+    return bool(
+        landscape.loss.is_polynomial(*landscape.coords)
+        and _degree_bound(landscape.loss, landscape.coords) <= MAX_POLYNOMIAL_DEGREE
+    )
+
+
 def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(H, c, L₀) with L(θ) = ½θᵀHθ + cᵀθ + L₀ when L is a polynomial of degree ≤ 2 in θ
     (then ∇L = Hθ + c and ∇²L = H everywhere), else None. Read off the coefficients of
     ``sympy.Poly``: θ_iθ_j (i ≠ j) with coefficient a gives H_ij = H_ji = a, θ_i² gives
     H_ii = 2a."""
-    if not landscape.loss.is_polynomial(*landscape.coords):  # structural: expands nothing
+    if not _is_small_polynomial(landscape):
         return None
     try:
         poly = sp.Poly(landscape.loss, *landscape.coords)
@@ -112,9 +147,7 @@ def quadratic_form(landscape: Landscape) -> tuple[np.ndarray, np.ndarray, float]
 
 def _polynomial_slope(landscape: Landscape) -> np.ndarray | None:
     """Coefficients (high → low) of L'(x) when d = 1 and L is a polynomial, else None."""
-    # is_polynomial looks at the tree only: expanding a non-polynomial's gradient first
-    # (tanh nested 28 deep: a product of 28 factors) ran for minutes
-    if landscape.dim != 1 or not landscape.loss.is_polynomial(landscape.coords[0]):
+    if landscape.dim != 1 or not _is_small_polynomial(landscape):
         return None
     try:
         poly = sp.Poly(landscape.loss, landscape.coords[0]).diff(landscape.coords[0])
@@ -231,8 +264,8 @@ def _require_defined(landscape: Landscape, points: np.ndarray, box: tuple) -> No
         raise InputError(
             "loss",
             str(landscape.loss),
-            f"not a real finite number at θ = ({where}) in the box {box}: the loss must be "
-            "defined on the whole box",
+            f"not a finite real double at θ = ({where}) in the box {box}: the loss must be "
+            "defined, real and within a double's range on the whole box",
         )
 
 
