@@ -102,7 +102,8 @@ def page(example: Example, size: str) -> str:
     parts = (
         [f"# {example.title}\n", f"{example.text}\n"] if example.text else [f"# {example.title}\n"]
     )
-    source = example.script.relative_to(ROOT)
+    script = example.script
+    source = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     parts.append(
         f"*Source:* `{source}` — run it with `python {source}` "
         f"(`{SIZE_VARIABLE}=full` for the full size). This page: size **{size}**, "
