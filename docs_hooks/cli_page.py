@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from mkdocs.structure.files import File, Files
 
-WIDTH = "100"  # argparse wraps help at $COLUMNS
+WIDTH = "88"  # argparse wraps help at $COLUMNS: fits the page's code column
 
 
 def subcommands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -50,8 +50,6 @@ def cli_page() -> str:
         for child in subcommands(parser):
             depth = len(child.prog.split()) - 1
             parts.append(f"{'#' * min(depth + 1, 4)} `{child.prog}`\n")
-            if child.description:
-                parts.append(f"{child.description}\n")
             parts.append(f"```text\n{child.format_help()}```\n")
     return "\n".join(parts)
 

@@ -47,5 +47,8 @@ def on_files(files: Files, config) -> Files:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if LEGEND_MARK in markdown:
-        markdown = markdown.replace(LEGEND_MARK, legend(REPORT.read_text(encoding="utf-8")))
+        quoted = "\n".join(
+            f"> {line}" for line in legend(REPORT.read_text(encoding="utf-8")).split("\n")
+        )
+        markdown = markdown.replace(LEGEND_MARK, quoted)
     return markdown

@@ -251,11 +251,15 @@ def test_a_gallery_page_has_text_code_output_math_and_figures(tmp_path: Path) ->
     assert "![A demo, figure 2](demo_2.png)" in page
 
 
-def test_sphinx_roles_become_inline_code() -> None:
+def test_docstring_roles_become_code_and_theory_citations_links() -> None:
     _require_docs_extra()
-    roles = _hook("griffe_roles")
+    markup = _hook("griffe_docstrings").site_markup
     text = "See :func:`langevin`, :class:`~threefactors.theory.setting.SGDSetting`, :mod:`.sgd`."
-    assert roles.plain_roles(text) == "See `langevin`, `SGDSetting`, `.sgd`."
+    assert markup(text) == "See `langevin`, `SGDSetting`, `.sgd`."
+    cited = '(docs/theory.md,\n    "Fokker–Planck and the Gibbs law")'
+    assert markup(cited) == (
+        '([docs/theory.md,\n    "Fokker–Planck and the Gibbs law"][fokkerplanck-and-the-gibbs-law])'
+    )
 
 
 def test_report_legend_and_links_are_read_from_the_report() -> None:

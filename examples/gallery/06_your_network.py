@@ -31,6 +31,8 @@ loss_fn = nn.functional.cross_entropy
 optimizer = torch.optim.SGD(model.parameters(), lr=ETA)
 
 history = []
+print(f"2/η = {2 / ETA:.1f}; Lanczos top-3 eigenvalues, Hutchinson Tr H ± se, noise Tr C, B_simple")
+print("epoch   loss   λ_max  top-3                   Tr H          Tr C    B_simple")
 for epoch in range(EPOCHS + 1):
     if epoch % 2 == 0:  # measure: the operator is a snapshot of the current parameters
         hessian = tf.empirical.HessianOperator(model, loss_fn, inputs, targets)
@@ -40,11 +42,11 @@ for epoch in range(EPOCHS + 1):
         with torch.no_grad():
             loss = float(loss_fn(model(inputs), targets))
         history.append((epoch, loss, float(top.eigenvalues[0]), noise.noise_scale))
+        eigenvalues = ", ".join(f"{float(v):.3f}" for v in top.eigenvalues)
         print(
-            f"epoch {epoch:3d}  loss {loss:.3f}  λ_max {top.eigenvalues[0]:.3f} "
-            f"(2/η = {2 / ETA:.1f})  top-3 {[round(float(v), 3) for v in top.eigenvalues]}  "
-            f"Tr H {trace.value:.2f} ± {trace.stderr:.2f}  Tr C {noise.trace_cov:.3f}  "
-            f"B_simple {noise.noise_scale:.1f}  ({top.n_matvecs} H·v, mode {hessian.mode})"
+            f"{epoch:5d}  {loss:.3f}  {top.eigenvalues[0]:.3f}  [{eigenvalues}]  "
+            f"{trace.value:5.2f} ± {trace.stderr:.2f}  {noise.trace_cov:6.3f}  "
+            f"{noise.noise_scale:7.1f}"
         )
     for batch in torch.randperm(EXAMPLES).split(BATCH):
         optimizer.zero_grad()
@@ -63,3 +65,4 @@ right.set_xlabel("epoch")
 right.set_ylabel("B_simple = Tr C / |g|²")
 right.set_title(f"noise scale (batch size S = {BATCH})")
 plt.show()
+print(f"each Lanczos run: {top.n_matvecs} Hessian–vector products, model in {hessian.mode} mode")
