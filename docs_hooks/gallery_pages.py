@@ -40,7 +40,7 @@ class Example:
     text: str
     code: str
     output: str
-    figures: list[Path]
+    figures: dict[str, bytes]  # file name → PNG, in the order they were drawn
     seconds: float
 
 
@@ -91,9 +91,12 @@ def run(script: Path, outdir: Path, size: str) -> Example:
         text=docstring.partition("\n")[2].strip(),
         code=code,
         output=done.stdout.rstrip(),
-        figures=sorted(
-            outdir.glob(f"{script.stem}_*.png"), key=lambda p: int(p.stem.rsplit("_", 1)[1])
-        ),
+        figures={
+            p.name: p.read_bytes()
+            for p in sorted(
+                outdir.glob(f"{script.stem}_*.png"), key=lambda p: int(p.stem.rsplit("_", 1)[1])
+            )
+        },
         seconds=time.perf_counter() - began,
     )
 
@@ -119,7 +122,7 @@ def page(example: Example, size: str) -> str:
     if example.figures:
         parts.append("## Figures\n")
         parts.extend(
-            f"![{example.title}, figure {i}]({p.name})\n" for i, p in enumerate(example.figures, 1)
+            f"![{example.title}, figure {i}]({name})\n" for i, name in enumerate(example.figures, 1)
         )
     return "\n".join(parts)
 
@@ -154,19 +157,25 @@ def on_config(config):
     return config
 
 
+# (script, its mtime and size, gallery size) → its run: `mkdocs serve` reruns only what changed
+_RUNS: dict[tuple[Path, int, int, str], Example] = {}
+
+
+def run_cached(script: Path, size: str) -> Example:
+    stat = script.stat()
+    key = (script, stat.st_mtime_ns, stat.st_size, size)
+    if key not in _RUNS:
+        with tempfile.TemporaryDirectory(prefix="threefactors-gallery-") as outdir:
+            _RUNS[key] = run(script, Path(outdir), size)
+    return _RUNS[key]
+
+
 def on_files(files: Files, config) -> Files:
     size = gallery_size()
-    examples = []
-    with tempfile.TemporaryDirectory(prefix="threefactors-gallery-") as tmp:
-        for script in scripts():
-            outdir = Path(tmp) / script.stem
-            outdir.mkdir()
-            ex = run(script, outdir, size)
-            examples.append(ex)
-            uri = f"gallery/{script.stem}.md"
-            files.append(File.generated(config, uri, content=page(ex, size)))
-            for figure in ex.figures:
-                name = f"gallery/{figure.name}"
-                files.append(File.generated(config, name, content=figure.read_bytes()))
+    examples = [run_cached(script, size) for script in scripts()]
+    for ex in examples:
+        files.append(File.generated(config, f"gallery/{ex.script.stem}.md", content=page(ex, size)))
+        for name, png in ex.figures.items():
+            files.append(File.generated(config, f"gallery/{name}", content=png))
     files.append(File.generated(config, "gallery/index.md", content=index(examples, size)))
     return files

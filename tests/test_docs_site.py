@@ -243,7 +243,8 @@ def test_a_gallery_page_has_text_code_output_math_and_figures(tmp_path: Path) ->
     example = gallery.run(script, tmp_path, "small")
     assert example.title == "A demo" and example.text == "It draws."
     assert example.output.splitlines() == ["size small", "$$ x^2 $$"]
-    assert [p.name for p in example.figures] == ["demo_1.png", "demo_2.png"]  # show() and end
+    assert list(example.figures) == ["demo_1.png", "demo_2.png"]  # at show() and at the end
+    assert all(png.startswith(b"\x89PNG") for png in example.figures.values())
     page = gallery.page(example, "small")
     assert page.startswith("# A demo\n")
     assert "```python\nimport os" in page and '"""' not in page
