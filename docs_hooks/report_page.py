@@ -8,6 +8,7 @@ table that define the verdicts) is also placed where a page says ``<!-- report-l
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 
@@ -47,8 +48,11 @@ def on_files(files: Files, config) -> Files:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if LEGEND_MARK in markdown:
-        quoted = "\n".join(
-            f"> {line}" for line in legend(REPORT.read_text(encoding="utf-8")).split("\n")
-        )
+        text = legend(REPORT.read_text(encoding="utf-8"))
+        if text:
+            quoted = "\n".join(f"> {line}" for line in text.split("\n"))
+        else:  # a report whose opening defines no verdicts: send the reader to it
+            link = posixpath.relpath(PAGE, posixpath.dirname(page.file.src_uri) or ".")
+            quoted = f"> See the opening of the [claims report]({link})."
         markdown = markdown.replace(LEGEND_MARK, quoted)
     return markdown

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
@@ -263,7 +263,9 @@ def test_docstring_roles_become_code_and_theory_citations_links() -> None:
     )
 
 
-def test_report_legend_and_links_are_read_from_the_report() -> None:
+def test_report_legend_and_links_are_read_from_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _require_docs_extra()
     report = _hook("report_page")
     text = (
@@ -272,6 +274,14 @@ def test_report_legend_and_links_are_read_from_the_report() -> None:
     )
     assert report.legend(text) == "A claim's verdict is its primary test's."
     assert report.linked_files(text) == ["a.json", "a.png"]
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="getting-started.md"))
+    monkeypatch.setattr(report, "REPORT", tmp_path / "REPORT.md")
+    report.REPORT.write_text(text)
+    shown = report.on_page_markdown("Words:\n\n<!-- report-legend -->\n", page, None, None)
+    assert shown == "Words:\n\n> A claim's verdict is its primary test's.\n"
+    report.REPORT.write_text("# Report\n\nNo legend here.\n\n| a |\n|---|\n")  # a new format
+    shown = report.on_page_markdown("<!-- report-legend -->", page, None, None)
+    assert shown == "> See the opening of the [claims report](report/index.md)."
 
 
 # ----------------------------------------------------------------------------- the browser
