@@ -35,9 +35,10 @@ print(f"crossover: Laplace n* = {laplace_star:.3f}, exact (quadrature) {exact_st
 gibbs = np.array([tf.theory.gibbs_probabilities(land, t, cp)[1] for t in TEMPERATURES])
 laplace = np.array([tf.theory.laplace_probabilities(land, t, cp)[1] for t in TEMPERATURES])
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-x = np.linspace(-1.7, 1.9, 400)
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+x = np.linspace(-1.5, 1.6, 400)
 left.plot(x, land.loss_at(x[:, None]), color="k")
+left.set_ylim(-0.1, 1.6)
 left.set_xlabel("x")
 left.set_ylabel("L(x)")
 left.set_title("deep & sharp (left) vs shallow & wide (right)")

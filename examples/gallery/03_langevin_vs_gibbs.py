@@ -41,7 +41,7 @@ simulated = counts / (counts.sum() * np.diff(edges))
 boltzmann = np.exp(-well.loss_at(centres[:, None]) / setting.temperature)
 boltzmann /= np.sum(boltzmann * np.diff(edges))
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
 left.bar(centres, simulated, width=np.diff(edges), alpha=0.5, label="particles (2nd half)")
 left.plot(centres, boltzmann, "k", label="exp(−L/T)/Z")
 left.set_xlabel("x")

@@ -34,7 +34,7 @@ print("stationary occupancy (Gibbs):", np.round(r.stationary_occupancy, 4))
 print("occupancy at the last time:   ", np.round(r.evolution.occupancy[-1], 4))
 print(f"mass error {r.evolution.mass_error:.1e}, smallest density {r.evolution.min_density:.1e}")
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
 x = r.model.grid.centres.reshape(-1)
 for t in (0.01, 1.0, 30.0, 1e3):
     k = int(np.argmin(np.abs(TIMES - t)))

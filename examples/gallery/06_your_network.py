@@ -54,7 +54,7 @@ for epoch in range(EPOCHS + 1):
         optimizer.step()
 
 epochs, losses, lambda_max, noise_scale = zip(*history, strict=True)
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
 left.plot(epochs, lambda_max, "o-", label="λ_max (Lanczos)")
 left.axhline(2 / ETA, color="grey", ls="--", label="2/η")
 left.set_xlabel("epoch")

@@ -79,6 +79,8 @@ def main() -> None:
             fmt="o",
             label=f"S = {batch}",
         )
+    ax.set_xticks([0.3, 1, 3], labels=["0.3", "1", "3"])
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("temperature T = ησ²/(2S)")
     ax.set_ylabel("P(deep minimum)")
     ax.legend()
