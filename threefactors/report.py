@@ -99,7 +99,9 @@ def test_text(e: Evidence | None) -> str:
     the power statement when inconclusive."""
     if e is None:
         return "did not run"
-    text = f"{e.test or 'test'}: effect {_fmt(e.effect)}"
+    text = f"{e.test or 'test'}: " + (
+        f"effect {_fmt(e.effect)}" if e.effect is not None else f"{_fmt(e.observed)}"
+    )
     if e.interval is not None:
         level = f"{100 * e.level:.0f} % CI " if e.level else "interval "
         text += f", {level}[{_fmt(e.interval[0])}, {_fmt(e.interval[1])}]"
