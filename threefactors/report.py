@@ -154,7 +154,7 @@ HEADER = (
     "chose a design (pilots) are recorded and never among the confirming seeds. Every "
     "change made after data were seen is an amendment, shown with the old design's result "
     "beside the new one.\n\n"
-    "Two kinds of rows. A **verification** holds the package's own machinery against an "
+    "Two kinds of rows, each with its own verdicts. A **verification** holds the package's own machinery against an "
     "exact answer it also computes (an SDE ensemble against its Gibbs law, SGD against the "
     "finite-η law, relaxation against the MFPT, weak orders): *verified* or *failed*; it "
     "checks the machinery and cannot confirm or refute a paper. A **reproduction** tests a "
