@@ -22,7 +22,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from threefactors.empirical.functional import LossFn
+from threefactors.empirical.functional import LossFn, check_measurable
 from threefactors.empirical.hessian import HessianOperator
 from threefactors.empirical.lanczos import Eigenpairs, lanczos
 from threefactors.empirical.noise import gradient_noise
@@ -67,6 +67,8 @@ def measure(
     ``loss`` when ``loss`` is True. ``trace_probes`` = 0 skips the trace (None).
     """
     clock = time.perf_counter()
+    if noise:  # refused before any work when per-example gradients are not defined
+        check_measurable(model, inputs, targets)
     op = HessianOperator(model, loss_fn, inputs, targets, chunk_size=chunk_size)
     pairs = lanczos(op, k=k, steps=lanczos_steps, seed=seed)
     trace = hutchinson(op, probes=trace_probes, seed=seed + 1) if trace_probes > 0 else None

@@ -28,12 +28,16 @@ def mode_of(model: nn.Module) -> str:
     return "train" if model.training else "eval"
 
 
-def check_measurable(model: nn.Module, inputs: Tensor, targets: Tensor) -> None:
+def check_measurable(
+    model: nn.Module, inputs: Tensor, targets: Tensor, per_example: bool = True
+) -> None:
     """Raise :class:`~threefactors.errors.InputError` unless the loss of ``model`` on
-    (``inputs``, ``targets``) has a Hessian and per-example gradients to measure: the model
-    has parameters, the batch holds at least one example and one target per input, and no
-    module updates running statistics in train mode (BatchNorm: each forward pass would
-    change the model, and an example's loss would depend on its batch; measure in eval mode).
+    (``inputs``, ``targets``) has a Hessian (and, with ``per_example``, per-example
+    gradients) to measure: the model has parameters, the batch holds at least one example and
+    one target per input, and — for per-example gradients — no module normalises with batch
+    statistics in train mode (BatchNorm: an example's loss would depend on its batch; measure
+    in eval mode). The Hessian of the batch loss is defined in train mode too: :func:`forward`
+    passes copies of the buffers, so the running statistics never move.
     """
     require(num_params(model) > 0, "model", type(model).__name__, "has no parameters")
     n = int(inputs.shape[0]) if inputs.dim() else 0
@@ -44,12 +48,13 @@ def check_measurable(model: nn.Module, inputs: Tensor, targets: Tensor) -> None:
         tuple(targets.shape),
         f"need one target per input ({n})",
     )
-    for name, module in model.named_modules():
+    for name, module in model.named_modules() if per_example else ():
         require(
             not (module.training and getattr(module, "track_running_stats", False)),
             "model",
             f"{name or 'model'}: {type(module).__name__} in train mode",
-            "it updates running statistics on every pass: measure in eval mode (model.eval())",
+            "per-example gradients of a batch-normalised loss depend on the batch: measure "
+            "in eval mode (model.eval())",
         )
 
 

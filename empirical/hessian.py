@@ -25,9 +25,9 @@ choose another method to trade speed for memory).
 The operator is taken at the parameters the model has when it is constructed (a snapshot:
 training the model afterwards does not move it) and in the model's current train/eval mode,
 recorded in ``mode``. Neither parameters nor mode are changed. Our models have no BatchNorm
-or dropout, so both modes give the same H; a model with BatchNorm in train mode is refused
-(:func:`~threefactors.empirical.functional.check_measurable`: it makes the loss of one example
-depend on its batch, and each pass updates its running statistics): measure in eval mode.
+or dropout, so both modes give the same H; for a model with BatchNorm in train mode H is the
+Hessian of the batch loss with batch statistics, and the running statistics never move
+(:func:`~threefactors.empirical.functional.forward` passes copies of the buffers).
 
 :class:`HessianOperator` is a :class:`~threefactors.empirical.linear_operator.CountingOperator`,
 so it can be handed to :mod:`~threefactors.empirical.lanczos` and
@@ -101,7 +101,7 @@ class HessianOperator(CountingOperator):
     ) -> None:
         super().__init__()
         require(method in _METHODS, "method", method, f"choose one of {', '.join(_METHODS)}")
-        check_measurable(model, inputs, targets)
+        check_measurable(model, inputs, targets, per_example=False)
         self.theta = flat_params(model)
         self.dim = self.theta.numel()
         self.device, self.dtype = self.theta.device, self.theta.dtype
