@@ -20,8 +20,14 @@ Data = dict[str, Any]
 
 def _save(fig: plt.Figure, path: Path) -> None:
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")  # keeps a legend set beside the axes
     plt.close(fig)
+
+
+def _side_legend(fig: plt.Figure, ax: plt.Axes) -> None:
+    """``ax``'s legend beside the figure, off the data (per-seed legends are long)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6)
 
 
 def plot_width_depth(data: Data, path: Path) -> None:
@@ -263,7 +269,7 @@ def plot_experiment(data: Data, path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel("η/S")
         ax.set_ylabel(metric.replace("_", " "))
-    axes[0].legend(fontsize=6)
+    _side_legend(fig, axes[0])
     missing = len(data["rows"]) - len(rows)
     fig.suptitle(
         f"η × S grid at the first epoch with 95% train accuracy ({missing} runs not reaching it)"
@@ -280,7 +286,7 @@ def plot_rescaling(data: Data, path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("β in (βη₀, βS₀)")
         ax.set_ylabel(metric.replace("_", " ") + " at matched progress")
-    axes[0].legend(fontsize=6)
+    _side_legend(fig, axes[0])
     tests = [t for t in data["tost"] if t["metric"] == "test_accuracy"]
     for k, t in enumerate(tests):
         lo, hi = t["interval"]
@@ -377,7 +383,7 @@ def plot_conditioning(data: Data, path: Path) -> None:
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collided on η/S < 1e-2
         ax.set_xlabel("η/S")
         ax.set_ylabel(label, fontsize=8)
-    axes[0].legend(fontsize=6)
+    _side_legend(fig, axes[0])
     fig.suptitle("Top Hessian spectrum vs η/S (registered tests: first two panels)")
     _save(fig, path)
 
@@ -417,7 +423,7 @@ def plot_schedules(data: Data, path: Path) -> None:
         )
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("test accuracy")
-    axes[0].legend(fontsize=6)
+    _side_legend(fig, axes[0])
     for k, name in enumerate(names):
         values = [v for v in data["final"].get(name, {}).values() if v is not None]
         axes[1].plot([k] * len(values), values, "o", color=f"C{k}")
@@ -430,6 +436,7 @@ def plot_memorization(data: Data, path: Path) -> None:
     """Test accuracy against corrupted-subset train accuracy per run; the matched band."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ratios = sorted({h["lr"] / h["batch"] for h in data["histories"]})
+    first = min(h["seed"] for h in data["histories"])  # one legend entry per η/S
     for h in data["histories"]:
         colour = f"C{ratios.index(h['lr'] / h['batch'])}"
         axes[0].plot(
@@ -437,12 +444,12 @@ def plot_memorization(data: Data, path: Path) -> None:
             h["test_accuracy"],
             color=colour,
             lw=0.8,
-            label=f"η/S={h['lr'] / h['batch']:.2g}" if h["seed"] == 0 else None,
+            label=f"η/S={h['lr'] / h['batch']:.2g}" if h["seed"] == first else None,
         )
     axes[0].axvspan(min(data["levels"]), max(data["levels"]), color="0.9", label="matched band")
     axes[0].set_xlabel("train accuracy on the randomly labelled subset")
     axes[0].set_ylabel("test accuracy")
-    axes[0].legend(fontsize=6)
+    _side_legend(fig, axes[0])
     _per_seed(axes[1], data["rows"], "eta_over_s", "matched_test_accuracy")
     axes[1].set_xscale("log")
     axes[1].set_xlabel("η/S")
