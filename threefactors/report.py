@@ -74,11 +74,6 @@ def _test_dict(e: Evidence | None, unit: str = "") -> dict[str, Any] | None:
     }
 
 
-def primary_dict(claim: Claim) -> dict[str, Any] | None:
-    """The first part's registered test (the claim-level ``primary`` of single-part claims)."""
-    return _test_dict(claim.primary)
-
-
 def parts_list(claim: Claim, spec: ClaimSpec | None = None) -> list[dict[str, Any]]:
     """The contract's ``parts``: per part its statement, label and registered test."""
     units = {p.quantity: p.unit for p in spec.parts} if spec else {}
@@ -309,26 +304,24 @@ def write_report(
     path = Path(out) / "REPORT.md"
     write_atomic(path, render_markdown(claims, provenance, scale, specs))
     by_id = {s.id: s for s in specs}
-    payload = {
-        "provenance": provenance,
-        "scale": scale,
-        "claims": [
-            {
-                "id": c.id,
-                "kind": c.kind,
-                "statement": c.statement,
-                "source": c.source,
-                "verdict": c.verdict,
-                "design_hash": c.design_hash,
-                "amendments": c.amendments,
-                "parts": parts_list(c, by_id.get(c.id)),
-                "primary": primary_dict(c),
-                "evidence": [asdict(e) for e in c.evidence],
-                "seconds": c.seconds,
-            }
-            for c in claims
-        ],
-    }
+
+    def entry(c: Claim) -> dict[str, Any]:
+        parts = parts_list(c, by_id.get(c.id))
+        return {
+            "id": c.id,
+            "kind": c.kind,
+            "statement": c.statement,
+            "source": c.source,
+            "verdict": c.verdict,
+            "design_hash": c.design_hash,
+            "amendments": c.amendments,
+            "parts": parts,
+            "primary": parts[0]["primary"] if parts else None,  # the first part's test
+            "evidence": [asdict(e) for e in c.evidence],
+            "seconds": c.seconds,
+        }
+
+    payload = {"provenance": provenance, "scale": scale, "claims": [entry(c) for c in claims]}
     write_atomic(Path(out) / "claims.json", dumps(payload))
     return path
 

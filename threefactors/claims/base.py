@@ -39,7 +39,6 @@ Each piece of :class:`Evidence` is a comparison decided by statistics, not taste
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -60,10 +59,6 @@ Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 Kind = Literal["verification", "reproduction"]
 Label = Literal["verified", "failed", "reproduced", "not reproduced", "inconclusive", "not run"]
 KINDS: tuple[Kind, ...] = ("verification", "reproduction")
-LABELS: dict[Kind, tuple[Label, ...]] = {
-    "verification": ("verified", "failed", "not run"),
-    "reproduction": ("reproduced", "not reproduced", "inconclusive", "not run"),
-}
 FIXED_DESIGN = "fixed design: every registered replicate runs, no interim look"
 ENSEMBLE_UNIT = "particle ensemble (se from its own particles)"
 
@@ -330,37 +325,6 @@ def intersection(view: str, quantity: str, items: Sequence[Evidence], detail: st
     )
 
 
-def spearman_permutation(
-    x: Sequence[float], y: Sequence[float], permutations: int = 20000, seed: int = 0
-) -> tuple[float, float]:
-    """Spearman's ρ of (x, y) and its two-sided permutation p-value.
-
-    ρ is Pearson's correlation of the ranks; under the null every pairing of the ranks is
-    equally likely, so p = P(|ρ_perm| ≥ |ρ|): enumerated exactly for n ≤ 8, otherwise from
-    ``permutations`` seeded random pairings with the observed one counted (p ≥ 1/(M+1)).
-    """
-    from scipy import stats
-
-    rx = stats.rankdata(np.asarray(x, float))
-    ry = stats.rankdata(np.asarray(y, float))
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    scale = math.sqrt(float(rx @ rx) * float(ry @ ry))
-    if scale == 0.0:
-        return 0.0, 1.0
-    rho = float(rx @ ry) / scale
-    n = rx.size
-    if n <= 8:
-        perms = np.array(list(itertools.permutations(range(n))))
-        extra = 0
-    else:
-        rng = np.random.default_rng(seed)
-        perms = rng.permuted(np.tile(np.arange(n), (permutations, 1)), axis=1)
-        extra = 1
-    null = (ry[perms] @ rx) / scale
-    hits = int(np.count_nonzero(np.abs(null) >= abs(rho) - 1e-12))
-    return rho, (hits + extra) / (len(perms) + extra)
-
-
 def trend(
     view: str,
     quantity: str,
@@ -373,28 +337,29 @@ def trend(
 ) -> Evidence:
     """A claimed monotone relation of a **deterministic** curve y(x) (``expected_sign`` =
     +1 or −1), stated as an exact fact: agrees iff y is strictly monotone in the claimed
-    direction (Spearman ρ = ±1 exactly). No p-value: nothing in a computed curve is random.
+    direction. The effect is the fraction of steps in the claimed direction (1 exactly when
+    it agrees). No p-value: nothing in a computed curve is random.
     """
     if len(x) < 2:
         return Evidence(view, quantity, expected_sign, None, "not run", "fewer than 2 points")
     order = np.argsort(np.asarray(x, float))
     steps = np.diff(np.asarray(y, float)[order]) * expected_sign
-    rho, _ = spearman_permutation(x, y, permutations=100)
-    verdict: Verdict = "agrees" if bool(np.all(steps > 0)) else "disagrees"
+    share = float(np.mean(steps > 0))
+    verdict: Verdict = "agrees" if share == 1.0 else "disagrees"
     text = (
         f"exact: deterministic curve, {int(np.sum(steps > 0))} of {steps.size} steps in the "
-        f"claimed direction (Spearman ρ = {rho:+.2f}, n = {len(x)})"
+        f"claimed direction (n = {len(x)})"
     )
     return Evidence(
         view,
         quantity,
         f"strictly monotone, sign {expected_sign:+d}",
-        round(rho, 4),
+        share,
         verdict,
         f"{text}. {detail}".strip(),
         figure=figure,
         test="exact monotonicity of a computed curve",
-        effect=round(rho, 4),
+        effect=share,
         n=len(x),
     )
 

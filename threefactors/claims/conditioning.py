@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -231,7 +231,7 @@ SPEC = ClaimSpec(
     registered="",
     paper_setting="SimpleCNN / ResNet-32 on CIFAR-10, η/S grid, λ₁ and λ₁/λ₅ at matched "
     "training loss, 3 seeds",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("ratio"),
     amendments=(
         Amendment(

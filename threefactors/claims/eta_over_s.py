@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     ENSEMBLE_UNIT,
     Z_95,
@@ -405,7 +405,7 @@ SPEC = ClaimSpec(
     registered="",
     paper_setting="VGG-11 on CIFAR-10, (βη₀, βS₀) with β from 1/8 to 16, 3 seeds, "
     "TOST on test accuracy (±0.02) and log λ_max (±log 1.25)",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("rescaling"),
     amendments=(
         Amendment(

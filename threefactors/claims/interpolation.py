@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -148,7 +148,7 @@ SPEC = ClaimSpec(
     views=(networks,),
     registered="",
     paper_setting="VGG-11 / ResNet-32 on CIFAR-10, minima of η/S differing 10×, 3 seeds",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("interpolation"),
     amendments=(
         Amendment(

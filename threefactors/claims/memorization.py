@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     ClaimSpec,
     Context,
@@ -117,6 +117,6 @@ SPEC = ClaimSpec(
     registered="81f1eec80856",
     paper_setting="VGG-11 on CIFAR-10 with 25% random labels, η/S grid, test accuracy at "
     "matched corrupted-subset accuracy, 3 seeds",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("memorization"),
 )

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from threefactors import claims
 from threefactors.claims.base import Context, Evidence, Settings, from_test, not_run
 
 Records = list[dict[str, Any]]
 
-PILOT_SEEDS = claims.PILOT_SEEDS
 SEED_UNIT = "seed (runs of one seed share initial weights and data order)"
 
 

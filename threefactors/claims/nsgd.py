@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -182,7 +182,7 @@ SPEC = ClaimSpec(
     paper_setting="SimpleCNN / ResNet-32 on CIFAR-10 and FashionMNIST, η = 0.01, S = 128, "
     "K = 5, γ ∈ {0.01, 0.1, 1}, 10% validation, test accuracy at the best-validation "
     "checkpoint",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("nsgd"),
     amendments=(
         Amendment(

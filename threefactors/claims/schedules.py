@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -162,7 +162,7 @@ SPEC = ClaimSpec(
     registered="",
     paper_setting="VGG-11 on CIFAR-10: cyclic batch 128–640 at η = 0.005 vs cyclic LR "
     "0.001–0.005 at S = 128, constants, 5 seeds, stopped at a cycle's end",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("schedules"),
     amendments=(
         Amendment(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -189,7 +189,7 @@ SPEC = ClaimSpec(
     paper_setting="SimpleCNN and ResNet-32 (no BatchNorm) on CIFAR-10, η ∈ {0.005 … 0.1} at "
     "S = 128 and S ∈ {8 … 1024} at η = 0.01, top-5 eigenvalues every ~1/8 epoch early, "
     "3 seeds",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("sharpest"),
     amendments=(
         Amendment(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     Amendment,
     ClaimSpec,
@@ -154,7 +154,7 @@ SPEC = ClaimSpec(
     registered="",
     paper_setting="SimpleCNN / ResNet-32 on CIFAR-10 at η = 0.01, S = 128, probed at the "
     "λ_max peak: top-3 eigenvectors and a random direction, 10 minibatches, γ ∈ {0.5, 1}",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("step-too-long"),
     amendments=(
         Amendment(

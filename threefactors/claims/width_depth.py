@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from threefactors.claims import network
+from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import (
     ENSEMBLE_UNIT,
     Amendment,
@@ -232,7 +232,7 @@ SPEC = ClaimSpec(
     registered="",
     paper_setting="VGG-11 (no BatchNorm) on CIFAR-10, η ∈ {0.01, 0.1} × S ∈ {16, 64, 256}, "
     "3 seeds, λ_max / Tr H / Tr C at 95% train accuracy",
-    pilot_seeds=network.PILOT_SEEDS,
+    pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("ratio"),
     amendments=(
         Amendment(
