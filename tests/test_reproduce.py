@@ -13,7 +13,7 @@ import pytest
 
 from threefactors.claims.base import ClaimSpec, Context, Evidence, Part, compare
 from threefactors.cli import main
-from threefactors.report import write_report
+from threefactors.report import render_markdown, write_report
 from threefactors.reproduce import run_claims, saved_alongside
 
 
@@ -211,6 +211,25 @@ def test_quick_runs_write_their_own_folder(tmp_path: Path, monkeypatch: pytest.M
     )
     main(["reproduce", "--quick", "--only", "escape"])
     assert seen == [Path("figures/quick")]
+
+
+def test_a_pilot_run_may_use_pilot_seeds_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--pilot`` lifts the confirming-seed rule, writes figures/pilot and marks the report."""
+    from threefactors import reproduce
+
+    seen: list[Path] = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        reproduce, "run_claims", lambda specs, ctx, force: seen.append(ctx.out) or []
+    )
+    assert main(["reproduce", "--pilot", "--seed", "1000", "--only", "step-too-long"]) == 0
+    assert seen == [Path("figures/pilot")]
+    report = (tmp_path / "figures/pilot/REPORT.md").read_text()
+    assert "**PILOT run**" in report
+    assert main(["reproduce", "--seed", "1000", "--only", "step-too-long"]) == 2
+    assert "**PILOT run**" not in render_markdown([], {"config": {"pilot": False}})
 
 
 def test_readme_table_is_rebuilt_between_its_markers(tmp_path: Path) -> None:

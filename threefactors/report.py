@@ -169,6 +169,13 @@ HEADER = (
 )
 
 
+PILOT_BANNER = [
+    "**PILOT run** (`reproduce --pilot`): it sizes designs and may use pilot seeds; its "
+    "verdicts are never confirming evidence.",
+    "",
+]
+
+
 def render_markdown(
     claims: Sequence[Claim],
     provenance: dict[str, Any],
@@ -187,6 +194,7 @@ def render_markdown(
         + ". Finished claims are reused by later runs with the same settings and design; each "
         "section gives the seconds its check took.",
         "",
+        *(PILOT_BANNER if provenance.get("config", {}).get("pilot") else []),
         HEADER,
         "",
         "## What the machinery verifies",

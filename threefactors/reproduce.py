@@ -220,6 +220,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare two claims.json files (or folders): per claim and part, both verdicts "
         "and effects; runs nothing",
     )
+    parser.add_argument(
+        "--pilot",
+        action="store_true",
+        help="a pilot run that sizes a design: pilot seeds allowed, the report is marked "
+        "PILOT (never confirming evidence); writes figures/pilot unless --out is given",
+    )
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
@@ -258,6 +264,11 @@ def check_paper_data(data_dir: str | None) -> None:
     for name in EXPERIMENTS:
         for dataset in sorted({c.dataset for c in configs_for(name, "paper")}):
             require_on_disk(dataset, data_dir)
+
+
+def default_out(scale: str, pilot: bool) -> str:
+    """figures/pilot for a pilot run, figures/quick at the quick scale, else figures."""
+    return "figures/pilot" if pilot else "figures/quick" if scale == "quick" else "figures"
 
 
 def check_confirming(specs: Sequence[ClaimSpec], scale: str, seed: int) -> None:
@@ -315,8 +326,9 @@ def _run(args: argparse.Namespace) -> int:
 
     every = registry.all_specs()
     specs = [registry.spec(c) for c in args.only] if args.only else every
-    check_confirming(specs, scale, args.seed)
-    out = Path(args.out or ("figures/quick" if scale == "quick" else "figures"))
+    if not args.pilot:
+        check_confirming(specs, scale, args.seed)
+    out = Path(args.out or default_out(scale, args.pilot))
     ctx = Context(
         out=out,
         scale=scale,
@@ -327,7 +339,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)
-    prov = provenance({"scale": scale, "only": args.only, "out": str(out)}, args.seed)
+    prov = provenance(
+        {"scale": scale, "only": args.only, "out": str(out), "pilot": args.pilot}, args.seed
+    )
     report = write_report(saved_alongside(claims, every, ctx), out, prov, scale, every)
     errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]
     if args.readme:
