@@ -247,3 +247,56 @@ def test_probe_claims_run_end_to_end_on_tiny_grids(tmp_path: Path, claim_id: str
     assert claim.primary.verdict in {"agrees", "disagrees", "inconclusive"}
     assert claim.primary.n >= 3
     assert any(tmp_path.glob("*.png"))
+
+
+def _ratio_records(lam_eta: float, lam_s: float, acc_slope: float) -> Callable[[Any], dict]:
+    """Planted ratio-grid records: λ_max ∝ η^lam_eta · S^lam_s, test accuracy
+    0.6 + acc_slope·log(η/S), each with a seed level and a small seed-dependent wobble."""
+    import math
+
+    def make(config: Any) -> dict[str, Any]:
+        level = 1 + 0.05 * (config.seed % 3)
+        wobble = 1 + _wobble(config) + 0.0007 * ((config.lr * 1000 + config.batch) % 5)
+        return {
+            "lambda_max": level * config.lr**lam_eta * config.batch**lam_s * wobble,
+            "test_accuracy": 0.6
+            + acc_slope * math.log(config.lr / config.batch)
+            + 0.001 * (wobble - 1),
+            "grad_noise_trace": 1.0 + 0.01 * config.seed,
+            "eta_over_s": config.lr / config.batch,
+        }
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("lam_eta", "lam_s", "verdict"),
+    [(-0.9, 0.9, "agrees"), (-0.9, 0.5, "disagrees")],
+)
+def test_eta_over_s_only_separates_the_scale_from_the_ratio(
+    tmp_path: Path, lam_eta: float, lam_s: float, verdict: str
+) -> None:
+    """λ_max ∝ (η/S)^−0.9 is η/S-only (b_η + b_S = 0: every part equivalent); λ_max ∝
+    η^−0.9 S^0.5 depends on the scale (b_η + b_S = −0.4, 5× the margin: not reproduced)."""
+    plant(tmp_path, "ratio", _ratio_records(lam_eta, lam_s, 0.01))
+    claim = judge("eta-over-s-only", tmp_path)
+    by_quantity = {e.quantity: e for e in claim.evidence}
+    slope = by_quantity["log lambda_max: b_eta + b_S = 0"]
+    assert slope.verdict == verdict
+    assert abs(slope.effect - (lam_eta + lam_s)) < 0.01  # the fitted sum is the planted one
+    cells = by_quantity["log lambda_max equal across (eta, S) of equal eta/S"]
+    assert cells.verdict == verdict
+    assert by_quantity["test accuracy: b_eta + b_S = 0"].verdict == "agrees"
+    assert claim.verdict == LABEL[verdict]
+
+
+def test_flatter_minima_reads_each_factor_at_the_other_fixed(tmp_path: Path) -> None:
+    """λ_max ∝ S/η and accuracy rising with η/S: all four one-factor parts hold; with the
+    accuracy reversed, its two parts are not reproduced."""
+    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, 0.01))
+    claim = judge("flatter-minima", tmp_path)
+    assert claim.part_labels() == ["reproduced"] * 4
+    reversed_out = tmp_path / "reversed"
+    plant(reversed_out, "ratio", _ratio_records(-1.0, 1.0, -0.01))
+    claim = judge("flatter-minima", reversed_out)
+    assert claim.part_labels() == ["reproduced", "reproduced", "not reproduced", "not reproduced"]

@@ -615,3 +615,23 @@ def test_fixed_sequence_stops_at_the_first_unrejected_hypothesis() -> None:
     assert st.fixed_sequence([0.5, 0.001]) == 0
     with pytest.raises(InputError):
         st.fixed_sequence([1.5])
+
+
+def test_two_factor_slopes_are_each_seeds_least_squares_fit() -> None:
+    """Per seed, (b_η, b_S) equal numpy's least squares on [1, log η, log S]; a seed with too
+    few cells or collinear log η, log S is left out."""
+    from threefactors.statistics import two_factor_slopes
+
+    rng = np.random.default_rng(5)
+    eta = np.tile([0.05, 0.1, 0.2, 0.4, 0.05, 0.1, 0.2, 0.4], 2)
+    batch = np.tile([16, 16, 32, 32, 64, 64, 128, 128], 2)
+    seeds = [0] * 8 + [1] * 8
+    y = -0.8 * np.log(eta) + 0.6 * np.log(batch) + rng.normal(0, 0.1, 16)
+    slopes = two_factor_slopes(eta, batch, y, seeds)
+    for seed in (0, 1):
+        rows = np.array(seeds) == seed
+        design = np.column_stack([np.ones(8), np.log(eta[rows]), np.log(batch[rows])])
+        expected = np.linalg.lstsq(design, y[rows], rcond=None)[0][1:]
+        assert np.allclose(slopes[seed], expected, rtol=1e-12)
+    diagonal = two_factor_slopes([0.1, 0.2, 0.4, 0.8], [16, 32, 64, 128], [1, 2, 3, 4], [0] * 4)
+    assert diagonal == {}  # log η and log S collinear: b_η, b_S not identified

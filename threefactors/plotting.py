@@ -486,3 +486,102 @@ def plot_nsgd(data: Data, path: Path) -> None:
         f"Nudged SGD, same initial weights per seed (non-inferiority margin {data['margin']})"
     )
     _save(fig, path)
+
+
+def _cell_means(rows: list[dict], metric: str) -> list[dict]:
+    """Per (η, S) cell: the mean over seeds of ``metric`` and its standard error."""
+    import numpy as np
+
+    cells: dict[tuple[float, int], list[float]] = {}
+    for r in rows:
+        if r.get(metric) is not None:
+            cells.setdefault((r["lr"], r["batch"]), []).append(r[metric])
+    return [
+        {
+            "lr": lr,
+            "batch": s,
+            "mean": float(np.mean(v)),
+            "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0,
+        }
+        for (lr, s), v in sorted(cells.items())
+    ]
+
+
+def _by_cell(ax: Any, rows: list[dict], metric: str) -> None:
+    """Cell means ± se against η/S: colour = S, marker = η, so cells of equal η/S stack."""
+    batches = sorted({r["batch"] for r in rows})
+    lrs = sorted({r["lr"] for r in rows})
+    markers = "osD^v<>p"
+    for cell in _cell_means(rows, metric):
+        ax.errorbar(
+            cell["lr"] / cell["batch"],
+            cell["mean"],
+            yerr=cell["se"],
+            fmt=markers[lrs.index(cell["lr"]) % len(markers)],
+            color=f"C{batches.index(cell['batch'])}",
+            capsize=2,
+            ms=5,
+            label=f"η = {cell['lr']:g}, S = {cell['batch']}",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("η/S")
+
+
+def plot_eta_over_s_only(data: Data, path: Path) -> None:
+    """Does the outcome depend on η and S only through η/S? Cell means at equal η/S, and
+    each seed's b_η + b_S against its equivalence margin."""
+    rows = data["rows"]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    _by_cell(axes[0], rows, "lambda_max")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("λ_max at 95 % train accuracy (mean ± se over seeds)")
+    _by_cell(axes[1], rows, "test_accuracy")
+    axes[1].set_ylabel("test accuracy (mean ± se over seeds)")
+    ax = axes[2]
+    for i, fit in enumerate(data["fits"]):
+        sums = [a + b for a, b in zip(fit["b_eta"], fit["b_S"], strict=True)]
+        ax.plot([i] * len(sums), [v / fit["margin"] for v in sums], "o", color="C0", alpha=0.7)
+    ax.axhspan(-1, 1, color="0.85", label="equivalence margin")
+    ax.axhline(0, color="k", lw=0.8, label="η/S only")
+    ax.set_xticks(range(len(data["fits"])), [f["metric"].replace("_", " ") for f in data["fits"]])
+    ax.set_xlim(-0.5, len(data["fits"]) - 0.5)
+    ax.set_ylabel("per-seed (b_η + b_S) / margin")
+    ax.set_title("one point per seed", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    _side_legend(fig, axes[0])
+    fig.suptitle("Cells of equal η/S stack vertically: their spread is the dependence on the scale")
+    _save(fig, path)
+
+
+def plot_flatter_minima(data: Data, path: Path) -> None:
+    """λ_max and test accuracy against η at each fixed S and against S at each fixed η."""
+    import numpy as np
+
+    rows = data["rows"]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for col, (x, fixed, xlabel) in enumerate((("lr", "batch", "η"), ("batch", "lr", "S"))):
+        for row_i, metric in enumerate(("lambda_max", "test_accuracy")):
+            ax = axes[row_i, col]
+            for k, level in enumerate(sorted({r[fixed] for r in rows})):
+                cells = [c for c in _cell_means(rows, metric) if c[fixed] == level]
+                ax.errorbar(
+                    [c[x] for c in cells],
+                    [c["mean"] for c in cells],
+                    yerr=[c["se"] for c in cells],
+                    fmt="-o",
+                    color=f"C{k}",
+                    capsize=2,
+                    ms=4,
+                    label=f"{'S' if fixed == 'batch' else 'η'} = {level:g}",
+                )
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(metric.replace("_", " ") + " (mean ± se)")
+            if metric == "lambda_max":
+                ax.set_yscale("log")
+            ax.set_xticks(
+                sorted({r[x] for r in rows}), [f"{v:g}" for v in np.unique([r[x] for r in rows])]
+            )
+            ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle("One factor at a time, at 95 % train accuracy")
+    _save(fig, path)

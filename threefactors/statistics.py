@@ -743,6 +743,41 @@ def seed_regression_trend(
     return result
 
 
+def two_factor_slopes(
+    eta: ArrayLike, batch_size: ArrayLike, y: ArrayLike, seeds: ArrayLike
+) -> dict[Any, tuple[float, float]]:
+    """Per seed, the least-squares slopes of y = a + b_η·log η + b_S·log S.
+
+    One fit per seed over its (η, S) cells (ordinary least squares; Wooldridge 2010, ch. 3):
+    the seed is the unit of replication, so each seed contributes one (b_η, b_S). If y
+    depends on η and S only through η/S, y = f(log η − log S) and, for f linear over the
+    grid, b_η = −b_S: the sum b_η + b_S measures the dependence on the scale of (η, S) at
+    fixed η/S (the change of y when η and S are multiplied by e together). A seed needs
+    ≥ 4 cells with log η and log S not collinear; seeds with fewer are left out (their
+    count is the caller's to report). Missing y (None / NaN) are dropped.
+    """
+    eta_, batch_, y_ = (
+        _floats(v, name) for v, name in ((eta, "eta"), (batch_size, "batch_size"), (y, "y"))
+    )
+    seeds_ = list(seeds)
+    require(
+        len(eta_) == len(batch_) == len(y_) == len(seeds_),
+        "y",
+        len(y_),
+        "eta, batch_size, y and seeds need the same length",
+    )
+    require(bool((eta_ > 0).all() and (batch_ > 0).all()), "eta", eta_.tolist(), "need η, S > 0")
+    slopes: dict[Any, tuple[float, float]] = {}
+    for seed in dict.fromkeys(seeds_):
+        keep = np.array([s == seed for s in seeds_]) & np.isfinite(y_)
+        design = np.column_stack([np.ones(keep.sum()), np.log(eta_[keep]), np.log(batch_[keep])])
+        if keep.sum() < 4 or np.linalg.matrix_rank(design) < 3:
+            continue
+        coef, *_ = np.linalg.lstsq(design, y_[keep], rcond=None)
+        slopes[seed] = (float(coef[1]), float(coef[2]))
+    return slopes
+
+
 # --------------------------------------------------------------------------- rank tests
 
 

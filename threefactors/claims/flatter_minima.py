@@ -1,0 +1,112 @@
+"""flatter-minima: a larger learning rate and a smaller batch size *each* lead SGD to flatter
+minima that generalize better (Jastrzębski, Kenton, Arpit, Ballas, Fischer, Bengio & Storkey,
+"Finding flatter minima with SGD", ICLR 2018 workshop; Three Factors §4).
+
+The ``ratio`` grid (η × S, every run read at the first epoch with 95 % train accuracy) read
+with one factor held fixed: the effect of η within each S and of S within each η, by a
+seed-blocked Spearman trend whose blocks are seed × the fixed factor
+(:func:`~threefactors.statistics.seed_blocked_trend`: exact within-block permutation p, t
+interval of the mean per-block ρ). Four registered parts: λ_max falls with η at fixed S and
+rises with S at fixed η; test accuracy rises with η at fixed S and falls with S at fixed η.
+"""
+
+from __future__ import annotations
+
+from threefactors.claims import PILOT_SEEDS, network
+from threefactors.claims.base import ClaimSpec, Context, Evidence, Part, Settings, plotter
+from threefactors.claims.eta_over_s_only import usable_rows
+
+NAMES = {"lr": "η", "batch": "S"}
+TRENDS = (
+    # quantity, statement, x, y, sign, the fixed factor
+    (
+        "lambda_max vs eta at fixed S",
+        "λ_max falls as η rises (S fixed)",
+        "lr",
+        "lambda_max",
+        -1,
+        "batch",
+    ),
+    (
+        "lambda_max vs S at fixed eta",
+        "λ_max rises as S rises (η fixed)",
+        "batch",
+        "lambda_max",
+        +1,
+        "lr",
+    ),
+    (
+        "test accuracy vs eta at fixed S",
+        "test accuracy rises as η rises (S fixed)",
+        "lr",
+        "test_accuracy",
+        +1,
+        "batch",
+    ),
+    (
+        "test accuracy vs S at fixed eta",
+        "test accuracy falls as S rises (η fixed)",
+        "batch",
+        "test_accuracy",
+        -1,
+        "lr",
+    ),
+)
+
+
+def networks(ctx: Context, s: Settings) -> list[Evidence]:
+    result = network.run_grid(ctx, "ratio", s)
+    if not result["complete"]:
+        return network.incomplete("ratio", result, TRENDS[0][0])
+    rows, missing = usable_rows(result["rows"])
+    note = f"{len(rows)} of {len(result['rows'])} runs reached 95 % train accuracy" + (
+        f"; not reached or diverged: {', '.join(missing)}" if missing else ""
+    )
+    ctx.figure("flatter_minima", {"experiment": "ratio", "rows": rows}, plotter("flatter_minima"))
+    return [
+        network.blocked_trend(
+            quantity,
+            rows,
+            x,
+            y,
+            sign,
+            ctx.seed,
+            stratum=fixed,
+            detail=note,
+            figure="flatter_minima.png",
+        )
+        for quantity, _, x, y, sign, fixed in TRENDS
+    ]
+
+
+SPEC = ClaimSpec(
+    id="flatter-minima",
+    statement="a larger η and a smaller S each lead SGD to flatter minima that generalize better",
+    source="Jastrzębski et al., Finding flatter minima with SGD (ICLR 2018 workshop); Three "
+    "Factors (arXiv 1711.04623) §4",
+    command="threefactors grid --experiment ratio",
+    kind="reproduction",
+    parts=tuple(
+        Part(
+            statement=statement,
+            quantity=quantity,
+            view="empirical",
+            test=f"seed-blocked Spearman trend of {y.replace('_', ' ')} on {NAMES[x]} within "
+            f"each {NAMES[fixed]} (blocks = seed × the fixed factor), "
+            "exact within-block permutation p; t interval of the mean per-block ρ",
+            readout="at the first epoch with 95 % train accuracy",
+            sidedness=f"two-sided test, claimed sign {sign:+d}",
+            unit=network.SEED_UNIT,
+            replicates="5 seeds × 16 (η, S) cells",
+        )
+        for quantity, statement, x, y, sign, fixed in TRENDS
+    ),
+    secondary=(),
+    scales={"quick": {}, "default": {}, "paper": {}},
+    views=(networks,),
+    registered="29e9fba61c08",
+    paper_setting="VGG-11 / ResNet-32 (no BatchNorm) on CIFAR-10, η and S varied one at a "
+    "time, 3 seeds",
+    pilot_seeds=PILOT_SEEDS,
+    replicates=network.replicates("ratio"),
+)
