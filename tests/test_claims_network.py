@@ -20,15 +20,18 @@ from threefactors.empirical.records import config_hash
 from threefactors.jsonio import dumps, write_atomic
 
 
-def plant(out: Path, name: str, make: Callable[[Any], dict[str, Any]]) -> None:
+def plant(
+    out: Path, name: str, make: Callable[[Any], dict[str, Any]], family: str | None = None
+) -> None:
     """A whole record (and a one-number parameter file, so the grid's validation accepts it)
-    for every quick-scale config of ``name``, its metrics from ``make(config)``."""
+    for every quick-scale config of ``name`` on model ``family``, its metrics from
+    ``make(config)``, where the claims' grid keeps them (``runs/<name>[-family]``)."""
     import torch
 
     from threefactors.empirical.records import RECORD_KEYS
     from threefactors.provenance import VERSION
 
-    for config in experiments.configs_for(name, "quick"):
+    for config in experiments.configs_for(name, "quick", family=family):
         key = config_hash(config)
         record = {
             **dict.fromkeys(RECORD_KEYS),
@@ -45,7 +48,8 @@ def plant(out: Path, name: str, make: Callable[[Any], dict[str, Any]]) -> None:
             "provenance": {"versions": {"threefactors": VERSION}},
             **make(config),
         }
-        where = paths(out / "runs" / name, key)
+        folder = name if family in (None, "mlp") else f"{name}-{family}"
+        where = paths(out / "runs" / folder, key)
         where["params"].parent.mkdir(parents=True, exist_ok=True)
         torch.save(torch.zeros(1), where["params"])
         write_atomic(where["record"], dumps(record))
@@ -300,3 +304,33 @@ def test_flatter_minima_reads_each_factor_at_the_other_fixed(tmp_path: Path) -> 
     plant(reversed_out, "ratio", _ratio_records(-1.0, 1.0, -0.01))
     claim = judge("flatter-minima", reversed_out)
     assert claim.part_labels() == ["reproduced", "reproduced", "not reproduced", "not reproduced"]
+
+
+def test_a_claim_on_two_model_families_has_a_verdict_per_family(tmp_path: Path) -> None:
+    """flatter-minima on mlp (accuracy rising with η/S) and cnn (falling): each family's
+    parts are its own evidence (the cnn's marked), the claim holds on mlp only, and the
+    report and claims.json say so."""
+    import json
+
+    from threefactors.claims.base import Context
+    from threefactors.report import write_report
+
+    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, 0.01), "mlp")
+    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, -0.01), "cnn")
+    both = dataclasses.replace(spec("flatter-minima"), families=("mlp", "cnn"))
+    ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
+    claim = both.claim(both.gather(ctx), 0.0)
+    assert claim.family_verdicts() == {"mlp": "reproduced", "cnn": "not reproduced"}
+    assert claim.verdict == "not reproduced"
+    assert claim.verdict_text == "reproduced on mlp only (cnn: not reproduced)"
+    marked = claim.evidence_of("test accuracy vs eta at fixed S [cnn]")
+    assert marked is not None and marked.figure == "flatter_minima-cnn.png"
+    assert (tmp_path / "flatter_minima-cnn.png").exists()
+    write_report([claim], tmp_path, {"seed": 0}, "quick", [both])
+    saved = json.loads((tmp_path / "claims.json").read_text())["claims"][0]
+    assert saved["families"] == {"mlp": "reproduced", "cnn": "not reproduced"}
+    assert saved["parts"][2]["verdict"] == "not reproduced"
+    assert saved["parts"][2]["families"]["mlp"]["verdict"] == "reproduced"
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "reproduced on mlp only (cnn: not reproduced)" in report
+    assert "mlp reproduced / cnn **not reproduced**" in report

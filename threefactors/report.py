@@ -9,7 +9,8 @@ detected) and label, its amendments with the old results, every piece of evidenc
 figures. ``claims.json`` has the keys scripts read: ``provenance``, ``scale`` and per claim
 ``id``, ``kind``, ``statement``, ``source``, ``verdict``, ``design_hash``, ``amendments``,
 ``parts`` (each ``statement``, ``verdict``, ``primary``), ``primary`` (the first part's
-test), ``evidence`` and ``seconds``.
+test), ``evidence`` and ``seconds``; beside them ``verdict_text`` and ``families`` (per model
+family its label) and, per part with several families, ``families`` (each its label and test).
 """
 
 from __future__ import annotations
@@ -75,18 +76,55 @@ def _test_dict(e: Evidence | None, unit: str = "") -> dict[str, Any] | None:
 
 
 def parts_list(claim: Claim, spec: ClaimSpec | None = None) -> list[dict[str, Any]]:
-    """The contract's ``parts``: per part its statement, label and registered test."""
+    """The contract's ``parts``: per part its statement, label and registered test (on the
+    first model family); with several families, ``verdict`` holds on all of them and
+    ``families`` gives each family's label and test."""
+    from threefactors.claims.base import combine, family_quantity
+
     units = {p.quantity: p.unit for p in spec.parts} if spec else {}
-    return [
-        {
+    by_family = {f: claim.part_labels(f) for f in claim.families}
+    out = []
+    for i, (part, verdict) in enumerate(zip(claim.parts, claim.part_labels(), strict=True)):
+        unit = units.get(part["quantity"], "")
+        entry: dict[str, Any] = {
             "statement": part["statement"],
             "verdict": verdict,
-            "primary": _test_dict(
-                claim.evidence_of(part["quantity"]), units.get(part["quantity"], "")
-            ),
+            "primary": _test_dict(claim.evidence_of(part["quantity"]), unit),
         }
-        for part, verdict in zip(claim.parts, claim.part_labels(), strict=True)
+        if len(by_family) > 1:
+            entry["verdict"] = combine(claim.kind, [labels[i] for labels in by_family.values()])
+            entry["families"] = {
+                f: {
+                    "verdict": labels[i],
+                    "primary": _test_dict(
+                        claim.evidence_of(family_quantity(part["quantity"], f, claim.families)),
+                        unit,
+                    ),
+                }
+                for f, labels in by_family.items()
+            }
+        out.append(entry)
+    return out
+
+
+def _part_marks(claim: Claim) -> list[str]:
+    """Each part's label, per family when the claim has several ("mlp reproduced / cnn
+    inconclusive")."""
+    if len(claim.families) <= 1:
+        return [_MARK[label] for label in claim.part_labels()]
+    by_family = {f: claim.part_labels(f) for f in claim.families}
+    return [
+        " / ".join(f"{f} {_MARK[labels[i]]}" for f, labels in by_family.items())
+        for i in range(len(claim.parts))
     ]
+
+
+def verdict_mark(claim: Claim) -> str:
+    """The claim's verdict as the tables show it (with its families when several)."""
+    if len(claim.families) <= 1:
+        return _MARK[claim.verdict]
+    text = claim.verdict_text
+    return f"**{text}**" if claim.verdict in ("not reproduced", "failed") else text
 
 
 def test_text(e: Evidence | None) -> str:
@@ -131,10 +169,10 @@ def claims_table(
         if kind is not None and claim.kind != kind:
             continue
         parts = "; ".join(
-            f"{part['statement']} → {_MARK[label]}"
-            for part, label in zip(claim.parts, claim.part_labels(), strict=True)
+            f"{part['statement']} → {mark}"
+            for part, mark in zip(claim.parts, _part_marks(claim), strict=True)
         )
-        row = f"| {_cell(claim.statement)} ({claim.id}) | {_cell(parts)} | {_MARK[claim.verdict]} |"
+        row = f"| {_cell(claim.statement)} ({claim.id}) | {_cell(parts)} | {verdict_mark(claim)} |"
         if commands:
             row += f" `{commands.get(claim.id, '')}` |"
         rows.append(row)
@@ -215,8 +253,14 @@ def _claim_section(claim: Claim, spec: ClaimSpec | None) -> list[str]:
     lines = [
         f"## {claim.id}: {_cell(claim.statement)}",
         "",
-        f"{claim.kind.capitalize()}. Source: {claim.source}. Verdict: **{claim.verdict}** "
-        f"({claim.seconds:.1f} s). Design `{claim.design_hash}`.",
+        f"{claim.kind.capitalize()}. Source: {claim.source}. Verdict: **{claim.verdict_text}** "
+        f"({claim.seconds:.1f} s). Design `{claim.design_hash}`."
+        + (
+            f" Model families: {', '.join(claim.families)} (each part is tested on each; "
+            "the claim is reproduced only where every family reproduces it)."
+            if len(claim.families) > 1
+            else ""
+        ),
         "",
     ]
     if spec is not None:
@@ -255,9 +299,15 @@ def _claim_section(claim: Claim, spec: ClaimSpec | None) -> list[str]:
         lines.append("")
     lines.append("Parts:")
     lines.append("")
-    for part, verdict in zip(claim.parts, claim.part_labels(), strict=True):
-        found = claim.evidence_of(part["quantity"])
-        lines.append(f"- {part['statement']}: **{verdict}** — {test_text(found)}.")
+    from threefactors.claims.base import family_quantity
+
+    for family in claim.families or [None]:
+        if len(claim.families) > 1:
+            lines.append(f"- on **{family}**:")
+        indent = "  " if len(claim.families) > 1 else ""
+        for part, verdict in zip(claim.parts, claim.part_labels(family), strict=True):
+            found = claim.evidence_of(family_quantity(part["quantity"], family, claim.families))
+            lines.append(f"{indent}- {part['statement']}: **{verdict}** — {test_text(found)}.")
     lines.append("")
     if claim.amendments:
         lines += [
@@ -321,6 +371,8 @@ def write_report(
             "statement": c.statement,
             "source": c.source,
             "verdict": c.verdict,
+            "verdict_text": c.verdict_text,
+            "families": c.family_verdicts(),
             "design_hash": c.design_hash,
             "amendments": c.amendments,
             "parts": parts,

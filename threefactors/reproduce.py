@@ -130,7 +130,7 @@ def parse_claim(payload: Any, settings: dict[str, Any], spec: ClaimSpec) -> Clai
     if data["design_hash"] != spec.design_hash():
         return None  # saved under an earlier design: kept, not reused
     expected = spec.claim([], 0.0)
-    for name in ("id", "statement", "source", "kind", "parts", "amendments"):
+    for name in ("id", "statement", "source", "kind", "parts", "amendments", "families"):
         check(data[name] == getattr(expected, name), f"claim {name} differs from its design")
     _number(data["seconds"], "claim seconds", 0.0)
     check(isinstance(data["evidence"], list) and data["evidence"], "claim has no evidence")

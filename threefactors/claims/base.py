@@ -173,6 +173,7 @@ class Claim:
     parts: list[dict[str, str]] = field(default_factory=list)  # {statement, quantity}
     design_hash: str = ""
     amendments: list[dict[str, str]] = field(default_factory=list)
+    families: list[str] = field(default_factory=list)  # model families, the first unmarked
 
     def evidence_of(self, quantity: str) -> Evidence | None:
         return next((e for e in self.evidence if e.quantity == quantity), None)
@@ -182,15 +183,49 @@ class Claim:
         """The evidence of the first part's registered test (None when it did not run)."""
         return self.evidence_of(self.parts[0]["quantity"]) if self.parts else None
 
-    def part_labels(self) -> list[Label]:
-        """Each part's label: its registered test's verdict in the kind's vocabulary."""
-        found = [self.evidence_of(part["quantity"]) for part in self.parts]
+    def part_labels(self, family: str | None = None) -> list[Label]:
+        """Each part's label on ``family`` (default: the first): its registered test's
+        verdict in the kind's vocabulary."""
+        found = [
+            self.evidence_of(family_quantity(part["quantity"], family, self.families))
+            for part in self.parts
+        ]
         return [label(self.kind, "not run" if e is None else e.verdict) for e in found]
+
+    def family_verdicts(self) -> dict[str, Label]:
+        """Per model family, the claim's label from that family's parts."""
+        return {f: combine(self.kind, self.part_labels(f)) for f in self.families}
 
     @property
     def verdict(self) -> Label:
-        """Follows from the parts: secondary evidence never decides."""
-        return combine(self.kind, self.part_labels())
+        """Follows from the parts on every model family (intersection–union: reproduced
+        only where every family reproduces it); secondary evidence never decides."""
+        if len(self.families) <= 1:
+            return combine(self.kind, self.part_labels())
+        return combine(self.kind, [x for f in self.families for x in self.part_labels(f)])
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict with its families: "reproduced on 2 of 2 families", "reproduced on
+        mlp only (cnn: inconclusive)"."""
+        verdicts = self.family_verdicts()
+        if len(verdicts) <= 1:
+            return self.verdict
+        held = [f for f, v in verdicts.items() if v == "reproduced"]
+        others = ", ".join(f"{f}: {v}" for f, v in verdicts.items() if v != "reproduced")
+        if len(held) == len(verdicts):
+            return f"reproduced on {len(held)} of {len(verdicts)} families"
+        if not held:
+            return f"{self.verdict} ({others})"
+        return f"reproduced on {', '.join(held)} only ({others})"
+
+
+def family_quantity(quantity: str, family: str | None, families: Sequence[str]) -> str:
+    """The evidence name of ``quantity`` on model ``family``: unmarked on the first family
+    (the one every claim has), ``quantity [family]`` on the others."""
+    if family is None or not families or family == families[0]:
+        return quantity
+    return f"{quantity} [{family}]"
 
 
 def compare(
@@ -439,10 +474,23 @@ class Context:
     data_dir: str | None = None
     executor: ExecutorSpec = LOCAL  # where the network grids' runs execute
     ensemble: bool = True  # train runs that can share a loop as one ensemble
+    family: str | None = None  # the model family the network grids run on (None: the grid's)
+    first: str | None = None  # the claim's first family (its figures and runs unmarked)
 
     @property
     def quick(self) -> bool:
         return self.scale == "quick"
+
+    @property
+    def marker(self) -> str:
+        """ "" on the first family, "-cnn" on family cnn: marks its runs and figures."""
+        return "" if self.family is None or self.family == self.first else f"-{self.family}"
+
+    def figure_name(self, figure: str | None) -> str | None:
+        """``name.png`` → the family's ``name-cnn.png`` (unchanged on the first family)."""
+        if figure is None or not self.marker:
+            return figure
+        return figure.removesuffix(".png") + f"{self.marker}.png"
 
     def log(self, message: str) -> None:
         if self.progress:
@@ -450,7 +498,9 @@ class Context:
 
     def figure(self, name: str, data: dict[str, Any], plot: Callable[[dict, Path], None]) -> str:
         """Save the data behind a figure as ``name.json``, draw ``name.png``; return its name."""
-        write_atomic(self.out / f"{name}.json", dumps(data))
+        name = f"{name}{self.marker}"
+        labelled = data if self.family is None else {**data, "family": self.family}
+        write_atomic(self.out / f"{name}.json", dumps(labelled))
         plot(data, self.out / f"{name}.png")
         return f"{name}.png"
 
@@ -498,6 +548,7 @@ class ClaimSpec:
     pilot_seeds: tuple[tuple[int, int], ...] = ()
     amendments: tuple[Amendment, ...] = ()
     replicates: Callable[[str, int], set[int]] | None = None  # (scale, seed) → seeds used
+    families: tuple[str, ...] = ()  # the model families its network evidence runs on
 
     @property
     def primary(self) -> str:
@@ -516,6 +567,7 @@ class ClaimSpec:
             "secondary": list(self.secondary),
             "pilot_seeds": [list(r) for r in self.pilot_seeds],
             "default": {k: v for k, v in self.settings("default").items()},
+            **({"families": list(self.families)} if self.families else {}),
         }
 
     def design_hash(self) -> str:
@@ -543,11 +595,33 @@ class ClaimSpec:
         need no data set)."""
         return self.scales.get(scale) or self.scales["default"]
 
+    def families_at(self, scale: str) -> tuple[str, ...]:
+        """The model families run at ``scale``: the paper scale runs its grids' own models
+        (VGG-11 / CIFAR-10 …) as the one family."""
+        return self.families[:1] if scale == "paper" else self.families
+
     def gather(self, ctx: Context) -> list[Evidence]:
-        """Every view's evidence at the context's scale, secondary p-values Holm-adjusted."""
+        """Every view's evidence at the context's scale, secondary p-values Holm-adjusted;
+        once per model family, the later families' quantities and figures marked with the
+        family's name (Holm within each family: each is its own replicate study)."""
+        from dataclasses import replace as with_fields
+
         settings = self.settings(ctx.scale)
-        evidence = [item for view in self.views for item in view(ctx, settings)]
-        return holm_adjusted(evidence, [part.quantity for part in self.parts])
+        families = self.families_at(ctx.scale)
+        evidence: list[Evidence] = []
+        for family in families or (None,):
+            here = ctx if family is None else with_fields(ctx, family=family, first=families[0])
+            found = [item for view in self.views for item in view(here, settings)]
+            found = holm_adjusted(found, [part.quantity for part in self.parts])
+            evidence += [
+                with_fields(
+                    e,
+                    quantity=family_quantity(e.quantity, family, families),
+                    figure=here.figure_name(e.figure),
+                )
+                for e in found
+            ]
+        return evidence
 
     def claim(self, evidence: list[Evidence], seconds: float) -> Claim:
         """The result of this design on ``evidence``."""
@@ -563,6 +637,7 @@ class ClaimSpec:
             [{"statement": p.statement, "quantity": p.quantity} for p in self.parts],
             self.design_hash(),
             [asdict(a) for a in self.amendments],
+            list(self.families),
         )
 
 

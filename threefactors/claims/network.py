@@ -1,6 +1,7 @@
 """Running a claim's network grid and reading its records (shared by the network claims).
 
-A grid runs (or resumes) under ``OUT/runs/<experiment>`` at the context's scale, with the
+A grid runs (or resumes) under ``OUT/runs/<experiment>`` at the context's scale, on the
+context's model family (:data:`~threefactors.empirical.experiments.FAMILIES`), with the
 context's seed as the first replicate seed, so a killed ``reproduce`` loses at most the run in
 progress. Rows are the records' tidy metrics at the matched-progress threshold.
 """
@@ -29,18 +30,20 @@ def replicates(experiment: str) -> Callable[[str, int], set[int]]:
 
 
 def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
-    """Run experiment ``name`` at ``ctx.scale`` (settings may hold ``overrides``)."""
+    """Run experiment ``name`` at ``ctx.scale`` on the context's model family (settings may
+    hold ``overrides``); a later family's runs live in ``runs/<name>-<family>``."""
     from threefactors.empirical.experiments import run_experiment
 
     def on_run(done: int, total: int, record: dict[str, Any]) -> None:
-        ctx.log(f"  {name}: run {done}/{total}")
+        ctx.log(f"  {name}{ctx.marker}: run {done}/{total}")
 
     return run_experiment(
         name,
         scale=ctx.scale,
         seed=ctx.seed,
-        out=ctx.out / "runs" / name,
+        out=ctx.out / "runs" / f"{name}{ctx.marker}",
         overrides=dict(settings.get("overrides", {})),
+        family=ctx.family,
         data_dir=ctx.data_dir,
         executor=ctx.executor,
         on_run=on_run,
