@@ -102,6 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.add_argument("--experiment", required=True, help=", ".join(EXPERIMENT_NAMES))
     grid.add_argument("--quick", action="store_true", help="the CPU-minutes preset")
     grid.add_argument(
+        "--family",
+        default=None,
+        help="model family: mlp (the grid's own model, default) or cnn (SimpleCNN on the "
+        "5,000 MNIST digits), as the claims run them",
+    )
+    grid.add_argument(
         "--seed",
         type=options.seed,
         default=0,
@@ -239,7 +245,7 @@ def _grid(args: argparse.Namespace) -> int:
         set_memory_budget(args.memory_budget)
     overrides = dict(parse_override(text) for text in args.set)
     scale = "quick" if args.quick else "default"
-    total = len(set(configs_for(args.experiment, scale, overrides, args.seed)))
+    total = len(set(configs_for(args.experiment, scale, overrides, args.seed, args.family)))
     progress = Progress(f"grid {args.experiment}", total, every=0.0)
 
     def on_run(done: int, total: int, record: dict[str, Any]) -> None:
@@ -272,6 +278,7 @@ def _grid(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         on_run=on_run,
         ensemble=args.ensemble,
+        family=args.family,
     )
     emit(result, args.json, format_grid)
     return 1 if result["failed"] else 0

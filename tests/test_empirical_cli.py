@@ -62,6 +62,7 @@ def test_diverged_run_prints_null_not_nan(capsys):
         (["grid", "--experiment", "alchemy", "--out", "x"], "experiment='alchemy'"),
         (["grid", "--experiment", "ratio", "--out", "x", "--set", "colour=red"], "set='colour'"),
         (["grid", "--experiment", "ratio", "--out", "x", "--set", "n_train=50"], "batch=64"),
+        (["grid", "--experiment", "ratio", "--out", "x", "--family", "rnn"], "family='rnn'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
