@@ -123,7 +123,7 @@ def test_bad_input_is_one_line_exit_2(
 def test_registry_lists_claims_without_heavy_imports() -> None:
     code = (
         "import sys; from threefactors import cli, claims; cli.build_parser(); "
-        "assert len(claims.ids()) == 17 and 'step-too-long' in claims.ids(); "
+        "assert len(claims.ids()) == 18 and 'step-too-long' in claims.ids(); "
         "heavy = {'scipy', 'torch', 'numba'} & set(sys.modules); assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
