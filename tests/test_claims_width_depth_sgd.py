@@ -130,7 +130,7 @@ def test_a_reversed_trend_is_not_reproduced() -> None:
     rng = np.random.default_rng(3)
     rows = [
         {**cell, "replicate": r, "wide": 0.6 - 40 * cell["ratio"] + rng.normal(0, 0.005),
-         "from_sharp": 0.3, "from_wide": 0.3, "diverged": 0}
+         "from_sharp": 0.3, "from_wide": 0.3, "diverged": 0, "alive": [2000, 2000]}
         for r in range(4) for cell in sgd_cells(s)
     ]  # fmt: skip
     claim = SGD_SPEC.claim(sgd_decide(rows, s), 0.0)
