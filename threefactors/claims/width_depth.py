@@ -464,8 +464,9 @@ def sgd_decide(rows: list[dict[str, Any]], s: Settings) -> list[Evidence]:
     h = float(dip_well()[1].minima[SHARP].hessian_eigenvalues[0])
     equal = [item for m in s["multiples"] for item in _tosts(rows, m, others, base)]
     breakdown = _tosts(rows, s["breakdown_multiple"], s["breakdown_etas"], base)
-    held = [eta * h for eta, e in zip(s["breakdown_etas"], breakdown, strict=True)
-            if e.verdict == "agrees"]  # fmt: skip
+    at_breakdown = _tosts(rows, s["breakdown_multiple"], others, base)  # the registered η
+    held = [eta * h for eta, e in zip((*others, *s["breakdown_etas"]), (*at_breakdown, *breakdown),
+                                      strict=True) if e.verdict == "agrees"]  # fmt: skip
     fig = "width_depth_sgd.png"
 
     def equilibrated(quantity: str) -> Evidence:
@@ -499,7 +500,9 @@ def sgd_decide(rows: list[dict[str, Any]], s: Settings) -> list[Evidence]:
             "equivalence until ηh nears 2 (descriptive)",
             max(held, default=None),
             "inconclusive",
-            "descriptive, no verdict: the breakdown η's TOSTs (unadjusted) against η = "
+            "descriptive, no verdict: the largest ηh_sharp whose TOST (unadjusted) against η = "
+            f"{base:g} holds at η/S = {BASE_RATIO / s['breakdown_multiple']:g} (registered η "
+            "included); the breakdown η's TOSTs against η = "
             f"{base:g} at η/S = {BASE_RATIO / s['breakdown_multiple']:g}: "
             + "; ".join(
                 f"ηh_sharp {eta * h:.2f}: {e.verdict} (Δ = {e.effect:+.3f})"
