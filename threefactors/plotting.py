@@ -584,4 +584,55 @@ def plot_flatter_minima(data: Data, path: Path) -> None:
             )
             ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("One factor at a time, at 95 % train accuracy")
+
+
+def _ci_points(
+    ax: Any, x: list[float], cells: list[dict], fmt: str, color: str, label: str
+) -> None:
+    """Each cell's mean P(wide) at x with its 95 % interval (1.96 se over replicates)."""
+    ax.errorbar(x, [c["wide"] for c in cells], yerr=[1.96 * c["stderr"] for c in cells],
+                fmt=fmt, color=color, capsize=3, label=f"{label}, 95 % CI")  # fmt: skip
+
+
+def plot_width_depth_sgd(data: Data, path: Path) -> None:
+    """True SGD's P(wide) against η/S, one marker per η (pairs sharing η/S side by side),
+    with the Gibbs law and the discrete chain's law per η; right: the breakdown at one η/S
+    against ηh_sharp, with the equivalence margin around η = 0.005's occupancy."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    cells, curves, h = data["cells"], data["curves"], data["minima"]["sharp"]["h"]
+    etas = sorted({c["eta"] for c in cells if c["registered"]})
+    markers = "osD^v<>"
+    left.plot(curves["ratio"], curves["gibbs"], "k-", label="Gibbs exp(−L/T) (η → 0)")
+    for k, eta in enumerate(etas):
+        color = f"C{k}"
+        left.plot(curves["ratio"], curves["discrete"][f"{eta:g}"], "--", color=color, lw=1,
+                  label=f"discrete SGD law, η = {eta:g}")  # fmt: skip
+        mine = [c for c in cells if c["eta"] == eta and c["registered"]]
+        shift = 1.04 ** (k - (len(etas) - 1) / 2)  # side by side at equal η/S
+        x = [c["ratio"] * shift for c in mine]
+        _ci_points(left, x, mine, markers[k], color, f"true SGD, η = {eta:g} (ηh = {eta * h:.2f})")
+    left.set_xscale("log")
+    ratios = sorted({c["ratio"] for c in cells if c["registered"]})
+    left.set_xticks(ratios, [f"{r:.3g}" for r in ratios])
+    left.xaxis.set_minor_formatter(NullFormatter())
+    left.set_xlabel("η/S  (T = (η/S)·σ²/2; equal-η/S markers set side by side)")
+    left.set_ylabel("P(wide minimum)")
+    left.set_title("Occupancy of the wide minimum vs η/S")
+    breakdown = sorted(
+        (c for c in cells if c["ratio"] == cells[-1]["ratio"]), key=lambda c: c["eta"]
+    )
+    right.plot(
+        [e * h for e in curves["breakdown_eta"]], curves["breakdown_discrete"], "k--", lw=1,
+        label="discrete SGD law",
+    )  # fmt: skip
+    right.axhline(curves["breakdown_gibbs"], color="k", lw=1, label="Gibbs (η → 0)")
+    base = breakdown[0]["wide"]
+    band = f"equivalence margin ±{data['margin']} around η = {breakdown[0]['eta']:g}"
+    right.axhspan(base - data["margin"], base + data["margin"], color="0.85", label=band)
+    _ci_points(right, [c["eta_h"] for c in breakdown], breakdown, "o", "C3", "true SGD")
+    right.set_xlabel("ηh_sharp (stable below 2)")
+    right.set_ylabel("P(wide minimum)")
+    right.set_title(f"Where equal η/S stops sufficing (η/S = {breakdown[0]['ratio']:g})")
+    for ax in (left, right):
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.24), ncol=1)
     _save(fig, path)

@@ -38,6 +38,7 @@ MODULES: dict[str, str] = {
     "escape": "escape",
     "relaxation": "relaxation",
     "sde-accuracy": "sde_accuracy",
+    "width-depth-sgd": "width_depth:SGD_SPEC",
     "width-depth": "width_depth",
     "flatter-minima": "flatter_minima",
     "eta-over-s": "eta_over_s",
