@@ -439,6 +439,8 @@ class Context:
     data_dir: str | None = None
     executor: ExecutorSpec = LOCAL  # where the network grids' runs execute
     ensemble: bool = True  # train runs that can share a loop as one ensemble
+    # TrainConfig fields set in every network run, over the design's (reproduce --set)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def quick(self) -> bool:

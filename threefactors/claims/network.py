@@ -29,7 +29,8 @@ def replicates(experiment: str) -> Callable[[str, int], set[int]]:
 
 
 def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
-    """Run experiment ``name`` at ``ctx.scale`` (settings may hold ``overrides``)."""
+    """Run experiment ``name`` at ``ctx.scale`` (settings may hold ``overrides``; the
+    context's ``overrides``, from ``reproduce --set``, are applied over them)."""
     from threefactors.empirical.experiments import run_experiment
 
     def on_run(done: int, total: int, record: dict[str, Any]) -> None:
@@ -40,7 +41,7 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
         scale=ctx.scale,
         seed=ctx.seed,
         out=ctx.out / "runs" / name,
-        overrides=dict(settings.get("overrides", {})),
+        overrides={**settings.get("overrides", {}), **ctx.overrides},
         data_dir=ctx.data_dir,
         executor=ctx.executor,
         on_run=on_run,
