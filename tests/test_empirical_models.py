@@ -35,13 +35,36 @@ def test_seeded_init_and_global_rng_untouched():
 
 @pytest.mark.parametrize(
     ("name", "shape"),
-    [("cnn", (1, 40)), ("cnn", (1, 8, 8)), ("resnet20", (3, 16, 16)), ("vgg11", (1, 8, 8))],
+    [
+        ("cnn", (1, 40)),
+        ("cnn", (1, 8, 8)),
+        ("simplecnn", (1, 28, 28)),
+        ("simplecnn", (3, 32, 32)),
+        ("resnet20", (3, 16, 16)),
+        ("vgg11", (1, 8, 8)),
+    ],
 )
 def test_forward_shapes_and_no_batchnorm(name, shape):
     net = models.build(name, shape, 10)
     out = net(torch.randn(4, *shape))
     assert out.shape == (4, 10)
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def test_simplecnn_is_two_conv_pool_stages_and_two_dense_layers():
+    """16 then 32 channels of 3 × 3 convolutions, each followed by ReLU and a 2× max-pool
+    (28 → 14 → 7), then 32·7·7 → 128 → 10: the parameter count follows from the layers."""
+    net = models.build("simplecnn", (1, 28, 28), 10)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
+        (1, 16, (3, 3)),
+        (16, 32, (3, 3)),
+    ]
+    linear = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(32 * 7 * 7, 128), (128, 10)]
+    expected = (9 * 1 + 1) * 16 + (9 * 16 + 1) * 32 + (1568 + 1) * 128 + (128 + 1) * 10
+    assert sum(p.numel() for p in net.parameters()) == expected == 206_922
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 3
 
 
 def test_resnet_skipinit_starts_as_its_shortcut_path():
@@ -66,6 +89,8 @@ def test_resnet_skipinit_starts_as_its_shortcut_path():
         ({"name": "transformer", "input_shape": (1, 40)}, "model"),
         ({"name": "resnet20", "input_shape": (1, 40)}, "model"),
         ({"name": "mlp", "input_shape": (1, 40), "width": 0}, "width"),
+        ({"name": "simplecnn", "input_shape": (1, 40)}, "model"),
+        ({"name": "simplecnn", "input_shape": (1, 3, 3)}, "model"),
     ],
 )
 def test_bad_input(kwargs, parameter):

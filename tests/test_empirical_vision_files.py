@@ -5,8 +5,10 @@ ResNet-32 train on them through the ``train`` command."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -14,6 +16,44 @@ import pytest
 from threefactors.cli import main
 from threefactors.empirical import data
 from threefactors.errors import InputError
+
+
+def test_the_fixture_files_have_the_real_formats(vision_data):
+    """IDX magic numbers 2051 (images, 3 dims) and 2049 (labels, 1 dim) with big-endian
+    sizes; CIFAR-10 batches are Python 2 protocol-2 pickles: read by the data set's own
+    recipe, ``pickle.load(f, encoding="bytes")``, their keys are byte strings (a Python 3
+    pickle would give str keys), ``data`` an (N, 3072) uint8 array, ``labels`` a list of
+    ints; ``batches.meta`` names the ten classes."""
+    root, written = vision_data
+    raw = root / "FashionMNIST" / "raw"
+    for name, magic, shape in (
+        ("train-images-idx3-ubyte", 2051, (200, 28, 28)),
+        ("train-labels-idx1-ubyte", 2049, (200,)),
+        ("t10k-images-idx3-ubyte", 2051, (100, 28, 28)),
+        ("t10k-labels-idx1-ubyte", 2049, (100,)),
+    ):
+        content = (raw / name).read_bytes()
+        head = struct.unpack(f">{1 + len(shape)}i", content[: 4 + 4 * len(shape)])
+        assert head == (magic, *shape)
+        assert len(content) == 4 + 4 * len(shape) + math.prod(shape)
+    cifar = root / "cifar-10-batches-py"
+    sizes = []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        content = (cifar / name).read_bytes()
+        assert content[:3] == b"\x80\x02}"  # protocol 2, a dict
+        batch = pickle.loads(content, encoding="bytes")
+        assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
+        assert batch[b"data"].dtype == np.uint8 and batch[b"data"].shape[1] == 3072
+        assert all(type(v) is int for v in batch[b"labels"])
+        assert len(batch[b"labels"]) == len(batch[b"filenames"]) == len(batch[b"data"])
+        sizes.append(len(batch[b"data"]))
+    assert sizes == [40] * 5 + [100]
+    first = pickle.loads((cifar / "data_batch_1").read_bytes(), encoding="bytes")
+    images, labels = written["cifar10_train"]
+    np.testing.assert_array_equal(first[b"data"], images[:40].reshape(40, 3072))
+    assert first[b"labels"] == labels[:40].tolist()
+    meta = pickle.loads((cifar / "batches.meta").read_bytes(), encoding="latin1")
+    assert meta["label_names"][:2] == ["airplane", "automobile"] and meta["num_vis"] == 3072
 
 
 def test_fashionmnist_reads_back_what_was_written(vision_data):
@@ -91,7 +131,7 @@ def _batch(labels, key: bytes = b"labels", pixel: int = 0) -> bytes:
     ],
 )  # fmt: skip
 def test_damaged_or_code_carrying_files_are_refused(tmp_path, dataset, file, content, message):
-    from conftest import write_vision_data
+    from torchvision_layout import write_vision_data
 
     write_vision_data(tmp_path, n_train=20, n_test=10)
     (tmp_path / file).write_bytes(content)
@@ -108,7 +148,7 @@ def test_only_regular_files_are_read(tmp_path, kind, dataset, file):
     """A link to /dev/zero read 3 GB; a FIFO hung the read. Now: one line, nothing read."""
     import tracemalloc
 
-    from conftest import write_vision_data
+    from torchvision_layout import write_vision_data
 
     write_vision_data(tmp_path, n_train=20, n_test=10)
     path = tmp_path / file
@@ -127,7 +167,7 @@ def test_only_regular_files_are_read(tmp_path, kind, dataset, file):
 
 def test_constant_cifar_images_are_refused_not_nan(tmp_path, capsys):
     """Every pixel the same: std 0, NaN inputs, every metric null and exit 0; now refused."""
-    from conftest import write_vision_data
+    from torchvision_layout import write_vision_data
 
     write_vision_data(tmp_path, n_train=20, n_test=10)
     for name in [f"data_batch_{i}" for i in range(1, 6)]:  # 7/255: its float32 std is not 0

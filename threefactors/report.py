@@ -214,6 +214,18 @@ PILOT_BANNER = [
 ]
 
 
+def smoke_banner(overrides: Sequence[str]) -> list[str]:
+    """The header line of a run whose network runs were changed by ``reproduce --set``."""
+    if not overrides:
+        return []
+    settings = " ".join(f"`--set {text}`" for text in overrides)
+    return [
+        f"**SMOKE TEST** (every network run changed: {settings}): it checks that the path "
+        "runs; its verdicts are not the registered designs'.",
+        "",
+    ]
+
+
 def render_markdown(
     claims: Sequence[Claim],
     provenance: dict[str, Any],
@@ -233,6 +245,7 @@ def render_markdown(
         "section gives the seconds its check took.",
         "",
         *(PILOT_BANNER if provenance.get("config", {}).get("pilot") else []),
+        *smoke_banner(provenance.get("config", {}).get("set") or []),
         HEADER,
         "",
         "## What the machinery verifies",

@@ -8,6 +8,16 @@ the same settings, so killing a long run loses only the claim in progress (the n
 inside it resume from their own records). Bad input — an unknown ``--scale`` or ``--only``
 id, ``--quick`` with ``--scale paper``, paper scale without its data in ``--data-dir`` — is
 one line naming the parameter and value, exit 2, before any work starts.
+
+``--set KEY=VALUE`` (repeatable) sets a training-config field in every network run of every
+claim, over the registered design — a smoke test of a scale's whole path at a tiny budget,
+e.g. on a GPU before a paper-scale run::
+
+    threefactors reproduce --scale paper --only sharpest --data-dir DATA --out /tmp/smoke \
+        --set epochs=1 --set n_train=512 --set measure_size=64 --set lanczos_steps=5
+
+Its verdicts are not the design's: the overrides are part of the saved claims' settings
+(a run without them never reuses those claims) and of the report's provenance.
 """
 
 from __future__ import annotations
@@ -33,7 +43,12 @@ if TYPE_CHECKING:
 def _settings(ctx: Context) -> dict[str, Any]:
     from threefactors import __version__
 
-    return {"scale": ctx.scale, "seed": ctx.seed, "version": __version__}
+    settings = {"scale": ctx.scale, "seed": ctx.seed, "version": __version__}
+    if ctx.overrides:  # only then, so that claims saved without --set stay reusable
+        settings["overrides"] = {  # as saved in JSON: a tuple comes back a list
+            k: list(v) if isinstance(v, tuple) else v for k, v in sorted(ctx.overrides.items())
+        }
+    return settings
 
 
 def _load(path: Path, settings: dict[str, Any], spec: ClaimSpec) -> Claim | None:
@@ -228,6 +243,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--only", nargs="+", metavar="CLAIM", help="check only these claims")
     parser.add_argument("--data-dir", default=None, help="folder of the paper-scale data sets")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a training-config field in every network run, over the design (a smoke "
+        "test at a tiny budget, e.g. --set epochs=1 --set n_train=512; the verdicts are not "
+        "the design's)",
+    )
     parser.add_argument("--force", action="store_true", help="recompute finished claims")
     parser.add_argument("--json", action="store_true", help="print claims.json on stdout")
     parser.add_argument(
@@ -264,6 +288,16 @@ def check_paper_data(data_dir: str | None) -> None:
     for name in EXPERIMENTS:
         for dataset in sorted({c.dataset for c in configs_for(name, "paper")}):
             require_on_disk(dataset, data_dir)
+
+
+def parse_overrides(texts: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` texts → {TrainConfig field: value of its type} (InputError naming
+    ``set`` for an unknown field or a value of the wrong type)."""
+    if not texts:
+        return {}
+    from threefactors.empirical.experiments import parse_override
+
+    return dict(parse_override(text) for text in texts)
 
 
 def default_out(scale: str, pilot: bool) -> str:
@@ -315,6 +349,7 @@ def _run(args: argparse.Namespace) -> int:
         require(claim_id in known, "only", claim_id, f"unknown claim; known: {', '.join(known)}")
     if scale == "paper":
         check_paper_data(args.data_dir)
+    overrides = parse_overrides(args.set)
 
     import matplotlib
 
@@ -336,11 +371,13 @@ def _run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         executor=from_args(args),
         ensemble=args.ensemble,
+        overrides=overrides,
     )
     check_scheduler(ctx.executor)
     claims = run_claims(specs, ctx, force=args.force)
     prov = provenance(
-        {"scale": scale, "only": args.only, "out": str(out), "pilot": args.pilot}, args.seed
+        {"scale": scale, "only": args.only, "out": str(out), "pilot": args.pilot, "set": args.set},
+        args.seed,
     )
     report = write_report(saved_alongside(claims, every, ctx), out, prov, scale, every)
     errors = [c.id for c in claims if any(e.view == "reproduce" for e in c.evidence)]

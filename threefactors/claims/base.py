@@ -476,6 +476,8 @@ class Context:
     ensemble: bool = True  # train runs that can share a loop as one ensemble
     family: str | None = None  # the model family the network grids run on (None: the grid's)
     first: str | None = None  # the claim's first family (its figures and runs unmarked)
+    # TrainConfig fields set in every network run, over the design's (reproduce --set)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def quick(self) -> bool:

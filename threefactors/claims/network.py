@@ -31,7 +31,8 @@ def replicates(experiment: str) -> Callable[[str, int], set[int]]:
 
 def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
     """Run experiment ``name`` at ``ctx.scale`` on the context's model family (settings may
-    hold ``overrides``); a later family's runs live in ``runs/<name>-<family>``."""
+    hold ``overrides``; the context's ``overrides``, from ``reproduce --set``, are applied
+    over them); a later family's runs live in ``runs/<name>-<family>``."""
     from threefactors.empirical.experiments import run_experiment
 
     def on_run(done: int, total: int, record: dict[str, Any]) -> None:
@@ -42,7 +43,7 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
         scale=ctx.scale,
         seed=ctx.seed,
         out=ctx.out / "runs" / f"{name}{ctx.marker}",
-        overrides=dict(settings.get("overrides", {})),
+        overrides={**settings.get("overrides", {}), **ctx.overrides},
         family=ctx.family,
         data_dir=ctx.data_dir,
         executor=ctx.executor,
