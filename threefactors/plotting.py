@@ -584,6 +584,7 @@ def plot_flatter_minima(data: Data, path: Path) -> None:
             )
             ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle("One factor at a time, at 95 % train accuracy")
+    _save(fig, path)
 
 
 def _ci_points(
