@@ -407,7 +407,12 @@ def load_model(
     config = TrainConfig.from_dict(record["config"])
     data = prepare_data(config, "cpu", data_dir)
     model = models.build(
-        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        width=config.width,
+        depth=config.depth,
+        activation=config.activation,
     )
     set_flat_params(model, load_params(out, record))
     return model.eval(), data
