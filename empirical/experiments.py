@@ -92,20 +92,20 @@ def _ratio(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
 
 
 # The tanh MLP's η at S = 32 (η/S from 1/640 to 1/80).
-SATURATION_LRS = {"quick": (0.1, 0.4), "default": (0.05, 0.1, 0.2, 0.4)}
+SATURATION_LRS = {"quick": (0.1, 0.2, 0.4), "default": (0.05, 0.1, 0.2, 0.4)}
 
 
 def _saturation(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     """The MLP with tanh units (a saturating non-linearity) at distinct η/S, S = 32, trained
     to 95% train accuracy; the top-k spectrum at that epoch (no trace, no noise) on 1,000
-    examples, where the claim also reads the units' saturation."""
+    examples (500 at the quick scale), where the claim also reads the units' saturation."""
     base = _base(
         scale,
         model="mlp",
         activation="tanh",
         batch=32,
         thresholds=(0.95,),
-        measure_size=1000,
+        measure_size=500 if scale == "quick" else 1000,
         noise=False,
         trace_probes=0,
     )

@@ -92,10 +92,10 @@ def _trend(quantity: str, rows: list[dict], y: str, sign: int, seed: int, detail
     )
 
 
-def _curves(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _curves(records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per run: η/S, seed and the measured (train loss, λ₁/λ₅) of its whole epochs."""
     out = []
-    for r in records:
+    for r, row in zip(records, rows, strict=True):
         points = [
             (h["train_loss"], h["condition_top_k"])
             for h in r["history"]
@@ -103,8 +103,8 @@ def _curves(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ]
         out.append(
             {
-                "eta_over_s": r["eta_over_s"],
-                "seed": r["config"]["seed"],
+                "eta_over_s": row["eta_over_s"],
+                "seed": row["seed"],
                 "train_loss": [p[0] for p in points],
                 "condition": [p[1] for p in points],
             }
@@ -157,7 +157,11 @@ def spectrum(ctx: Context, s: Settings) -> tuple[list[Evidence], dict[str, Any]]
         _trend("lambda_1 along training vs eta/S", rows, "lambda_1_along", -1, ctx.seed, along),
         _trend(AT_THRESHOLD, rows, "condition_top_k", -1, ctx.seed, at_stop),
     ]
-    return evidence, {"rows": rows, "curves": _curves(result["records"]), "levels": list(levels)}
+    return evidence, {
+        "rows": rows,
+        "curves": _curves(result["records"], rows),
+        "levels": list(levels),
+    }
 
 
 def _saturation_at_stop(record: dict[str, Any], out, data_dir: str | None) -> dict[str, Any]:
