@@ -337,7 +337,7 @@ SPEC = ClaimSpec(
             "matched accuracy does not read (high-η/S runs sit there at a lower loss, "
             "mid-oscillation); the dead-ReLU count registers 0–2 of 512 units, so the "
             "mechanism needs a saturating non-linearity and a graded measure",
-            design_hash="",
+            design_hash="769673e61d7c",
         ),
     ),
 )
