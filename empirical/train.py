@@ -423,15 +423,14 @@ def record_epoch_entry(
 ) -> bool:
     """Add measurements and thresholds to ``entry`` and append it to ``state["history"]``;
     True when the run should stop (``measure(spectrum_only=...)`` gives the curvature/noise
-    of the epoch). An epoch that crosses one of ``config.loss_levels`` gets its top-k
-    spectrum, and so does the epoch before it, through ``measure_previous()`` (the spectrum
-    at that epoch's saved parameters; skipped when it is None or that epoch was measured):
-    the two bracket the level."""
+    of the epoch). An epoch whose train loss first falls to one of ``config.loss_levels``
+    gets its top-k spectrum, and so does the epoch before it, through ``measure_previous()``
+    (the spectrum at that epoch's saved parameters; skipped when it is None or that epoch
+    was measured): the two bracket the level's first crossing."""
     epoch = entry["epoch"]
     before = last_epoch_entry(state["history"])
-    bracket = before is not None and bool(
-        crossed_levels(config, before["train_loss"], entry["train_loss"])
-    )
+    losses = [h["train_loss"] for h in state["history"] if h.get("train_loss") is not None]
+    bracket = before is not None and bool(first_crossings(config, min(losses), entry["train_loss"]))
     crossed = [
         t for t in levels_of(config) if str(t) not in state["at"] and entry["train_accuracy"] >= t
     ]
@@ -503,10 +502,11 @@ def last_epoch_entry(history: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((h for h in reversed(history) if h.get("train_loss") is not None), None)
 
 
-def crossed_levels(config: TrainConfig, before: float, after: float) -> list[float]:
-    """The levels L of ``config.loss_levels`` an epoch crossed: ``before`` > L ≥ ``after``
-    (the train losses of the epoch before and of this one)."""
-    return [level for level in config.loss_levels if before > level >= after]
+def first_crossings(config: TrainConfig, lowest: float, loss: float) -> list[float]:
+    """The levels L of ``config.loss_levels`` an epoch of train loss ``loss`` reaches for the
+    first time: ``lowest`` (the lowest train loss of the epochs before it) > L ≥ ``loss``.
+    A loss that rises and falls back past a level does not cross it again."""
+    return [level for level in config.loss_levels if lowest > level >= loss]
 
 
 def measure_at(
