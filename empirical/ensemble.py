@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from threefactors.empirical import data as datasets
-from threefactors.empirical.functional import set_flat_params
+from threefactors.empirical.functional import flat_params, set_flat_params
 from threefactors.empirical.train import (  # the single run's own steps
     Run,
     TrainConfig,
@@ -61,6 +61,7 @@ from threefactors.empirical.train import (  # the single run's own steps
     early_steps,
     finish_record,
     initial_state,
+    measure_at,
     measure_within_epoch,
     nudge_directions,
     prepare_data,
@@ -76,6 +77,7 @@ from threefactors.saved import check, load_validated, require_fields
 SHARED_FIELDS = (
     "dataset",
     "model",
+    "activation",
     "width",
     "depth",
     "batch",
@@ -532,14 +534,25 @@ def _train(
     def seconds() -> float:
         return elapsed_before + time.perf_counter() - started
 
+    previous: dict[int, tuple[Tensor, int]] = {}  # member → its last epoch's (θ, epoch)
+
     def record_epoch(i: int, entry: dict[str, Any], final: bool) -> bool:
         member = members[i]
-        measure = functools.partial(
-            _measure, ensemble.member_model(i), member.subset, member.config, entry["epoch"]
+        model = ensemble.member_model(i)
+        measure = functools.partial(_measure, model, member.subset, member.config, entry["epoch"])
+        at_previous = (
+            functools.partial(
+                measure_at, model, previous[i][0], member.subset, member.config, previous[i][1]
+            )
+            if i in previous
+            else None
         )
-        return record_epoch_entry(
-            member.config, member.state, entry, final, measure, seconds(), None
+        stop = record_epoch_entry(
+            member.config, member.state, entry, final, measure, seconds(), None, at_previous
         )
+        if member.config.loss_levels:
+            previous[i] = (flat_params(model), entry["epoch"])
+        return stop
 
     def finish(i: int) -> None:
         member = members[i]

@@ -403,14 +403,11 @@ def load_model(
     out: str | Path, record: dict[str, Any], data_dir: str | None = None
 ) -> tuple[torch.nn.Module, Any]:
     """The run's model at its saved final parameters (eval mode, CPU) and its data set."""
-    from threefactors.empirical import models
     from threefactors.empirical.functional import set_flat_params
-    from threefactors.empirical.train import prepare_data
+    from threefactors.empirical.train import build_model, prepare_data
 
     config = TrainConfig.from_dict(record["config"])
     data = prepare_data(config, "cpu", data_dir)
-    model = models.build(
-        config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth
-    )
+    model = build_model(config, data, "cpu")
     set_flat_params(model, load_params(out, record))
     return model.eval(), data

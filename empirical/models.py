@@ -1,7 +1,9 @@
 """Networks, built with a seeded initialisation that leaves torch's global RNG untouched.
 
-- ``mlp``: Flatten → [Linear(width) → ReLU] × depth → Linear(classes). With the defaults
-  (width 256, depth 2) on MNIST-1D this is the paper's 40-256-256-10 MLP.
+- ``mlp``: Flatten → [Linear(width) → φ] × depth → Linear(classes), φ = ReLU (default) or
+  tanh (``activation``: a saturating non-linearity, for the saturation probe of "SGD smooths
+  the sharpest directions"). With the defaults (width 256, depth 2) on MNIST-1D this is the
+  paper's 40-256-256-10 MLP.
 - ``deep-mlp``: the same with depth 6 (a deep ReLU MLP).
 - ``cnn``: two convolutions (16 and 32 channels, stride 2) → global average pool → Linear;
   1-D or 2-D convolutions following the input's shape.
@@ -25,15 +27,19 @@ from threefactors.errors import InputError, require
 from threefactors.resources import check_memory
 
 MODELS = ("mlp", "deep-mlp", "cnn", "simplecnn", "resnet20", "resnet32", "vgg11")
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}  # the MLPs' hidden non-linearity
 _IMAGE_ONLY = ("simplecnn", "resnet20", "resnet32", "vgg11")
 
 
-def mlp(input_dim: int, num_classes: int, width: int, depth: int) -> nn.Sequential:
-    """Fully connected ReLU network with ``depth`` hidden layers of ``width`` units."""
+def mlp(
+    input_dim: int, num_classes: int, width: int, depth: int, activation: str = "relu"
+) -> nn.Sequential:
+    """Fully connected network with ``depth`` hidden layers of ``width`` units, each followed
+    by ``activation`` (a key of ``ACTIVATIONS``)."""
     layers: list[nn.Module] = [nn.Flatten()]
     fan_in = input_dim
     for _ in range(depth):
-        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        layers += [nn.Linear(fan_in, width), ACTIVATIONS[activation]()]
         fan_in = width
     layers.append(nn.Linear(fan_in, num_classes))
     return nn.Sequential(*layers)
@@ -127,6 +133,23 @@ def vgg11(input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def check_activation(activation: str, model: str = "mlp") -> None:
+    """InputError unless ``activation`` is one of ``ACTIVATIONS`` and ``model`` an MLP (the
+    other models are ReLU networks)."""
+    require(
+        activation in ACTIVATIONS,
+        "activation",
+        activation,
+        f"unknown; choose one of {', '.join(ACTIVATIONS)}",
+    )
+    require(
+        activation == "relu" or model in ("mlp", "deep-mlp"),
+        "activation",
+        activation,
+        f"only the mlp and deep-mlp take a non-ReLU activation, not model {model}",
+    )
+
+
 def build(
     name: str,
     input_shape: tuple[int, ...],
@@ -135,13 +158,16 @@ def build(
     width: int = 256,
     depth: int = 2,
     seed: int = 0,
+    activation: str = "relu",
 ) -> nn.Module:
     """Model ``name`` for inputs of ``input_shape`` (channel first), initialised from ``seed``.
 
     Initialisation draws from torch's default generator inside ``fork_rng``, so the global
     RNG state is the same before and after, and the same seed gives the same weights.
+    ``activation`` (relu or tanh) applies to the MLPs; the other models are ReLU networks.
     """
     require(name in MODELS, "model", name, f"unknown; choose one of {', '.join(MODELS)}")
+    check_activation(activation, name)
     require(width >= 1, "width", width, "must be ≥ 1")
     require(depth >= 1, "depth", depth, "must be ≥ 1")
     if name in _IMAGE_ONLY and len(input_shape) != 3:
@@ -154,7 +180,7 @@ def build(
             weights = dim * width + (layers - 1) * width**2 + width * num_classes
             # parameters, gradient, momentum and a Hessian-vector product: 4 float32 copies
             check_memory(16 * weights, "width", width)
-            return mlp(dim, num_classes, width, layers)
+            return mlp(dim, num_classes, width, layers, activation)
         if name == "cnn":
             return cnn(input_shape, num_classes)
         if name == "simplecnn":

@@ -262,49 +262,39 @@ def step_lengths(
     return out
 
 
+SATURATION_BOUND = 2.0  # |z| > 2: tanh′(z) = 1 − tanh²(z) < 0.071, the unit passes < 7 %
+
+
 @torch.no_grad()
-def saturation(model: nn.Module, inputs: Tensor, threshold: float = 0.99) -> dict[str, Any]:
-    """Per hidden ReLU layer of a sequential model, the fraction of units inactive
-    (output 0) on at least ``threshold`` of ``inputs`` — dead or saturated units, whose
-    incoming weights get no gradient from those examples (the saturation hypothesis of
-    "SGD smooths the sharpest directions", Jastrzębski et al. 2019). Returns ``layers``
-    (fractions), ``overall`` (over all hidden units) and ``units`` (per-layer boolean masks,
-    as lists)."""
-    fractions, masks = [], []
+def tanh_saturation(
+    model: nn.Module, inputs: Tensor, bound: float = SATURATION_BOUND
+) -> dict[str, Any]:
+    """How saturated the tanh units of a sequential model are on ``inputs``: with z the
+    pre-activations of the hidden tanh layers (unit × example), ``fraction`` is the share of
+    |z| > ``bound`` and ``mean_derivative`` the mean of φ′(z) = 1 − tanh²(z), over all
+    hidden units and examples (``layers``: the same per layer). A graded measure of the
+    saturation hypothesis of "SGD smooths the sharpest directions" (Jastrzębski et al.,
+    ICLR 2018 workshop): a saturated unit passes little gradient, so the curvature along its
+    incoming weights is small. InputError for a model without a tanh layer."""
+    check_positive("bound", bound)
+    layers, saturated, derivative, count = [], 0.0, 0.0, 0
     x = inputs
     for module in model:
+        if isinstance(module, nn.Tanh):
+            z = x.flatten(1).double()
+            layer_saturated = float((z.abs() > bound).sum())
+            layer_derivative = float((1 - torch.tanh(z) ** 2).sum())
+            layers.append(
+                {
+                    "fraction": layer_saturated / z.numel(),
+                    "mean_derivative": layer_derivative / z.numel(),
+                }
+            )
+            saturated, derivative, count = (
+                saturated + layer_saturated,
+                derivative + layer_derivative,
+                count + z.numel(),
+            )
         x = module(x)
-        if isinstance(module, nn.ReLU):
-            inactive = (x.flatten(1) <= 0).double().mean(dim=0) >= threshold
-            fractions.append(float(inactive.double().mean()))
-            masks.append(inactive.tolist())
-    total = sum(len(m) for m in masks)
-    overall = sum(sum(m) for m in masks) / total if total else None
-    return {"layers": fractions, "overall": overall, "units": masks}
-
-
-def saturated_share(model: nn.Module, direction: Tensor, units: Sequence[Sequence[bool]]) -> float:
-    """The share of |v|² on the incoming weights and biases of the saturated units ``units``
-    (from :func:`saturation`) among those of all hidden ReLU units, for a flat direction v in
-    the order of ``model.parameters()`` (a sequential model of Linear → ReLU layers)."""
-    v = direction.detach().double().cpu()
-    offset, layer, saturated, total = 0, 0, 0.0, 0.0
-    modules = list(model)
-    for i, module in enumerate(modules):
-        sizes = [p.numel() for p in module.parameters(recurse=False)]
-        hidden = (
-            isinstance(module, nn.Linear)
-            and i + 1 < len(modules)
-            and isinstance(modules[i + 1], nn.ReLU)
-        )
-        if hidden:
-            out = module.out_features
-            weight = v[offset : offset + sizes[0]].reshape(out, -1).pow(2).sum(dim=1)
-            if len(sizes) > 1:
-                weight = weight + v[offset + sizes[0] : offset + sizes[0] + sizes[1]].pow(2)
-            mask = torch.tensor(units[layer], dtype=torch.bool)
-            saturated += float(weight[mask].sum())
-            total += float(weight.sum())
-            layer += 1
-        offset += sum(sizes)
-    return saturated / total if total > 0 else math.nan
+    require(count > 0, "model", type(model).__name__, "has no tanh layer to probe")
+    return {"fraction": saturated / count, "mean_derivative": derivative / count, "layers": layers}

@@ -49,6 +49,7 @@ from torch import nn
 
 from threefactors.empirical import data as datasets
 from threefactors.empirical import models
+from threefactors.empirical.functional import flat_params, set_flat_params
 from threefactors.empirical.nsgd import Nudge
 from threefactors.empirical.records import CURVATURE, METRICS
 from threefactors.empirical.schedules import Schedule
@@ -59,6 +60,7 @@ from threefactors.saved import check, load_validated, require_fields
 from threefactors.theory.setting import SGDSetting
 
 OPTIMIZERS = ("sgd", "nsgd")
+TUPLE_FIELDS = ("thresholds", "loss_window", "loss_levels")
 #: The largest learning rate SGD's float32 update θ ← θ − η g can take (torch refuses more).
 LR_LIMIT = float(torch.finfo(torch.float32).max)
 EpochCallback = Callable[[dict[str, Any]], None]
@@ -70,6 +72,7 @@ class TrainConfig:
 
     dataset: str = "mnist1d"
     model: str = "mlp"
+    activation: str = "relu"
     width: int = 256
     depth: int = 2
     lr: float = 0.1
@@ -95,6 +98,7 @@ class TrainConfig:
     measure_every: int = 0
     stop_below_peak: float = 0.0
     loss_window: tuple[float, ...] = ()
+    loss_levels: tuple[float, ...] = ()
     early_measure: int = 0
     measure_size: int = 2000
     lanczos_steps: int = 25
@@ -107,7 +111,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, fields: dict[str, Any]) -> TrainConfig:
         """The config stored in a record (JSON lists back to tuples)."""
-        tuples = {name: tuple(fields.get(name, ())) for name in ("thresholds", "loss_window")}
+        tuples = {name: tuple(fields.get(name, ())) for name in TUPLE_FIELDS}
         return cls(**{**fields, **tuples})
 
     @property
@@ -172,6 +176,14 @@ def validate(config: TrainConfig, n_train: int | None = None) -> None:
         ",".join(map(str, window)),
         "expected LOW,HIGH with 0 ≤ LOW < HIGH",
     )
+    levels = config.loss_levels
+    require(
+        all(v > 0 for v in levels) and len(set(levels)) == len(levels),
+        "loss-levels",
+        ",".join(map(str, levels)),
+        "expected distinct training-loss levels > 0",
+    )
+    models.check_activation(config.activation, config.model)
     for name in ("measure_size", "lanczos_steps", "top_k", "check_every"):
         require(getattr(config, name) >= 1, name, getattr(config, name), "must be ≥ 1")
     for name in ("top_k", "nsgd_k") if config.optimizer == "nsgd" else ("top_k",):
@@ -380,6 +392,7 @@ def build_model(config: TrainConfig, data: datasets.Dataset, device: str) -> nn.
         width=config.width,
         depth=config.depth,
         seed=config.seed,
+        activation=config.activation,
     ).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     for name in ("top_k", "nsgd_k") if config.optimizer == "nsgd" else ("top_k",):
@@ -406,11 +419,18 @@ def record_epoch_entry(
     measure: Callable[[], dict[str, Any]],
     seconds: float,
     on_epoch: EpochCallback | None,
+    measure_previous: Callable[[], dict[str, Any]] | None = None,
 ) -> bool:
     """Add measurements and thresholds to ``entry`` and append it to ``state["history"]``;
     True when the run should stop (``measure(spectrum_only=...)`` gives the curvature/noise
-    of the epoch)."""
+    of the epoch). An epoch whose train loss first falls to one of ``config.loss_levels``
+    gets its top-k spectrum, and so does the epoch before it, through ``measure_previous()``
+    (the spectrum at that epoch's saved parameters; skipped when it is None or that epoch
+    was measured): the two bracket the level's first crossing."""
     epoch = entry["epoch"]
+    before = last_epoch_entry(state["history"])
+    losses = [h["train_loss"] for h in state["history"] if h.get("train_loss") is not None]
+    bracket = before is not None and bool(first_crossings(config, min(losses), entry["train_loss"]))
     crossed = [
         t for t in levels_of(config) if str(t) not in state["at"] and entry["train_accuracy"] >= t
     ]
@@ -418,9 +438,12 @@ def record_epoch_entry(
     periodic = config.measure_every > 0 and epoch % config.measure_every == 0
     full = bool(crossed) or periodic or final or stop
     early = _early_epoch(config, epoch)
-    if config.measure and (full or early or in_loss_window(config, entry["train_loss"])):
+    if config.measure and (full or early or bracket or in_loss_window(config, entry["train_loss"])):
         entry.update(measure(spectrum_only=not full))
         stop = stop or _past_peak(config, state["history"], entry)
+    if config.measure and bracket and measure_previous is not None:
+        if before.get("top_eigenvalues") is None:
+            before.update(measure_previous())
     for t in crossed:
         state["at"][str(t)] = entry
     entry["seconds"] = seconds
@@ -472,6 +495,36 @@ def measure_within_epoch(
             **spectrum,
         }
     )
+
+
+def last_epoch_entry(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last whole-epoch entry of ``history`` (one with a train loss), or None."""
+    return next((h for h in reversed(history) if h.get("train_loss") is not None), None)
+
+
+def first_crossings(config: TrainConfig, lowest: float, loss: float) -> list[float]:
+    """The levels L of ``config.loss_levels`` an epoch of train loss ``loss`` reaches for the
+    first time: ``lowest`` (the lowest train loss of the epochs before it) > L ≥ ``loss``.
+    A loss that rises and falls back past a level does not cross it again."""
+    return [level for level in config.loss_levels if lowest > level >= loss]
+
+
+def measure_at(
+    model: nn.Module,
+    theta: torch.Tensor,
+    subset: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    epoch: int,
+) -> dict[str, Any]:
+    """The top-k spectrum of the model at flat parameters ``theta`` as :func:`_measure`
+    gives it at ``epoch`` (the same measurement seed); the model's own parameters are put
+    back afterwards."""
+    current = flat_params(model)
+    set_flat_params(model, theta)
+    try:
+        return _measure(model, subset, config, epoch, spectrum_only=True)
+    finally:
+        set_flat_params(model, current)
 
 
 def in_loss_window(config: TrainConfig, train_loss: float) -> bool:
@@ -594,9 +647,23 @@ def _train(
     def seconds() -> float:
         return elapsed_before + time.perf_counter() - started
 
+    previous: dict[str, Any] = {}  # the last epoch's parameters, while loss levels are set
+
     def record_epoch(entry: dict[str, Any], final: bool) -> bool:
         measure = functools.partial(_measure, model, subset, config, entry["epoch"])
-        return record_epoch_entry(config, state, entry, final, measure, seconds(), on_epoch)
+        at_previous = (
+            functools.partial(
+                measure_at, model, previous["theta"], subset, config, previous["epoch"]
+            )
+            if previous
+            else None
+        )
+        stop = record_epoch_entry(
+            config, state, entry, final, measure, seconds(), on_epoch, at_previous
+        )
+        if config.loss_levels:
+            previous.update(theta=flat_params(model), epoch=entry["epoch"])
+        return stop
 
     diverged_step: int | None = None
     if not state["history"]:

@@ -92,37 +92,87 @@ def test_sharpest_peak_trend(tmp_path: Path, sign: int, verdict: str) -> None:
     assert "0 of" in claim.primary.detail  # no censored peaks
 
 
-@pytest.mark.parametrize(("sign", "verdict"), [(-1, "agrees"), (1, "disagrees")])
-def test_conditioning_registered_test_and_its_loss_window_sensitivity(
-    tmp_path: Path, sign: int, verdict: str, monkeypatch: pytest.MonkeyPatch
-):
-    """The registered test reads λ₁/λ₅ and λ₁ at the first 95 %-accuracy epoch (∝ (η/S)^
-    (0.2·sign)); the sensitivity analysis reads the loss window only, where the planted
-    trend is the opposite: each test sees its own readout."""
+def test_conditioning_interpolates_at_matched_loss_between_the_bracketing_epochs():
+    """A planted history: λ₁/λ₅ = 4 at loss 1.0 and 1 at loss 0.5 (epochs 2, 3): at level
+    0.8 (w = 0.4) the value is 4^0.6 · 1^0.4; the first crossing counts (not the rebound's);
+    a level never reached, or an unmeasured bracket, gives None; the run's summary is the
+    geometric mean over its levels."""
+    import math
+
+    from threefactors.claims.conditioning import along_training, at_level
+
+    history = [
+        {"epoch": 0, "train_loss": 2.3},
+        {"epoch": 1, "train_loss": 1.6, "condition_top_k": 9.0, "lambda_max": 1.0},
+        {"epoch": 2, "train_loss": 1.0, "condition_top_k": 4.0, "lambda_max": 2.0},
+        {"epoch": 2.5, "condition_top_k": 100.0},  # a within-epoch point: no train loss
+        {"epoch": 3, "train_loss": 0.5, "condition_top_k": 1.0, "lambda_max": 8.0},
+        {"epoch": 4, "train_loss": 0.9, "condition_top_k": 50.0, "lambda_max": 8.0},
+        {"epoch": 5, "train_loss": 0.4, "condition_top_k": 50.0, "lambda_max": 8.0},
+    ]
+    assert at_level(history, 0.8, "condition_top_k") == pytest.approx(4**0.6, rel=1e-12)
+    assert at_level(history, 1.0, "condition_top_k") == pytest.approx(4.0, rel=1e-12)
+    assert at_level(history, 1.3, "lambda_max") == pytest.approx(math.sqrt(2.0), rel=1e-12)
+    assert at_level(history, 0.1, "condition_top_k") is None  # never reached
+    assert at_level(history, 2.0, "condition_top_k") is None  # epoch 0 not measured
+    summary = along_training({"history": history}, (1.3, 0.8))
+    assert summary["condition_at_loss_0.8"] == pytest.approx(4**0.6)
+    assert summary["condition_along"] == pytest.approx(math.sqrt(6.0 * 4**0.6), rel=1e-12)
+    assert along_training({"history": history}, (0.8, 0.1))["condition_along"] is None
+
+
+def _plant_conditioning(out: Path, sign: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ratio runs whose λ₁/λ₅ along training ∝ (η/S)^(0.2·sign) at every level but the
+    opposite at the 95 % epoch, λ₁ ∝ (η/S)^(−0.3); tanh runs whose saturated share ∝
+    (η/S)^(−sign) (read from the record: the planted runs have no parameters to probe)."""
     import math
 
     from threefactors.claims import conditioning
 
-    monkeypatch.setattr(conditioning, "saturation_probe", lambda *args: {})
+    monkeypatch.setattr(
+        conditioning,
+        "_saturation_at_stop",
+        lambda record, *_: {"saturated_fraction": record["planted"], "mean_derivative": 0.5},
+    )
 
-    def make(config: Any) -> dict[str, Any]:
-        ratio = math.exp(0.2 * sign * math.log(config.lr / config.batch)) + _wobble(config)
-        window = math.exp(-sign * math.log(config.lr / config.batch))
+    def ratio(config: Any) -> dict[str, Any]:
+        along = math.exp(0.2 * sign * math.log(config.lr / config.batch)) + _wobble(config)
+        at_stop = math.exp(-0.2 * sign * math.log(config.lr / config.batch)) + _wobble(config)
+        spectral = math.exp(-0.3 * math.log(config.lr / config.batch)) + _wobble(config)
         history = [
-            {"epoch": e, "train_loss": loss, "condition_top_k": c, "lambda_max": 3 * c}
+            {"epoch": e, "train_loss": loss, "condition_top_k": c, "lambda_max": spectral}
             for e, (loss, c) in enumerate(
-                ((0.9, ratio), (0.45, window), (0.3, window * 1.01), (0.1, ratio))
+                ((2.3, along), (1.3, along), (1.0, along * 1.1), (0.5, along), (0.3, at_stop))
             )
         ]
-        return {"history": history, "condition_top_k": ratio, "lambda_max": 3 * ratio}
+        return {"history": history, "condition_top_k": at_stop, "lambda_max": spectral}
 
-    plant(tmp_path, "ratio", make)
+    def tanh(config: Any) -> dict[str, Any]:
+        share = math.exp(-sign * math.log(config.lr / config.batch)) * 1e-3 + _wobble(config)
+        return {"planted": share, "condition_top_k": 2.0 + _wobble(config)}
+
+    plant(out, "ratio", ratio)
+    plant(out, "saturation", tanh)
+
+
+@pytest.mark.parametrize(("sign", "verdict"), [(-1, "agrees"), (1, "disagrees")])
+def test_conditioning_parts_read_along_training_and_the_tanh_saturation(
+    tmp_path: Path, sign: int, verdict: str, monkeypatch: pytest.MonkeyPatch
+):
+    """Planted ratio and tanh grids: the conditioning part reads the matched-loss levels (not
+    the 95 % epoch, where the planted trend is the opposite), the saturation part the tanh
+    runs' share; the spectral-norm part always agrees."""
+    from threefactors.claims import conditioning
+
+    _plant_conditioning(tmp_path, sign, monkeypatch)
     claim = judge("conditioning", tmp_path)
-    assert claim.verdict == LABEL[verdict]  # both parts: λ₁ and λ₁/λ₅
-    assert claim.primary.p < 0.05 and "one epoch" in claim.primary.detail
-    window = claim.evidence_of("lambda_1/lambda_5 at matched training loss vs eta/S")
-    assert window.effect == pytest.approx(-sign)  # the window's own, opposite trend
-    assert "[0.25, 0.5]" in window.detail and "sensitivity" in window.detail
+    assert claim.verdict == LABEL[verdict]
+    assert claim.evidence_of(conditioning.SPECTRAL).verdict == "agrees"
+    along = claim.evidence_of(conditioning.ALONG)
+    assert along.verdict == verdict and along.p < 0.05 and along.n == 3
+    assert claim.evidence_of(conditioning.AT_THRESHOLD).effect == pytest.approx(-sign)
+    assert claim.evidence_of(conditioning.SATURATION).verdict == verdict
+    assert (tmp_path / "conditioning.png").is_file()
 
 
 @pytest.mark.parametrize(("gap", "verdict"), [(0.0, "agrees"), (-0.05, "disagrees")])
@@ -243,8 +293,8 @@ def test_probe_claims_run_end_to_end_on_tiny_grids(tmp_path: Path, claim_id: str
     claim_spec = spec(claim_id)
     ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
     overrides = {**TINY, "stop_at_accuracy": 0.2, "thresholds": (0.2,), "epochs": 4}
-    if claim_id == "conditioning":  # tiny runs stop long before the preset's loss window
-        overrides["loss_window"] = (0.0, 10.0)
+    if claim_id == "conditioning":  # tiny runs stop long before the preset's loss levels
+        overrides["loss_levels"] = (2.3, 2.28)
     evidence = claim_spec.views[-1](ctx, {"overrides": overrides})
     claim = claim_spec.claim(evidence, 0.0)
     assert claim.primary is not None

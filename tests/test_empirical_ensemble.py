@@ -257,3 +257,33 @@ def test_simplecnn_members_follow_their_single_runs():
     # the two learning rates part by far more than round-off: a swapped member would show
     slow, fast = _losses(runs[0].record), _losses(runs[2].record)
     assert float(((slow - fast).abs() / slow).max()) > 100 * ROUND_OFF
+
+
+def test_loss_level_brackets_equal_the_single_runs():
+    """``loss_levels``: each member's spectra at the two epochs around a level (the earlier
+    one from its saved parameters) are its single run's (θ apart by round-off only)."""
+    base = dataclasses.replace(BASE, epochs=4, lr=0.2)
+    losses = [h["train_loss"] for h in train(base).record["history"]]
+    configs = [
+        dataclasses.replace(
+            base,
+            measure=True,
+            loss_levels=((losses[1] + losses[2]) / 2,),
+            measure_size=100,
+            lanczos_steps=10,
+            top_k=2,
+            trace_probes=0,
+            noise=False,
+            seed=seed,
+        )
+        for seed in (0, 1)
+    ]
+    for run, config in zip(train_ensemble(configs), configs, strict=True):
+        single = train(config).record
+        ours, theirs = (
+            [(h["epoch"], h.get("lambda_max")) for h in r["history"]] for r in (run.record, single)
+        )
+        assert [e for e, v in ours if v is not None] == [e for e, v in theirs if v is not None]
+        assert sum(v is not None for _, v in ours) >= 3  # a bracket pair and the last epoch
+        for (_, a), (_, b) in zip(ours, theirs, strict=True):
+            assert (a is None and b is None) or a == pytest.approx(b, rel=ROUND_OFF)

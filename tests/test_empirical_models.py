@@ -83,9 +83,25 @@ def test_resnet_skipinit_starts_as_its_shortcut_path():
     )
 
 
+def test_tanh_mlp_forward_and_backward_against_the_chain_rule():
+    """The tanh MLP is Linear → tanh → Linear: its output and the gradient of a scalar of it
+    are those written out by hand (∂/∂W₁ of Σ out = ((W₂ᵀ1) ⊙ (1 − h²)) xᵀ)."""
+    net = models.build("mlp", (1, 5), 3, width=4, depth=1, activation="tanh", seed=0).double()
+    assert [type(m) for m in net] == [nn.Flatten, nn.Linear, nn.Tanh, nn.Linear]
+    x = torch.randn(2, 1, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    w1, b1, w2, b2 = (p.detach() for p in net.parameters())
+    h = torch.tanh(x.flatten(1) @ w1.T + b1)
+    assert torch.allclose(net(x), h @ w2.T + b2, atol=1e-14)
+    net(x).sum().backward()
+    delta = (torch.ones(2, 3, dtype=torch.float64) @ w2) * (1 - h**2)
+    assert torch.allclose(net[1].weight.grad, delta.T @ x.flatten(1), atol=1e-13)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
     [
+        ({"name": "mlp", "input_shape": (1, 40), "activation": "gelu"}, "activation"),
+        ({"name": "cnn", "input_shape": (1, 40), "activation": "tanh"}, "activation"),
         ({"name": "transformer", "input_shape": (1, 40)}, "model"),
         ({"name": "resnet20", "input_shape": (1, 40)}, "model"),
         ({"name": "mlp", "input_shape": (1, 40), "width": 0}, "width"),

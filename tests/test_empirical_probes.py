@@ -15,10 +15,9 @@ from threefactors.empirical.probes import (
     fd_sample,
     fluctuation_dissipation,
     interpolate,
-    saturated_share,
-    saturation,
     step_lengths,
     step_too_long,
+    tanh_saturation,
 )
 from threefactors.errors import InputError
 
@@ -223,20 +222,32 @@ def test_step_lengths_on_a_quadratic(regression):
                 assert out[name][f"{gamma:g}"][k] == pytest.approx(exact, rel=1e-8, abs=1e-14)
 
 
-def test_saturation_counts_dead_relus_and_the_weight_on_them():
-    """A ReLU layer with units 0 and 1 forced dead (bias −100): they are the saturated ones,
-    and a direction living only on their incoming weights has all its weight there."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+def test_tanh_saturation_against_known_preactivations():
+    """Two tanh layers whose pre-activations are set exactly: layer 1 (identity weights,
+    biases 0, 3, −2.5, inputs ±1) has z = x + b; layer 2 (zero weights) z = its biases 4, 0.
+    The fraction |z| > 2 and the mean φ′ = 1 − tanh² z are counted by hand."""
+    model = nn.Sequential(nn.Linear(3, 3), nn.Tanh(), nn.Linear(3, 2), nn.Tanh()).double()
     with torch.no_grad():
-        model[0].bias[:2] = -100.0
-        model[0].bias[2:] = 100.0
-    x = torch.randn(50, 3, dtype=torch.float64)
-    state = saturation(model, x)
-    assert state["layers"] == [0.5] and state["overall"] == 0.5
-    assert state["units"] == [[True, True, False, False]]
-    v = torch.zeros(sum(p.numel() for p in model.parameters()), dtype=torch.float64)
-    v[:6] = 1.0  # the incoming weights of units 0 and 1 (rows 0, 1 of the 4×3 weight)
-    assert saturated_share(model, v, state["units"]) == pytest.approx(1.0)
-    v[6:9] = 1.0  # and unit 2's
-    assert saturated_share(model, v, state["units"]) == pytest.approx(6 / 9)
+        model[0].weight.copy_(torch.eye(3))
+        model[0].bias.copy_(torch.tensor([0.0, 3.0, -2.5]))
+        model[2].weight.zero_()
+        model[2].bias.copy_(torch.tensor([4.0, 0.0]))
+    x = torch.tensor([[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]], dtype=torch.float64)
+    z1 = torch.tensor([[1.0, 4.0, -1.5], [-1.0, 2.0, -3.5]], dtype=torch.float64)
+    z2 = torch.tensor([[4.0, 0.0], [4.0, 0.0]], dtype=torch.float64)
+    state = tanh_saturation(model, x)
+    # |z| > 2: layer 1 has 4.0 and −3.5 (2.0 is not > 2): 2 of 6; layer 2: 2 of 4
+    assert state["layers"][0]["fraction"] == pytest.approx(2 / 6, abs=1e-15)
+    assert state["layers"][1]["fraction"] == pytest.approx(2 / 4, abs=1e-15)
+    assert state["fraction"] == pytest.approx(4 / 10, abs=1e-15)
+    derivative = torch.cat(
+        [(1 - torch.tanh(z1) ** 2).flatten(), (1 - torch.tanh(z2) ** 2).flatten()]
+    )
+    assert state["mean_derivative"] == pytest.approx(float(derivative.mean()), rel=1e-12)
+    assert state["layers"][1]["mean_derivative"] == pytest.approx(
+        (1 - math.tanh(4.0) ** 2 + 1) / 2, rel=1e-12
+    )
+    with pytest.raises(InputError, match="bound"):
+        tanh_saturation(model, x, bound=0.0)
+    with pytest.raises(InputError, match="no tanh layer"):
+        tanh_saturation(nn.Sequential(nn.Linear(3, 2), nn.ReLU()).double(), x)

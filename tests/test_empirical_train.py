@@ -182,6 +182,8 @@ def test_cyclic_batch_schedule_is_followed():
         ({"random_labels": 1.0}, "random-labels"),
         ({"loss_window": (0.5, 0.25)}, "loss-window"),
         ({"loss_window": (0.5,)}, "loss-window"),
+        ({"loss_levels": (0.5, 0.5)}, "loss-levels"),
+        ({"loss_levels": (-1.0,)}, "loss-levels"),
     ],
 )
 def test_bad_input(change, parameter):
@@ -245,6 +247,39 @@ def test_loss_window_measures_the_spectrum_at_every_epoch_inside_it(stopped):
         else:
             assert "lambda_max" not in entry
     assert inside >= 2
+
+
+def test_loss_levels_measure_the_two_epochs_that_bracket_each_level(stopped):
+    """For each level L, the first epoch with train loss ≤ L and the epoch before it get the
+    top-k spectrum (the one before through its saved parameters) — the same eigenvalues as
+    measuring every epoch (same Lanczos seed per epoch); no other epoch is added, and
+    training is unchanged."""
+    losses = [h["train_loss"] for h in stopped["history"]]
+    levels = ((losses[1] + losses[2]) / 2, (losses[5] + losses[6]) / 2)  # crossed at 2 and 6
+    run = train(dataclasses.replace(TINY, loss_levels=levels))
+    full = train(dataclasses.replace(TINY, measure_every=1))
+    plain = {h["epoch"] for h in stopped["history"] if "lambda_max" in h}
+    measured = set()
+    for entry, reference, base in zip(
+        run.record["history"], full.record["history"], stopped["history"], strict=True
+    ):
+        assert entry["train_loss"] == base["train_loss"]
+        if entry.get("top_eigenvalues") is not None:
+            measured.add(entry["epoch"])
+            assert entry["top_eigenvalues"] == pytest.approx(reference["top_eigenvalues"], rel=1e-6)
+    assert measured - plain == {1, 2, 5, 6}
+
+
+def test_activation_tanh_trains_and_a_bad_activation_is_refused():
+    """A tanh MLP trains (its loss falls); ``activation`` outside relu/tanh, or tanh on a
+    model that is not an MLP, is refused naming the parameter."""
+    config = dataclasses.replace(TINY, activation="tanh", epochs=3, measure=False)
+    history = train(config).record["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    for change in ({"activation": "sigmoid"}, {"activation": "tanh", "model": "cnn"}):
+        with pytest.raises(InputError) as err:
+            train(dataclasses.replace(TINY, **change))
+        assert err.value.parameter == "activation"
 
 
 def test_early_measure_adds_within_epoch_spectra_and_leaves_training_unchanged(stopped):

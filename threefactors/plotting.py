@@ -365,26 +365,70 @@ def plot_step_too_long(data: Data, path: Path) -> None:
 
 
 def plot_conditioning(data: Data, path: Path) -> None:
-    """The registered tests (λ₁/λ₅ and λ₁ at the first epoch with 95 % train accuracy), the
-    sensitivity analysis (λ₁/λ₅ at matched training loss) and the saturated-unit fraction
-    against η/S, per seed."""
-    rows = data["rows"]
-    low, high = data["loss_window"]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    labels = {
-        "condition_top_k": "registered: λ₁/λ₅ at the first epoch with 95% train acc.",
-        "lambda_max": "registered: λ₁ at the first epoch with 95% train acc.",
-        "condition_at_loss": f"sensitivity: λ₁/λ₅, mean over train loss in [{low:g}, {high:g}]",
-        "saturated_fraction": "fraction of saturated ReLU units (95% acc.)",
-    }
-    for ax, (metric, label) in zip(axes, labels.items(), strict=True):
-        _per_seed(ax, rows, "eta_over_s", metric, "batch")
+    """λ₁/λ₅ against training loss per run (colour = η/S; thick: the mean over seeds of the
+    value interpolated at each level), and the three registered parts against η/S per seed:
+    λ₁/λ₅ along training, λ₁ at 95 % train accuracy, the tanh MLP's saturated share."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    rows, levels, tanh = data["rows"], data["levels"], data.get("tanh") or []
+    ratios = sorted({r["eta_over_s"] for r in rows} | {r["eta_over_s"] for r in tanh})
+    norm = LogNorm(min(ratios, default=1e-3), max(ratios, default=1e-2))
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    ax = axes[0]
+    for curve in data["curves"]:
+        ax.plot(
+            curve["train_loss"],
+            curve["condition"],
+            ".-",
+            color=cmap(norm(curve["eta_over_s"])),
+            alpha=0.25,
+            lw=0.7,
+            ms=2,
+        )
+    for ratio in sorted({r["eta_over_s"] for r in rows}):
+        means = []
+        for level in levels:
+            values = [
+                r.get(f"condition_at_loss_{level:g}")
+                for r in rows
+                if r["eta_over_s"] == ratio and r.get(f"condition_at_loss_{level:g}") is not None
+            ]
+            means.append(float(np.exp(np.mean(np.log(values)))) if values else np.nan)
+        ax.plot(levels, means, "o-", color=cmap(norm(ratio)), lw=2, ms=5)
+    for level in levels:
+        ax.axvline(level, color="0.8", lw=0.8, ls=":", zorder=0)
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ticks = sorted({*levels, 2.0, 0.2, 0.1})
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+    ax.set_xlabel("train loss (training runs left → right; dotted: the levels)")
+    ax.set_ylabel("λ₁/λ₅ (thin: measured epochs; thick: geometric mean at each level)", fontsize=8)
+    colourbar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
+    colourbar.set_label("η/S")
+    panels = (
+        (
+            axes[1],
+            rows,
+            "condition_along",
+            "registered: λ₁/λ₅ along training (geom. mean over levels)",
+        ),
+        (axes[2], rows, "lambda_max", "registered: λ₁ at the first epoch with 95% train acc."),
+        (axes[3], tanh, "saturated_fraction", "registered: tanh MLP, share of |z| > 2 (95% acc.)"),
+    )
+    for ax, panel_rows, metric, label in panels:
+        _per_seed(ax, panel_rows, "eta_over_s", metric, "batch" if panel_rows is rows else None)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collided on η/S < 1e-2
         ax.set_xlabel("η/S")
         ax.set_ylabel(label, fontsize=8)
-    _side_legend(fig, axes[0])
-    fig.suptitle("Top Hessian spectrum vs η/S (registered tests: first two panels)")
+    _side_legend(fig, axes[1])
+    fig.suptitle(
+        "SGD noise and the top Hessian spectrum along training "
+        "(ReLU η × S grid; right: tanh MLP at S = 32, marker = seed)"
+    )
     _save(fig, path)
 
 
