@@ -272,6 +272,8 @@ def _claim_section(claim: Claim, spec: ClaimSpec | None) -> list[str]:
             f" Model families: {', '.join(claim.families)} (each part is tested on each; "
             "the claim is reproduced only where every family reproduces it)."
             if len(claim.families) > 1
+            else f" Model family: {claim.families[0]} only."
+            if claim.families
             else ""
         ),
         "",

@@ -297,6 +297,7 @@ SPEC = ClaimSpec(
     "training at matched training loss, a tanh (or sigmoid) network for saturation, 3 seeds",
     pilot_seeds=PILOT_SEEDS,
     replicates=_replicates,
+    families=("mlp",),
     amendments=(
         Amendment(
             date="2026-12-01",
@@ -327,7 +328,9 @@ SPEC = ClaimSpec(
             "epochs bracketing each level; replaces λ₁/λ₅ at the first 95 %-accuracy epoch, "
             "now a secondary) and saturation (a tanh MLP grid, share of |z| > 2, sign +1); "
             "the 0.25–0.5 loss window and its sub-windows and the dead-ReLU count are "
-            "dropped; the ratio grid is 4 × 4 (η 0.05–0.4, S 16–128)",
+            "dropped; the ratio grid is 4 × 4 (η 0.05–0.4, S 16–128)"
+            "; the confirming sets 2000 and 3000 became pilot seeds, the confirming sets are "
+            "4000 and 5000; the design names its model family (mlp)",
             old_result="seed 2000: inconclusive — λ₁ ρ = −0.98 (p = 1e-4, reproduced); "
             "λ₁/λ₅ at 95 % ρ = −0.08, 95 % interval −0.51 … +0.34 (p = 0.56, "
             "inconclusive). Seed 3000: not reproduced — λ₁ ρ = −0.98 (p = 1e-4); λ₁/λ₅ at "
@@ -338,7 +341,7 @@ SPEC = ClaimSpec(
             "matched accuracy does not read (high-η/S runs sit there at a lower loss, "
             "mid-oscillation); the dead-ReLU count registers 0–2 of 512 units, so the "
             "mechanism needs a saturating non-linearity and a graded measure",
-            design_hash="b368108ded97",
+            design_hash="88e0527ba8d5",
         ),
     ),
 )

@@ -407,6 +407,7 @@ SPEC = ClaimSpec(
     "TOST on test accuracy (±0.02) and log λ_max (±log 1.25)",
     pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("rescaling"),
+    families=("mlp",),
     amendments=(
         Amendment(
             date="2026-12-02",
@@ -421,6 +422,18 @@ SPEC = ClaimSpec(
             reason="the old label said the statement agreed where its own test showed SGD is "
             "not invariant; what agreed was the finite-η law, a different statement",
             design_hash="d9edb8c1f9b9",
+        ),
+        Amendment(
+            date="2026-12-02",
+            change="the confirming sets 2000 and 3000 became pilot seeds (they were read "
+            "before issue 18's amendments); the confirming sets are 4000 and 5000; the design "
+            "names its model family (mlp)",
+            old_result="seed 2000: inconclusive (test accuracy at the nearest β, TOST "
+            "Δ = −0.0077, 90 % CI −0.023 … +0.008; λ_max reproduced); seed 3000: reproduced "
+            "(Δ = −0.0063, CI −0.019 … +0.007; λ_max Δ = −0.010, CI −0.053 … +0.033)",
+            reason="a confirming set must be disjoint from every set read before the designs "
+            "it confirms were fixed",
+            design_hash="ed243facd6d3",
         ),
     ),
 )

@@ -313,9 +313,10 @@ SPEC = ClaimSpec(
     # diagonals have two)
     scales={"quick": {"min_pairs": 2}, "default": {"min_pairs": 3}, "paper": {"min_pairs": 2}},
     views=(networks,),
-    registered="f69b44ff99af",
+    registered="541d5610aefd",
     paper_setting="VGG-11 (no BatchNorm) on CIFAR-10 on the same diagonal (η, S) design, "
     "3 seeds, read at 95 % train accuracy",
     pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("ratio"),
+    families=("mlp",),
 )

@@ -104,9 +104,10 @@ SPEC = ClaimSpec(
     secondary=(),
     scales={"quick": {}, "default": {}, "paper": {}},
     views=(networks,),
-    registered="29e9fba61c08",
+    registered="538888f28574",
     paper_setting="VGG-11 / ResNet-32 (no BatchNorm) on CIFAR-10, η and S varied one at a "
     "time, 3 seeds",
     pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("ratio"),
+    families=("mlp",),
 )

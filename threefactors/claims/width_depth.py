@@ -231,6 +231,7 @@ SPEC = ClaimSpec(
     "3 seeds, λ_max / Tr H / Tr C at 95% train accuracy",
     pilot_seeds=PILOT_SEEDS,
     replicates=network.replicates("ratio"),
+    families=("mlp",),
     amendments=(
         Amendment(
             date="2026-12-02",
@@ -258,7 +259,7 @@ SPEC = ClaimSpec(
             reason="issue 18: the grid must repeat η/S at several (η, S) to test η/S-only "
             "dependence (eta-over-s-only), and 'Finding flatter minima' states the one-factor "
             "effects as its claim, not as secondaries here",
-            design_hash="412d3485740d",
+            design_hash="c2900f534e99",
         ),
     ),
 )
