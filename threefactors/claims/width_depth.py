@@ -251,8 +251,8 @@ SPEC = ClaimSpec(
             change="ratio grid η ∈ {0.05, 0.1, 0.2, 0.3} × S ∈ {16, 32, 64} → η ∈ {0.05, 0.1, "
             "0.2, 0.4} × S ∈ {16, 32, 64, 128} less (0.4, 16), which does not train (each of "
             "η/S = 1/640, 1/320, 1/160 reached by three or four pairs); the stratified λ_max "
-            "trends became the registered parts of flatter-minima and the ησ²/S trend a secondary of eta-over-s-only; the confirming "
-            "sets 2000 and 3000 are pilots now",
+            "trends became the registered parts of flatter-minima and the ησ²/S trend a "
+            "secondary of eta-over-s-only; the confirming sets 2000 and 3000 are pilots now",
             old_result="reproduced at seeds 2000 and 3000: ρ = −0.977 [−0.989, −0.966] and "
             "−0.983 [−0.995, −0.971]; secondaries λ_max vs η at fixed S ρ = −1, vs S at fixed "
             "η ρ = +1, vs ηTrC/S ρ = −0.85 and −0.92",
