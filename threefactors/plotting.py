@@ -304,50 +304,54 @@ def plot_rescaling(data: Data, path: Path) -> None:
 
 
 def plot_sharpest(data: Data, path: Path) -> None:
-    """λ_max along training per run (seeds by line style), peaks marked; η grid and S grid."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    """λ_max along a fixed budget per run (seeds by line style) for the η grid and the S grid;
+    peaks marked (o), censored peaks (at the budget's last measurement) marked (x); legends
+    below the axes."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
     for k, (ax, key, fixed) in enumerate(
         ((axes[0], "batch", data["fixed_batch"]), (axes[1], "lr", data["fixed_eta"]))
     ):
+        level_key = "lr" if k == 0 else "batch"
         runs = [h for h in data["histories"] if h[key] == fixed]
-        levels = sorted({h["lr" if k == 0 else "batch"] for h in runs})
+        levels = sorted({h[level_key] for h in runs})
+        first_seed = min((h["seed"] for h in runs), default=0)
         for h in runs:
-            level = h["lr" if k == 0 else "batch"]
-            colour = f"C{levels.index(level)}"
+            level = h[level_key]
             ax.plot(
                 h["lambda_max_epoch"],
                 h["lambda_max"],
                 styles[h["seed"] % 4],
-                color=colour,
-                label=f"{'η' if k == 0 else 'S'}={level:g}"
-                if h["seed"] == runs[0]["seed"]
-                else None,
+                color=f"C{levels.index(level)}",
+                lw=1,
+                label=f"{'η' if k == 0 else 'S'} = {level:g}" if h["seed"] == first_seed else None,
             )
         for r in data["runs"]:
             if r[key] == fixed and r["peak_epoch"] is not None:
-                level = r["lr" if k == 0 else "batch"]
                 ax.plot(
                     [r["peak_epoch"]],
                     [r["peak_lambda_max"]],
                     "x" if r["censored"] else "o",
-                    color=f"C{levels.index(level)}",
-                    ms=5,
+                    color=f"C{levels.index(r[level_key])}",
+                    mfc="none",
+                    ms=7 if r["censored"] else 5,
+                    mew=1.5,
                 )
+        ax.plot([], [], "ko", mfc="none", ms=5, label="peak")
+        ax.plot([], [], "kx", ms=7, mew=1.5, label="censored peak (budget's end)")
         ax.set_yscale("log")
         ax.set_xscale("symlog", linthresh=2, linscale=1.5)  # the first 2 epochs, 8 points each
         last = max((max(h["lambda_max_epoch"], default=0) for h in runs), default=2)
+        ax.axvline(last, color="0.6", lw=0.8, ls=":")
         ax.set_xticks([t for t in (0, 1, 2, 10, 100, 1000) if t <= last])
-        ax.set_xlim(0, last * 1.05)
+        ax.set_xlim(0, last * 1.08)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("epoch (linear up to 2, log after)")
+        ax.set_xlabel("epoch (linear up to 2, log after; dotted: the budget's end)")
         ax.set_ylabel("λ_max")
-        ax.legend(fontsize=7)
-    axes[0].set_title(
-        f"η grid at S = {data['fixed_batch']} (o: peak, x: censored; line style: seed)", fontsize=8
-    )
-    axes[1].set_title(f"S grid at η = {data['fixed_eta']}", fontsize=8)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4)
+    axes[0].set_title(f"η grid at S = {data['fixed_batch']} (line style: seed)", fontsize=9)
+    axes[1].set_title(f"S grid at η = {data['fixed_eta']} (line style: seed)", fontsize=9)
     _save(fig, path)
 
 
