@@ -208,19 +208,27 @@ def _sharpest(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     )
 
 
+STEP_PROBE_POINTS = ((0.04, 5), (0.2, 1))  # (η, epochs): two η 5× apart, equal η·epochs
+
+
 def _step_too_long(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """Two epochs at (η, S) = (0.1, 32): the early phase where λ_max is still rising."""
+    """Short runs at S = 32 for the step probe, early in training: two learning rates 5×
+    apart as the authors' (0.01 and 0.05), each stopped at the same η·epochs = 0.2 (equal
+    progress in SGD time, before the λ_max peak of either η)."""
     base = _base(
         scale,
-        lr=0.1,
         batch=32,
-        epochs=2,
         continue_after_threshold=True,
         measure=False,
         noise=False,
         trace_probes=0,
+        measure_size=1000,
     )
-    return [dataclasses.replace(base, seed=s) for s in seeds]
+    return [
+        dataclasses.replace(base, lr=eta, epochs=epochs, seed=s)
+        for eta, epochs in STEP_PROBE_POINTS
+        for s in seeds
+    ]
 
 
 NSGD_GAMMAS = (0.1, 1.0)
@@ -262,7 +270,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "step-too-long",
             "early-phase minima for the step probe",
             _step_too_long,
-            {"quick": 8, "default": 40, "paper": 12},
+            {"quick": 4, "default": 20, "paper": 12},
         ),
         Experiment("nsgd", "Nudged SGD γ = 0.1 vs γ = 1", _nsgd, {"quick": 4, "default": 16}),
     )

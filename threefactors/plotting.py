@@ -356,15 +356,35 @@ def plot_sharpest(data: Data, path: Path) -> None:
 
 
 def plot_step_too_long(data: Data, path: Path) -> None:
-    """Per seed: [Δ(1) − Δ(0.5)] along v₁, v₂, v₃ minus along a random direction."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, d in enumerate(("v1", "v2", "v3")):
-        values = data["statistic"][d]
-        ax.plot([k] * len(values), values, "o", alpha=0.7)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(3), ["v₁", "v₂", "v₃"])
-    ax.set_ylabel("[Δ(γ=1) − Δ(γ=½)] − same along a random direction")
-    ax.set_title("Step too long along the top eigenvectors? (one point per seed)", fontsize=9)
+    """The authors' step-length figure: relative loss change (% of L) after a step of γ times
+    the SGD step's component along each direction, against γ (log), one line per direction
+    (median over seeds, interquartile band), one panel per learning rate."""
+    import numpy as np
+
+    rates = data["rates"]
+    gammas = data["multipliers"]
+    fig, axes = plt.subplots(1, len(rates), figsize=(5 * len(rates), 4), squeeze=False)
+    for ax, eta in zip(axes[0], rates, strict=True):
+        runs = [r for r in data["runs"] if r["lr"] == eta]
+        for k, direction in enumerate(data["directions"]):
+            curves = np.array([r["relative_change"][direction] for r in runs])
+            low, mid, high = np.percentile(curves, [25, 50, 75], axis=0)
+            colour = "k" if direction == "random" else f"C{k}"
+            name = direction if direction == "random" else f"v{direction[1:]}"
+            ax.plot(gammas, mid, "o-", color=colour, ms=3, label=name)
+            ax.fill_between(gammas, low, high, color=colour, alpha=0.15, lw=0)
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.axvline(1, color="0.5", lw=0.8, ls=":")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(gammas, [f"{g:g}" for g in gammas])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("γ (step along the direction = γ × the SGD step's component)")
+        ax.set_ylabel("relative loss change (% of L)")
+        epochs = runs[0]["epochs"] if runs else "?"
+        ax.set_title(f"η = {eta:g}, after {epochs} epoch(s); {len(runs)} seeds", fontsize=9)
+    axes[0][0].plot([], [], color="0.5", lw=6, alpha=0.3, label="interquartile band")
+    _side_legend(fig, axes[0][0])
+    fig.suptitle("Step too long along the sharpest directions? (median over seeds)", fontsize=10)
     _save(fig, path)
 
 
