@@ -12,8 +12,8 @@ run records and tidy rows; the claims (``threefactors.claims``) judge them.
 3. ``interpolation``: minima of three (η, S) per seed, for the line between them.
 4. ``schedules``: cyclic batch size, cyclic LR and two constants, stopped at a cycle's end.
 5. ``memorization``: 25% random labels on real MNIST digits, distinct η/S values.
-6. ``sharpest``: λ_max along training for an η grid and an S grid spanning 64×.
-7. ``step-too-long``: short runs (the early phase, at or before the λ_max peak).
+6. ``sharpest``: λ_max along a fixed budget for an η grid and an S grid spanning 64×.
+7. ``step-too-long``: short runs at two η (the early phase, before the λ_max peak).
 8. ``nsgd``: Nudged SGD, γ < 1 against γ = 1 at the paper's η = 0.01, S = 128, K = 5.
 """
 

@@ -313,7 +313,7 @@ def plot_sharpest(data: Data, path: Path) -> None:
         ((axes[0], "batch", data["fixed_batch"]), (axes[1], "lr", data["fixed_eta"]))
     ):
         level_key = "lr" if k == 0 else "batch"
-        runs = [h for h in data["histories"] if h[key] == fixed]
+        runs = sorted((h for h in data["histories"] if h[key] == fixed), key=lambda h: h[level_key])
         levels = sorted({h[level_key] for h in runs})
         first_seed = min((h["seed"] for h in runs), default=0)
         for h in runs:
