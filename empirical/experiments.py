@@ -222,7 +222,7 @@ def _step_too_long(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
         measure=False,
         noise=False,
         trace_probes=0,
-        measure_size=1000,
+        measure_size=500,
     )
     return [
         dataclasses.replace(base, lr=eta, epochs=epochs, seed=s)
@@ -270,7 +270,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "step-too-long",
             "early-phase minima for the step probe",
             _step_too_long,
-            {"quick": 4, "default": 20, "paper": 12},
+            {"quick": 4, "default": 12, "paper": 12},
         ),
         Experiment("nsgd", "Nudged SGD γ = 0.1 vs γ = 1", _nsgd, {"quick": 4, "default": 16}),
     )

@@ -182,10 +182,10 @@ SPEC = ClaimSpec(
             "distribution-free interval; the part holds when it holds at both η "
             "(intersection–union, no correction)",
             readout="η = 0.04 after 5 epochs and η = 0.2 after 1 epoch at S = 32 (early: equal "
-            "η·epochs, before the λ_max peak); loss on the 1,000-example measurement subset",
+            "η·epochs, before the λ_max peak); loss on the 500-example measurement subset",
             sidedness="one-sided (> 0)",
             unit="seed (one statistic per seed and η: the mean over its 10 minibatches)",
-            replicates="20 seeds per η",
+            replicates="12 seeds per η",
         ),
         Part(
             statement="the γ minimising the loss along v₁ is below 1 while along a random "
@@ -198,7 +198,7 @@ SPEC = ClaimSpec(
             readout="as above",
             sidedness="one-sided (fraction > ½)",
             unit="seed (one score per seed and η)",
-            replicates="20 seeds per η",
+            replicates="12 seeds per η",
         ),
     ),
     secondary=tuple(
@@ -231,14 +231,14 @@ SPEC = ClaimSpec(
             "eigenvectors (was 3) and a random direction, the relative loss change, two "
             "learning rates early in training (η = 0.04 after 5 epochs and 0.2 after 1; was "
             "η = 0.1 after 2 epochs); parts read the curve: R_v₁(1) − R_random(1) > 0, and "
-            "argmin_γ R_v₁ < 1 ≤ argmin_γ R_random, each at both η; 20 seeds per η",
+            "argmin_γ R_v₁ < 1 ≤ argmin_γ R_random, each at both η; 12 seeds per η",
             old_result="[Δ_v₁(1) − Δ_v₁(½)] − [same along random] > 0: Hodges–Lehmann "
             "+0.0021, p = 3.8e-4 (seed 2000) and +0.0021, p = 8.5e-5 (seed 3000), 40 seeds, "
             "agrees at both; sign test 32/40 and 33/40; v₂, v₃ agree at both",
             reason="the old statistic read two points of the curve at one η (issue 18): "
             "Δ_v₁(1) > 0 in only 55 % of seeds, so it did not say whether the step is too "
             "long; the authors read the whole γ curve at two learning rates",
-            design_hash="c9a3a60a44cd",
+            design_hash="16513a621161",
         ),
     ),
 )
