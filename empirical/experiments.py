@@ -179,7 +179,7 @@ SHARPEST_LRS = {"quick": (0.01, 0.05, 0.2), "default": (0.01, 0.02, 0.05, 0.1, 0
 SHARPEST_BATCHES = {"quick": (8, 64, 512), "default": (8, 32, 128, 512)}
 
 
-SHARPEST_EPOCHS = {"quick": 20, "default": 100, "paper": 200}  # the fixed budget per run
+SHARPEST_EPOCHS = {"quick": 12, "default": 100, "paper": 200}  # the fixed budget per run
 SHARPEST_MEASURE_EVERY = {"quick": 1, "default": 2, "paper": 2}  # epochs between measurements
 
 
