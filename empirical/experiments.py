@@ -12,8 +12,8 @@ run records and tidy rows; the claims (``threefactors.claims``) judge them.
 3. ``interpolation``: minima of three (η, S) per seed, for the line between them.
 4. ``schedules``: cyclic batch size, cyclic LR and two constants, stopped at a cycle's end.
 5. ``memorization``: 25% random labels on real MNIST digits, distinct η/S values.
-6. ``sharpest``: λ_max along training for an η grid and an S grid spanning 64×.
-7. ``step-too-long``: short runs (the early phase, at or before the λ_max peak).
+6. ``sharpest``: λ_max along a fixed budget for an η grid and an S grid spanning 64×.
+7. ``step-too-long``: short runs at two η (the early phase, before the λ_max peak).
 8. ``nsgd``: Nudged SGD, γ < 1 against γ = 1 at the paper's η = 0.01, S = 128, K = 5.
 9. ``saturation``: the MLP with tanh units at distinct η/S, for the saturation probe.
 """
@@ -21,7 +21,6 @@ run records and tidy rows; the claims (``threefactors.claims``) judge them.
 from __future__ import annotations
 
 import dataclasses
-import math
 import tempfile
 import types
 import typing
@@ -224,50 +223,56 @@ SHARPEST_LRS = {"quick": (0.01, 0.05, 0.2), "default": (0.01, 0.02, 0.05, 0.1, 0
 SHARPEST_BATCHES = {"quick": (8, 64, 512), "default": (8, 32, 128, 512)}
 
 
+SHARPEST_EPOCHS = {"quick": 12, "default": 100, "paper": 200}  # the fixed budget per run
+SHARPEST_MEASURE_EVERY = {"quick": 1, "default": 2, "paper": 2}  # epochs between measurements
+
+
 def _sharpest(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """λ_max on a fixed subset (no trace, no noise statistics). Quick: every epoch for 20
-    epochs. Default and paper: every ⌈S/32⌉ epochs (the same number of steps between
-    measurements at every S) until λ_max has fallen below 80% of its running maximum or
-    train accuracy reaches 95%, so a peak is either passed or the run is reported as
-    censored at the accuracy cap. Every scale also measures 8 times per epoch in the first 2
-    epochs (``early_measure``), where λ_max rises fastest."""
-    if scale == "quick":
-        base = _base(
-            scale, epochs=20, continue_after_threshold=True, measure_every=1, measure_size=500
-        )
-    else:
-        base = _base(
-            scale,
-            epochs=800,
-            stop_at_accuracy=0.95,
-            thresholds=(0.95,),
-            stop_below_peak=0.8,
-            measure_size={"default": 1000}.get(scale, 2500),
-        )
-    base = dataclasses.replace(base, lanczos_steps=20, noise=False, trace_probes=0, early_measure=8)
+    """λ_max on a fixed subset (no trace, no noise statistics), every run trained for the
+    same fixed number of epochs (``SHARPEST_EPOCHS``: the same number of examples seen, as
+    the authors train every run for a fixed number of epochs) with no outcome-driven stop:
+    λ_max every ``SHARPEST_MEASURE_EVERY`` epochs and at the end, and 8 times per epoch in
+    the first 2 epochs (``early_measure``), where λ_max rises fastest. A peak at the last
+    measurement is censored (the claim's test handles it)."""
+    base = _base(
+        scale,
+        epochs=SHARPEST_EPOCHS.get(scale, SHARPEST_EPOCHS["default"]),
+        continue_after_threshold=True,
+        measure_every=SHARPEST_MEASURE_EVERY.get(scale, SHARPEST_MEASURE_EVERY["default"]),
+        measure_size={"quick": 500, "default": 1000}.get(scale, 2500),
+        lanczos_steps=20,
+        noise=False,
+        trace_probes=0,
+        early_measure=8,
+    )
     lrs = SHARPEST_LRS.get(scale, SHARPEST_LRS["default"])
     batches = SHARPEST_BATCHES.get(scale, SHARPEST_BATCHES["default"])
-    configs = _grid(base, seeds, lr=lrs, batch=[SHARPEST_S]) + _grid(
+    return _grid(base, seeds, lr=lrs, batch=[SHARPEST_S]) + _grid(
         base, seeds, lr=[SHARPEST_ETA], batch=[b for b in batches if b != SHARPEST_S]
     )
-    if scale == "quick":
-        return configs
-    return [dataclasses.replace(c, measure_every=math.ceil(c.batch / 32)) for c in configs]
+
+
+STEP_PROBE_POINTS = ((0.04, 5), (0.2, 1))  # (η, epochs): two η 5× apart, equal η·epochs
 
 
 def _step_too_long(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """Two epochs at (η, S) = (0.1, 32): the early phase where λ_max is still rising."""
+    """Short runs at S = 32 for the step probe, early in training: two learning rates 5×
+    apart as the authors' (0.01 and 0.05), each stopped at the same η·epochs = 0.2 (equal
+    progress in SGD time, before the λ_max peak of either η)."""
     base = _base(
         scale,
-        lr=0.1,
         batch=32,
-        epochs=2,
         continue_after_threshold=True,
         measure=False,
         noise=False,
         trace_probes=0,
+        measure_size=500,
     )
-    return [dataclasses.replace(base, seed=s) for s in seeds]
+    return [
+        dataclasses.replace(base, lr=eta, epochs=epochs, seed=s)
+        for eta, epochs in STEP_PROBE_POINTS
+        for s in seeds
+    ]
 
 
 NSGD_GAMMAS = (0.1, 1.0)
@@ -312,7 +317,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "step-too-long",
             "early-phase minima for the step probe",
             _step_too_long,
-            {"quick": 8, "default": 40, "paper": 12},
+            {"quick": 4, "default": 12, "paper": 12},
         ),
         Experiment("nsgd", "Nudged SGD γ = 0.1 vs γ = 1", _nsgd, {"quick": 4, "default": 16}),
     )

@@ -236,11 +236,13 @@ def step_lengths(
     minibatches: Sequence[tuple[Tensor, Tensor]],
     multipliers: Sequence[float] = (0.5, 1.0),
     chunk_size: int | None = None,
+    relative: bool = False,
 ) -> dict[str, dict[str, list[float]]]:
     """The authors' step-length probe (Jastrzębski et al., ICLR 2019, Sec. 5): for each named
     direction v and each minibatch B, the loss change L(θ − γη(g_Bᵀv)v) − L(θ) on
     (``inputs``, ``targets``) — the v-component of an SGD step of length γη — for every
-    multiplier γ. Returns direction → str(γ) → one change per minibatch.
+    multiplier γ; with ``relative``, in percent of L(θ), 100·[L(θ') / L(θ) − 1] (the
+    authors' plotted quantity). Returns direction → str(γ) → one change per minibatch.
     """
     check_positive("eta", eta)
     theta = flat_params(model)
@@ -258,7 +260,8 @@ def step_lengths(
                 after = _loss_and_accuracy(
                     model, theta + (g * step) * v, loss_fn, inputs, targets, chunk_size
                 )[0]
-                out[name][f"{g:g}"].append(after - before)
+                change = after - before
+                out[name][f"{g:g}"].append(100 * change / before if relative else change)
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from threefactors.claims import spec
+from threefactors.claims import sharpest, spec
 from threefactors.claims.base import Claim, Context
 from threefactors.empirical import experiments
 from threefactors.empirical.grid import paths
@@ -90,6 +90,39 @@ def test_sharpest_peak_trend(tmp_path: Path, sign: int, verdict: str) -> None:
     assert claim.verdict == LABEL[verdict]  # both parts: peak vs η and vs S
     assert claim.primary.p < 0.05 and claim.primary.n >= 3
     assert "0 of" in claim.primary.detail  # no censored peaks
+
+
+@pytest.mark.parametrize(("after", "verdict"), [((0.9, 0.8), "agrees"), ((0.6, 0.9), "disagrees")])
+def test_sharpest_censored_peaks_and_the_post_peak_part(
+    tmp_path: Path, after: tuple[float, float], verdict: str
+) -> None:
+    """Peaks ∝ 1/η (S fixed) and ∝ S (η fixed). The smallest η and the largest S are still
+    rising at the budget's end, recorded at 70 % of their true peak: censored, yet above the
+    other runs' peaks, so their pairs stay decided and both trends are reproduced. The
+    uncensored runs after their peak fall (0.9, 0.8 of the peak: post-peak part agrees) or
+    dip and rise again by 50 % (0.6, 0.9: the part disagrees)."""
+    from threefactors.empirical.experiments import SHARPEST_BATCHES, SHARPEST_LRS
+
+    def make(config: Any) -> dict[str, Any]:
+        peak = config.batch / config.lr * (1 + _wobble(config))
+        rising = config.lr == min(SHARPEST_LRS["quick"]) or config.batch == max(
+            SHARPEST_BATCHES["quick"]
+        )
+        levels = [0.3, 0.5, 0.6, 0.7] if rising else [0.3, 1.0, *after]
+        history = [
+            {"epoch": e, "lambda_max": peak * f, "train_loss": 2.0 - 0.1 * e}
+            for e, f in enumerate(levels)
+        ]
+        return {"history": history}
+
+    plant(tmp_path, "sharpest", make)
+    claim = judge("sharpest", tmp_path)
+    for quantity in (sharpest.PRIMARY, sharpest.PEAK_VS_S):
+        evidence = claim.evidence_of(quantity)
+        assert evidence.verdict == "agrees" and "censored run(s)" in evidence.detail
+        assert " 0 censored" not in evidence.detail
+    post = claim.evidence_of(sharpest.POST_PEAK)
+    assert post.verdict == verdict and post.n == 3
 
 
 def test_conditioning_interpolates_at_matched_loss_between_the_bracketing_epochs():
@@ -283,18 +316,21 @@ TINY = {
     "claim_id",
     [
         "interpolation",
+        pytest.param("sharpest", marks=pytest.mark.slow),
         pytest.param("step-too-long", marks=pytest.mark.slow),
         pytest.param("conditioning", marks=pytest.mark.slow),
     ],
 )
 def test_probe_claims_run_end_to_end_on_tiny_grids(tmp_path: Path, claim_id: str) -> None:
-    """The probes behind three claims run on real (tiny) trained networks: the primary test
+    """The probes behind these claims run on real (tiny) trained networks: the primary test
     ran with one replicate per seed (or per (seed, end) pair) and drew its figure."""
     claim_spec = spec(claim_id)
     ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
     overrides = {**TINY, "stop_at_accuracy": 0.2, "thresholds": (0.2,), "epochs": 4}
     if claim_id == "conditioning":  # tiny runs stop long before the preset's loss levels
         overrides["loss_levels"] = (2.3, 2.28)
+    if claim_id == "sharpest":  # the S grid reaches S = 512
+        overrides["n_train"] = 1024
     evidence = claim_spec.views[-1](ctx, {"overrides": overrides})
     claim = claim_spec.claim(evidence, 0.0)
     assert claim.primary is not None

@@ -222,6 +222,39 @@ def test_step_lengths_on_a_quadratic(regression):
                 assert out[name][f"{gamma:g}"][k] == pytest.approx(exact, rel=1e-8, abs=1e-14)
 
 
+def test_relative_step_lengths_along_eigenvectors_match_the_closed_form(regression):
+    """On the quadratic L (MSE of a linear model, Hessian H), along an eigenvector v (Hv = λv)
+    with the full-batch gradient g as the step's gradient: Δ(γ) = η(gᵀv)²(γ²ηλ/2 − γ),
+    reported as 100·Δ/L(θ). The grid minimiser is the γ nearest below/above 1/(ηλ): with
+    ηλ₁ = 1.6 it is ½ (the step is too long), along a flatter v with ηλ < 0.75 it is ≥ 1."""
+    from threefactors.claims.step_too_long import MULTIPLIERS
+
+    model, x, y = regression
+    op = HessianOperator(model, F.mse_loss, x, y)
+    loss, grad = op.loss_and_gradient()
+    dense = torch.stack([op.matvec(e) for e in torch.eye(op.dim, dtype=torch.float64)])
+    values, vectors = torch.linalg.eigh(dense)
+    eta = 1.6 / float(values[-1])
+    k = max(i for i in range(op.dim) if eta * float(values[i]) < 0.75)  # the sharpest of those
+    top, flat = vectors[:, -1], vectors[:, k]
+    directions = {"top": top, "flat": flat}
+    out = step_lengths(
+        model, F.mse_loss, x, y, eta, directions, [(x, y)], MULTIPLIERS, relative=True
+    )
+    minimisers = {}
+    for name, v in directions.items():
+        lam = float(v @ op.matvec(v))
+        exact = [
+            100 * eta * float(grad @ v) ** 2 * (g * g * eta * lam / 2 - g) / float(loss)
+            for g in MULTIPLIERS
+        ]
+        measured = [out[name][f"{g:g}"][0] for g in MULTIPLIERS]
+        assert measured == pytest.approx(exact, rel=1e-7, abs=1e-12)
+        minimisers[name] = MULTIPLIERS[measured.index(min(measured))]
+    assert minimisers["top"] == 0.5  # γ* = 1/(ηλ₁) = 0.625: the SGD step overshoots
+    assert minimisers["flat"] >= 1  # γ* = 1/(ηλ) > 1.33: the step is too short, not too long
+
+
 def test_tanh_saturation_against_known_preactivations():
     """Two tanh layers whose pre-activations are set exactly: layer 1 (identity weights,
     biases 0, 3, −2.5, inputs ±1) has z = x + b; layer 2 (zero weights) z = its biases 4, 0.

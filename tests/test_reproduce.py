@@ -176,7 +176,7 @@ def test_confirming_runs_never_reuse_pilot_seeds(capsys: pytest.CaptureFixture[s
     specs = claims.all_specs()
     for seed in CONFIRMING_SEEDS:
         check_confirming(specs, "default", seed)  # disjoint from every pilot
-    assert claims.spec("step-too-long").pilot_overlap("default", 0) == list(range(40))
+    assert claims.spec("step-too-long").pilot_overlap("default", 0) == list(range(12))
     assert main(["reproduce", "--seed", "10", "--out", "/tmp/unused-tf"]) == 2
     err = capsys.readouterr().err
     assert "seed=10" in err and "pilot" in err and len(err.strip().splitlines()) == 1

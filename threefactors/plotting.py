@@ -304,63 +304,87 @@ def plot_rescaling(data: Data, path: Path) -> None:
 
 
 def plot_sharpest(data: Data, path: Path) -> None:
-    """λ_max along training per run (seeds by line style), peaks marked; η grid and S grid."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    """λ_max along a fixed budget per run (seeds by line style) for the η grid and the S grid;
+    peaks marked (o), censored peaks (at the budget's last measurement) marked (x); legends
+    below the axes."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     styles = ["-", "--", ":", "-."]
     for k, (ax, key, fixed) in enumerate(
         ((axes[0], "batch", data["fixed_batch"]), (axes[1], "lr", data["fixed_eta"]))
     ):
-        runs = [h for h in data["histories"] if h[key] == fixed]
-        levels = sorted({h["lr" if k == 0 else "batch"] for h in runs})
+        level_key = "lr" if k == 0 else "batch"
+        runs = sorted((h for h in data["histories"] if h[key] == fixed), key=lambda h: h[level_key])
+        levels = sorted({h[level_key] for h in runs})
+        first_seed = min((h["seed"] for h in runs), default=0)
         for h in runs:
-            level = h["lr" if k == 0 else "batch"]
-            colour = f"C{levels.index(level)}"
+            level = h[level_key]
             ax.plot(
                 h["lambda_max_epoch"],
                 h["lambda_max"],
                 styles[h["seed"] % 4],
-                color=colour,
-                label=f"{'η' if k == 0 else 'S'}={level:g}"
-                if h["seed"] == runs[0]["seed"]
-                else None,
+                color=f"C{levels.index(level)}",
+                lw=1,
+                label=f"{'η' if k == 0 else 'S'} = {level:g}" if h["seed"] == first_seed else None,
             )
         for r in data["runs"]:
             if r[key] == fixed and r["peak_epoch"] is not None:
-                level = r["lr" if k == 0 else "batch"]
                 ax.plot(
                     [r["peak_epoch"]],
                     [r["peak_lambda_max"]],
                     "x" if r["censored"] else "o",
-                    color=f"C{levels.index(level)}",
-                    ms=5,
+                    color=f"C{levels.index(r[level_key])}",
+                    mfc="none",
+                    ms=7 if r["censored"] else 5,
+                    mew=1.5,
                 )
+        ax.plot([], [], "ko", mfc="none", ms=5, label="peak")
+        ax.plot([], [], "kx", ms=7, mew=1.5, label="censored peak (budget's end)")
         ax.set_yscale("log")
         ax.set_xscale("symlog", linthresh=2, linscale=1.5)  # the first 2 epochs, 8 points each
         last = max((max(h["lambda_max_epoch"], default=0) for h in runs), default=2)
+        ax.axvline(last, color="0.6", lw=0.8, ls=":")
         ax.set_xticks([t for t in (0, 1, 2, 10, 100, 1000) if t <= last])
-        ax.set_xlim(0, last * 1.05)
+        ax.set_xlim(0, last * 1.08)
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("epoch (linear up to 2, log after)")
+        ax.set_xlabel("epoch (linear up to 2, log after; dotted: the budget's end)")
         ax.set_ylabel("λ_max")
-        ax.legend(fontsize=7)
-    axes[0].set_title(
-        f"η grid at S = {data['fixed_batch']} (o: peak, x: censored; line style: seed)", fontsize=8
-    )
-    axes[1].set_title(f"S grid at η = {data['fixed_eta']}", fontsize=8)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4)
+    axes[0].set_title(f"η grid at S = {data['fixed_batch']} (line style: seed)", fontsize=9)
+    axes[1].set_title(f"S grid at η = {data['fixed_eta']} (line style: seed)", fontsize=9)
     _save(fig, path)
 
 
 def plot_step_too_long(data: Data, path: Path) -> None:
-    """Per seed: [Δ(1) − Δ(0.5)] along v₁, v₂, v₃ minus along a random direction."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, d in enumerate(("v1", "v2", "v3")):
-        values = data["statistic"][d]
-        ax.plot([k] * len(values), values, "o", alpha=0.7)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(3), ["v₁", "v₂", "v₃"])
-    ax.set_ylabel("[Δ(γ=1) − Δ(γ=½)] − same along a random direction")
-    ax.set_title("Step too long along the top eigenvectors? (one point per seed)", fontsize=9)
+    """The authors' step-length figure: relative loss change (% of L) after a step of γ times
+    the SGD step's component along each direction, against γ (log), one line per direction
+    (median over seeds, interquartile band), one panel per learning rate."""
+    import numpy as np
+
+    rates = data["rates"]
+    gammas = data["multipliers"]
+    fig, axes = plt.subplots(1, len(rates), figsize=(5 * len(rates), 4), squeeze=False)
+    for ax, eta in zip(axes[0], rates, strict=True):
+        runs = [r for r in data["runs"] if r["lr"] == eta]
+        for k, direction in enumerate(data["directions"]):
+            curves = np.array([r["relative_change"][direction] for r in runs])
+            low, mid, high = np.percentile(curves, [25, 50, 75], axis=0)
+            colour = "k" if direction == "random" else f"C{k}"
+            name = direction if direction == "random" else f"v{direction[1:]}"
+            ax.plot(gammas, mid, "o-", color=colour, ms=3, label=name)
+            ax.fill_between(gammas, low, high, color=colour, alpha=0.15, lw=0)
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.axvline(1, color="0.5", lw=0.8, ls=":")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(gammas, [f"{g:g}" for g in gammas])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("γ (step along the direction = γ × the SGD step's component)")
+        ax.set_ylabel("relative loss change (% of L)")
+        epochs = runs[0]["epochs"] if runs else "?"
+        ax.set_title(f"η = {eta:g}, after {epochs} epoch(s); {len(runs)} seeds", fontsize=9)
+    axes[0][0].plot([], [], color="0.5", lw=6, alpha=0.3, label="interquartile band")
+    _side_legend(fig, axes[0][0])
+    fig.suptitle("Step too long along the sharpest directions? (median over seeds)", fontsize=10)
     _save(fig, path)
 
 
