@@ -14,8 +14,11 @@ cores, and on the pilot (seeds 1000–1005, S = 64) a 50 % run needs 58–62 epo
 53–55 at 25 %, so both levels at 4 seeds cost ≈ 4/3 × 2.2 × (43–98) ≈ 125–290 s before
 the earlier stop (≥ 85 % instead of 90 % memorized) trims the tail. The design detects
 |mean ρ| ≥ 0.60 at p < 0.05 (the permutation test's critical value with 4 η/S per seed;
-0.73 at 3 seeds, 0.50 at 6), stated in each part's detail. Pilot: seed offset 1000 (pilot
-seeds, never reused by a confirming run).
+0.73 at 3 seeds, 0.50 at 6), stated in each part's detail. Pilot: seed offset 1000 (seeds
+1000–1003, never reused by a confirming run; 224 core-seconds, ≈ 110–150 s on 2 cores):
+inconclusive at both levels, mean ρ = −0.25 at 25 % (ρ_s = 0, −1, +0.8, −0.8) and −0.20 at
+50 % (−0.8, +0.6, −0.2, −0.4); an effect as small as |ρ| ≈ 0.25 would need ≈ 20 seeds per
+level, five times the budget.
 """
 
 from __future__ import annotations
