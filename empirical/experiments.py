@@ -301,7 +301,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             _step_too_long,
             {"quick": 8, "default": 40, "paper": 12},
         ),
-        Experiment("nsgd", "Nudged SGD γ ∈ {0.01, 0.1, 1, 5}", _nsgd, {"quick": 3, "default": 8}),
+        Experiment("nsgd", "Nudged SGD γ ∈ {0.01, 0.1, 1, 5}", _nsgd, {"quick": 3, "default": 11}),
     )
 }
 
