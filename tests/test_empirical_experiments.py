@@ -51,6 +51,18 @@ def test_memorization_eta_over_s_values_are_distinct():
         assert len({lr / s for lr, s in points}) == len(points)
 
 
+def test_memorization_runs_stop_past_the_matched_band_at_both_levels():
+    """At the stop, even with every clean example fitted the corrupted subset's accuracy is
+    ≥ 0.85 > 0.8, the band's top; both levels are in the grid at every η/S and seed."""
+    configs = experiments.configs_for("memorization", "default")
+    assert {c.random_labels for c in configs} == {0.25, 0.5}
+    for c in configs:
+        f = c.random_labels
+        worst = (c.stop_at_accuracy - (1 - f)) / f  # corrupted accuracy if clean is 100 %
+        assert worst == pytest.approx(0.85) and c.thresholds == (c.stop_at_accuracy,)
+    assert len(configs) == 2 * 4 * len(experiments.seeds_for("memorization", "default"))
+
+
 def test_overrides_are_typed_and_checked():
     assert experiments.parse_override("n_train=500") == ("n_train", 500)
     assert experiments.parse_override("n-train=none") == ("n_train", None)

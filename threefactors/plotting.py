@@ -476,82 +476,121 @@ def plot_interpolation(data: Data, path: Path) -> None:
     _save(fig, path)
 
 
+def _curves_and_mean(
+    ax: Any, data: Data, key: str, group: str, value: Any, colour: str, name: str
+) -> None:
+    """The ``key`` curves of the histories whose ``data[group][index]`` is ``value``: one
+    thin line per seed and their mean over seeds (thick, labelled)."""
+    import numpy as np
+
+    curves = [h[key] for i, h in enumerate(data["histories"]) if data[group][str(i)] == value]
+    for c in curves:
+        ax.plot(c, color=colour, lw=0.4, alpha=0.3)
+    mean = np.mean([c[: min(len(c) for c in curves)] for c in curves], axis=0)
+    ax.plot(mean, color=colour, lw=2, label=f"{name} (mean of {len(curves)} seeds)")
+
+
 def plot_schedules(data: Data, path: Path) -> None:
-    """Test accuracy along training per schedule (colour) and seed (style), and final values."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    names = sorted({f"{h['schedule']} lr={h['lr']:g} S={h['batch']}" for h in data["histories"]})
-    for h in data["histories"]:
-        name = f"{h['schedule']} lr={h['lr']:g} S={h['batch']}"
-        axes[0].plot(
-            h["test_accuracy_epoch"],
-            h["test_accuracy"],
-            color=f"C{names.index(name)}",
-            lw=0.8,
-            label=name if h["seed"] == data["histories"][0]["seed"] else None,
-        )
+    """Test accuracy along the budget per schedule (mean over seeds thick, seeds thin) with
+    the plateau-check window marked, and the final values (one point per seed)."""
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    names = sorted(set(data["labels"].values()))
+    for k, name in enumerate(names):
+        _curves_and_mean(axes[0], data, "test_accuracy", "labels", name, f"C{k}", name)
+    end = max(len(h["test_accuracy"]) for h in data["histories"]) - 1
+    window = data.get("window", 10)
+    axes[0].axvspan(end - window, end, color="0.85", zorder=0, label="plateau-check window")
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("test accuracy")
     _side_legend(fig, axes[0])
     for k, name in enumerate(names):
         values = [v for v in data["final"].get(name, {}).values() if v is not None]
-        axes[1].plot([k] * len(values), values, "o", color=f"C{k}")
+        axes[1].plot([k] * len(values), values, "o", color=f"C{k}", alpha=0.7)
     axes[1].set_xticks(range(len(names)), names, fontsize=6, rotation=20)
-    axes[1].set_ylabel("final test accuracy (one point per seed)")
+    axes[1].set_ylabel(f"test accuracy at epoch {end} (one point per seed)")
     _save(fig, path)
 
 
 def plot_memorization(data: Data, path: Path) -> None:
-    """Test accuracy against corrupted-subset train accuracy per run; the matched band."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    """Per fraction of random labels (one row each): test accuracy against corrupted-subset
+    train accuracy per run with the matched band, and the band's average against η/S."""
+    noises = sorted({h.get("random_labels", 0.25) for h in data["histories"]})
+    fig, axes = plt.subplots(len(noises), 2, figsize=(11, 3.6 * len(noises)), squeeze=False)
     ratios = sorted({h["lr"] / h["batch"] for h in data["histories"]})
     first = min(h["seed"] for h in data["histories"])  # one legend entry per η/S
-    for h in data["histories"]:
-        colour = f"C{ratios.index(h['lr'] / h['batch'])}"
-        axes[0].plot(
-            h["train_accuracy_corrupted"],
-            h["test_accuracy"],
-            color=colour,
-            lw=0.8,
-            label=f"η/S={h['lr'] / h['batch']:.2g}" if h["seed"] == first else None,
-        )
-    axes[0].axvspan(min(data["levels"]), max(data["levels"]), color="0.9", label="matched band")
-    axes[0].set_xlabel("train accuracy on the randomly labelled subset")
-    axes[0].set_ylabel("test accuracy")
-    _side_legend(fig, axes[0])
-    _per_seed(axes[1], data["rows"], "eta_over_s", "matched_test_accuracy")
-    axes[1].set_xscale("log")
-    axes[1].set_xlabel("η/S")
-    axes[1].set_ylabel("test accuracy averaged over the band")
+    for row, noise in zip(axes, noises, strict=True):
+        for h in data["histories"]:
+            if h.get("random_labels", 0.25) != noise:
+                continue
+            colour = f"C{ratios.index(h['lr'] / h['batch'])}"
+            first_row = noise == noises[0] and h["seed"] == first
+            row[0].plot(
+                h["train_accuracy_corrupted"],
+                h["test_accuracy"],
+                color=colour,
+                lw=0.8,
+                label=f"η/S={h['lr'] / h['batch']:.2g}" if first_row else None,
+            )
+        band = "matched band" if noise == noises[0] else None
+        row[0].axvspan(min(data["levels"]), max(data["levels"]), color="0.9", label=band)
+        row[0].set_xlabel("train accuracy on the randomly labelled subset")
+        row[0].set_ylabel(f"test accuracy ({noise:.0%} random labels)")
+        rows = [r for r in data["rows"] if r.get("random_labels", 0.25) == noise]
+        _per_seed(row[1], rows, "eta_over_s", "matched_test_accuracy")
+        row[1].set_xscale("log")
+        row[1].set_xlabel("η/S")
+        row[1].set_ylabel(f"band average ({noise:.0%} random labels)")
+    _side_legend(fig, axes[0][0])
     _save(fig, path)
 
 
 def plot_nsgd(data: Data, path: Path) -> None:
-    """Test accuracy and λ₁ at the best-validation checkpoint per seed, γ = 1 vs γ = 0.1
-    (paired thin lines, one per seed), and their mean over seeds (thick)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    rows = [r for r in data["rows"] if not r["diverged"]]
-    seeds = sorted({r["seed"] for r in rows})
+    """Validation accuracy along the budget per γ (mean over seeds, thick; seeds thin) with the
+    early epoch and the plateau window marked; test accuracy and λ₁ at the early-stopping
+    checkpoint per γ (paired thin lines, one per seed; mean thick)."""
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    rows = data["rows"]
     gammas = sorted({r["gamma"] for r in rows})
-    for ax, metric in zip(axes, ("test_accuracy", "lambda_max"), strict=True):
+    colour = {g: f"C{k}" for k, g in enumerate(gammas)}
+    ax = axes[0]
+    for g in gammas:
+        _curves_and_mean(ax, data, "validation_accuracy", "gammas", g, colour[g], f"γ = {g:g}")
+    budget = data["budget"]
+    ax.axvline(data["early_epoch"], color="k", ls=":", lw=1, label="early epoch (speed)")
+    ax.axvspan(
+        budget - data["window"], budget, color="0.85", label="plateau-check window", zorder=0
+    )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"η = {data['eta']:g}, S = 128, K = 5", fontsize=9)
+    _side_legend(fig, ax)
+    seeds = sorted({r["seed"] for r in rows})
+    names = {"test_accuracy": "test accuracy", "lambda_max": "λ₁"}
+    for ax, metric in zip(axes[1:], ("test_accuracy", "lambda_max"), strict=True):
         for seed in seeds:
             pair = sorted((r for r in rows if r["seed"] == seed), key=lambda r: r["gamma"])
             ax.plot(
                 [r["gamma"] for r in pair],
                 [r[metric] for r in pair],
                 _seed_marker(seed) + "-",
-                lw=0.8,
-                ms=4,
+                color="0.5",
+                lw=0.6,
+                ms=3,
                 alpha=0.6,
             )
-        values = [[r[metric] for r in rows if r["gamma"] == g] for g in gammas]
-        means = [sum(v) / len(v) for v in values]
-        ax.plot(gammas, means, "k-", lw=3, label=f"mean over {len(seeds)} seeds")
+        means = [np.mean([r[metric] for r in rows if r["gamma"] == g]) for g in gammas]
+        ax.plot(gammas, means, "k-", lw=3)
         ax.set_xscale("log")
-        ax.set_xlabel("Nudged SGD γ")
-        ax.set_ylabel(f"{metric.replace('_', ' ')} at the best-validation checkpoint")
-    axes[0].legend(fontsize=7)
+        ax.set_xlabel("Nudged SGD γ (grey: one seed; black: mean)")
+        ax.set_ylabel(f"{names[metric]} at the checkpoint")
+    axes[2].set_yscale("log")
     fig.suptitle(
-        f"Nudged SGD, same initial weights per seed (non-inferiority margin {data['margin']})"
+        f"Nudged SGD, every γ from the seed's initial weights; checkpoint: early stopping with "
+        f"patience {data['patience']} (non-inferiority margin {data['margin']})",
+        fontsize=9,
     )
     _save(fig, path)
 
