@@ -283,3 +283,14 @@ def test_a_grid_folder_of_the_wrong_shape_is_refused_before_training(
         (tmp_path / "runs").write_text("not a folder")
     with pytest.raises(InputError, match=r"out='.*(runs|\.pt)': is not a"):
         grid.run_grid([TINY], tmp_path, ensemble=False)
+
+
+def test_text_fields_refuse_tags_not_comparisons() -> None:
+    """A saved text field may hold a comparison ("gain < margin"), never a tag."""
+    from threefactors.reproduce import _text
+    from threefactors.saved import Invalid
+
+    _text("upper bound of the mean gain < margin; p<0.05", "evidence test")
+    for tagged in ("<b>bold</b>", "a <img src=x>", "</script>", "<!-- c -->"):
+        with pytest.raises(Invalid):
+            _text(tagged, "evidence test")

@@ -65,7 +65,8 @@ _TEXTS = ("view", "quantity", "detail")
 
 
 def _text(value: Any, what: str, optional: bool = False) -> None:
-    """``value`` is one line of plain text (no control characters, no HTML tags)."""
+    """``value`` is one line of plain text (no control characters, no HTML tags: a tag's
+    name follows its < at once, so "gain < margin" is text)."""
     import re
 
     from threefactors.saved import check
@@ -75,7 +76,7 @@ def _text(value: Any, what: str, optional: bool = False) -> None:
     check(isinstance(value, str), f"{what} is {type(value).__name__}, not text")
     check(len(value) <= 4000, f"{what} is {len(value)} characters long")
     check(not re.search(r"[\x00-\x1f\x7f]", value), f"{what} holds a control character")
-    check(not re.search(r"<\s*[A-Za-z/!?]", value), f"{what} holds an HTML tag")
+    check(not re.search(r"<[A-Za-z/!?]", value), f"{what} holds an HTML tag")
 
 
 def _number(value: Any, what: str, low: float = -math.inf, high: float = math.inf) -> None:
