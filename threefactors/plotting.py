@@ -208,7 +208,10 @@ def plot_sde_accuracy(data: Data, path: Path) -> None:
 
 def _per_seed(ax: Any, rows: list[dict], x: str, y: str, group: str | None = None) -> None:
     """One line per (group, seed), seeds told apart by marker, groups by colour."""
-    groups = sorted({r.get(group) for r in rows} if group else {None}, key=str)
+    groups = sorted(  # numbers in numeric order (S = 16 before 128), anything else after
+        {r.get(group) for r in rows} if group else {None},
+        key=lambda g: (0, g, "") if isinstance(g, int | float) else (1, 0, str(g)),
+    )
     for colour, g in enumerate(groups):
         for seed in sorted({r["seed"] for r in rows}):
             members = sorted(

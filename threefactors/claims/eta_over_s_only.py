@@ -53,16 +53,11 @@ CELL_PART = {
 SECONDARY = "log lambda_max: eta*TrC/S explains it better than eta/S"
 
 
-def usable_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The runs that reached the threshold without diverging, with log λ_max added; the
-    others named."""
-    kept, missing = [], []
-    for row in rows:
-        if row["reached_threshold"] and not row["diverged"] and row.get("lambda_max"):
-            kept.append({**row, "log_lambda_max": math.log(row["lambda_max"])})
-        else:
-            missing.append(f"(η={row['lr']:g}, S={row['batch']}, seed {row['seed']})")
-    return kept, missing
+def with_log_lambda(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a measured λ_max, log λ_max added."""
+    return [
+        {**row, "log_lambda_max": math.log(row["lambda_max"])} for row in rows if row["lambda_max"]
+    ]
 
 
 def slope_test(rows: list[dict[str, Any]], metric: str) -> tuple[Evidence, dict[str, Any]]:
@@ -218,10 +213,8 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     result = network.run_grid(ctx, "ratio", s)
     if not result["complete"]:
         return network.incomplete("ratio", result, SLOPE_PART["log_lambda_max"])
-    rows, missing = usable_rows(result["rows"])
-    note = f"{len(rows)} of {len(result['rows'])} runs reached 95 % train accuracy" + (
-        f"; not reached or diverged: {', '.join(missing)}" if missing else ""
-    )
+    reached, missing, note = network.at_threshold(result["rows"])
+    rows = with_log_lambda(reached)
     parts, items, fits = [], [], []
     for metric in ("log_lambda_max", "test_accuracy"):
         evidence, table = slope_test(rows, metric)

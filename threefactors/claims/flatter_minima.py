@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from threefactors.claims import PILOT_SEEDS, network
 from threefactors.claims.base import ClaimSpec, Context, Evidence, Part, Settings, plotter
-from threefactors.claims.eta_over_s_only import usable_rows
 
 NAMES = {"lr": "η", "batch": "S"}
 TRENDS = (
@@ -58,10 +57,7 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     result = network.run_grid(ctx, "ratio", s)
     if not result["complete"]:
         return network.incomplete("ratio", result, TRENDS[0][0])
-    rows, missing = usable_rows(result["rows"])
-    note = f"{len(rows)} of {len(result['rows'])} runs reached 95 % train accuracy" + (
-        f"; not reached or diverged: {', '.join(missing)}" if missing else ""
-    )
+    rows, _, note = network.at_threshold(result["rows"])
     ctx.figure("flatter_minima", {"experiment": "ratio", "rows": rows}, plotter("flatter_minima"))
     return [
         network.blocked_trend(

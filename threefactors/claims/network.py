@@ -58,6 +58,21 @@ def incomplete(name: str, result: dict[str, Any], quantity: str) -> list[Evidenc
     return [not_run("empirical", quantity, f"grid {name} incomplete: {failed}")]
 
 
+def at_threshold(rows: Records) -> tuple[Records, list[str], str]:
+    """The tidy rows of the runs that reached the matched-progress threshold without
+    diverging, the others named, and a one-line note saying how many and which."""
+    kept = [r for r in rows if r["reached_threshold"] and not r["diverged"]]
+    missing = [
+        f"(η={r['lr']:g}, S={r['batch']}, seed {r['seed']})"
+        for r in rows
+        if not (r["reached_threshold"] and not r["diverged"])
+    ]
+    note = f"{len(kept)} of {len(rows)} runs reached the threshold" + (
+        f"; not reached or diverged: {', '.join(missing)}" if missing else ""
+    )
+    return kept, missing, note
+
+
 def series(record: dict[str, Any], key: str) -> list[tuple[int, float]]:
     """(epoch, value) along a run's history where ``key`` was measured."""
     return [(h["epoch"], h[key]) for h in record["history"] if h.get(key) is not None]

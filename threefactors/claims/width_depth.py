@@ -145,13 +145,7 @@ def networks(ctx: Context, s: Settings) -> list[Evidence]:
     if not result["complete"]:
         return network.incomplete("ratio", result, NETWORK_TRENDS[0][0])
     rows = result["rows"]
-    reached = [r for r in rows if r["reached_threshold"] and not r["diverged"]]
-    missing = [
-        f"(η={r['lr']:g}, S={r['batch']}, seed {r['seed']})" for r in rows if r not in reached
-    ]
-    note = f"{len(reached)} of {len(rows)} runs reached the threshold" + (
-        f"; not reached or diverged: {', '.join(missing)}" if missing else ""
-    )
+    reached, missing, note = network.at_threshold(rows)
     evidence = [
         network.blocked_trend(
             quantity,
