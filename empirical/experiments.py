@@ -57,13 +57,26 @@ FAMILIES: dict[str, dict[str, Any]] = {
 
 
 @dataclasses.dataclass(frozen=True)
+class FamilyDesign:
+    """A grid on a later model family at one scale: the config fields it sets over the
+    family's model and data (the grid's readouts kept, its costs cut to what 2 CPU cores
+    hold) and its replicate seeds (the first ``replicates`` of the grid's seeds)."""
+
+    fields: dict[str, Any]
+    replicates: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Experiment:
-    """A named grid: ``configs(scale, seeds)`` → the runs, and what the grid is for."""
+    """A named grid: ``configs(scale, seeds)`` → the runs, and what the grid is for;
+    ``families``: family → scale → :class:`FamilyDesign` where a later family runs a design
+    of its own (elsewhere the family's model and data replace the grid's, nothing else)."""
 
     name: str
     purpose: str
     configs: Callable[[str, Sequence[int]], list[TrainConfig]]
     replicates: dict[str, int]  # seeds per scale
+    families: dict[str, dict[str, FamilyDesign]] = dataclasses.field(default_factory=dict)
 
 
 def _base(scale: str, **fields: Any) -> TrainConfig:
@@ -109,6 +122,25 @@ def _ratio(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
         for c in _grid(base, seeds, lr=lrs, batch=batches)
         if scale != "default" or (c.lr, c.batch) not in RATIO_UNTRAINABLE
     ]
+
+
+# The ratio grid on the SimpleCNN: the top-k spectrum once, at the 95%-accuracy stop, on 500
+# examples with 20 Lanczos steps; no loss-level spectra, Tr H or Tr C (what width-depth and
+# flatter-minima read is λ_max and test accuracy there; a CNN spectrum costs ~40× an MLP
+# one: 13 of a run's 20–48 core-seconds in the pilot with Tr H and Tr C), 3 seeds. Pilot
+# (seeds 1000–1002, 1,048 core-s): λ_max vs η/S ρ = −0.87; at fixed S / η, λ_max ρ = −0.94
+# and +0.69, test accuracy ρ = +0.27 and −0.10 (|ρ| ≥ 0.35 detectable; every run reached 95 %).
+RATIO_CNN = FamilyDesign(
+    {
+        "loss_levels": (),
+        "thresholds": (0.95,),
+        "measure_size": 500,
+        "lanczos_steps": 20,
+        "noise": False,
+        "trace_probes": 0,
+    },
+    replicates=3,
+)
 
 
 # The tanh MLP's η at S = 32 (η/S from 1/640 to 1/80).
@@ -194,6 +226,13 @@ def _schedules(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
         {"schedule": "constant", "lr": base.lr / base.cycle_factor},
     ]
     return [dataclasses.replace(base, seed=s, **v) for v in variants for s in seeds]
+
+
+# Schedules on the SimpleCNN: 4 cycles + 1 epoch (17 epochs), no curvature measured, 5 seeds.
+# Pilot (seeds 1000–1004, 17 epochs, 754 core-s): constant η = 0.1 gains +0.008 [+0.005,
+# +0.011] over the last 10 epochs (flat, at the 0.01 margin; +0.023 at 13 epochs), constant
+# η/5 still +0.038 (its plateau is reported, not reached); cyclic batch − cyclic LR −0.004.
+SCHEDULES_CNN = FamilyDesign({"epochs": 17, "measure": False}, replicates=5)
 
 
 # Distinct η/S values (no ties): quick 1/1280, 1/320, 1/80; default 1/1280 … 1/80.
@@ -331,7 +370,13 @@ def _nsgd(scale: str, seeds: Sequence[int]) -> list[TrainConfig]:
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
-        Experiment("ratio", "η × S grid at matched progress", _ratio, {"default": 5}),
+        Experiment(
+            "ratio",
+            "η × S grid at matched progress",
+            _ratio,
+            {"default": 5},
+            {"cnn": {"default": RATIO_CNN}},
+        ),
         Experiment(
             "saturation", "tanh MLP at distinct η/S", _saturation, {"quick": 3, "default": 4}
         ),
@@ -339,7 +384,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "interpolation", "minima of three (η, S) per seed", _interpolation, {"default": 6}
         ),
-        Experiment("schedules", "cyclic vs constant schedules", _schedules, {"default": 8}),
+        Experiment(
+            "schedules",
+            "cyclic vs constant schedules",
+            _schedules,
+            {"default": 8},
+            {"cnn": {"default": SCHEDULES_CNN}},
+        ),
         Experiment(
             "memorization",
             "25 % and 50 % random labels, distinct η/S",
@@ -358,9 +409,16 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-def seeds_for(name: str, scale: str, seed: int = 0) -> list[int]:
-    """The replicate seeds of experiment ``name`` at ``scale`` (≥ 3), offset by ``seed``."""
-    count = EXPERIMENTS[name].replicates.get(scale, 3)
+def family_design(name: str, scale: str, family: str | None) -> FamilyDesign | None:
+    """Experiment ``name``'s own design on model ``family`` at ``scale`` (None: the grid's)."""
+    return EXPERIMENTS[name].families.get(family or "", {}).get(scale)
+
+
+def seeds_for(name: str, scale: str, seed: int = 0, family: str | None = None) -> list[int]:
+    """The replicate seeds of experiment ``name`` at ``scale`` (≥ 3) on model ``family``,
+    offset by ``seed``."""
+    design = family_design(name, scale, family)
+    count = design.replicates if design else EXPERIMENTS[name].replicates.get(scale, 3)
     return [seed + i for i in range(count)]
 
 
@@ -408,8 +466,13 @@ def configs_for(
         family,
         f"unknown; choose one of {', '.join(FAMILIES)}",
     )
-    configs = EXPERIMENTS[name].configs(scale, seeds_for(name, scale, seed))
-    fields = {**(FAMILIES[family] if family else {}), **(overrides or {})}
+    configs = EXPERIMENTS[name].configs(scale, seeds_for(name, scale, seed, family))
+    design = family_design(name, scale, family)
+    fields = {
+        **(FAMILIES[family] if family else {}),
+        **(design.fields if design else {}),
+        **(overrides or {}),
+    }
     return [dataclasses.replace(c, **fields) for c in configs]
 
 

@@ -71,10 +71,13 @@ def simple_cnn(
     ``src/models/simple_cnn.py``: two conv–conv–max-pool stages of 32 and 64 filters, a Dense
     128 layer, ReLU, ``bn=False``) with one convolution per stage and 16 / 32 channels, so that
     an epoch on 4,000 MNIST digits takes seconds on one CPU core. On 28 × 28 inputs:
-    28 → 14 → 7, 1,568 features, 206,922 parameters.
+    28 → 14 → 7, 1,568 features, 206,922 parameters. The convolution weights are stored
+    channels-last, so the activations are too: max-pooling an NCHW tensor on a CPU costs
+    ~7× more, a third of a training step (a step of 32 digits 18 → 13 ms on one core; the
+    same function: gradients agree with NCHW storage to float round-off, ~3e-8).
     """
     c, (rows, cols) = channels, input_shape[1:]
-    return nn.Sequential(
+    net = nn.Sequential(
         nn.Conv2d(input_shape[0], c, 3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -86,6 +89,7 @@ def simple_cnn(
         nn.ReLU(),
         nn.Linear(hidden, num_classes),
     )
+    return net.to(memory_format=torch.channels_last)
 
 
 class _Block(nn.Module):

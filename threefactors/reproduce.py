@@ -145,7 +145,7 @@ def parse_claim(payload: Any, settings: dict[str, Any], spec: ClaimSpec) -> Clai
     check(set(data) == set(names), f"claim has unknown fields {sorted(set(data) - set(names))}")
     if data["design_hash"] != spec.design_hash():
         return None  # saved under an earlier design: kept, not reused
-    expected = spec.claim([], 0.0)
+    expected = spec.claim([], 0.0, settings["scale"])
     for name in ("id", "statement", "source", "kind", "parts", "amendments", "families"):
         check(data[name] == getattr(expected, name), f"claim {name} differs from its design")
     _number(data["seconds"], "claim seconds", 0.0)
@@ -178,9 +178,9 @@ def run_claims(specs: Sequence[ClaimSpec], ctx: Context, force: bool = False) ->
             failed = Evidence(
                 "reproduce", spec.id, None, None, "not run", f"error: {type(err).__name__}: {err}"
             )
-            claims.append(spec.claim([failed], time.perf_counter() - start))
+            claims.append(spec.claim([failed], time.perf_counter() - start, ctx.scale))
             continue  # not saved: the next run retries it
-        claim = spec.claim(evidence, time.perf_counter() - start)
+        claim = spec.claim(evidence, time.perf_counter() - start, ctx.scale)
         write_atomic(path, dumps({"settings": settings, "claim": asdict(claim)}))
         claims.append(claim)
     return claims

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -503,7 +504,7 @@ class Context:
         name = f"{name}{self.marker}"
         labelled = data if self.family is None else {**data, "family": self.family}
         write_atomic(self.out / f"{name}.json", dumps(labelled))
-        plot(data, self.out / f"{name}.png")
+        plot(labelled, self.out / f"{name}.png")
         return f"{name}.png"
 
 
@@ -598,9 +599,10 @@ class ClaimSpec:
         return self.scales.get(scale) or self.scales["default"]
 
     def families_at(self, scale: str) -> tuple[str, ...]:
-        """The model families run at ``scale``: the paper scale runs its grids' own models
-        (VGG-11 / CIFAR-10 …) as the one family."""
-        return self.families[:1] if scale == "paper" else self.families
+        """The model families run at ``scale``: every one at the default scale; the quick
+        scale (minutes on 2 cores) runs the first, and the paper scale runs its grids' own
+        models (VGG-11 / CIFAR-10 …) as the one family."""
+        return self.families if scale == "default" else self.families[:1]
 
     def gather(self, ctx: Context) -> list[Evidence]:
         """Every view's evidence at the context's scale, secondary p-values Holm-adjusted;
@@ -613,7 +615,10 @@ class ClaimSpec:
         evidence: list[Evidence] = []
         for family in families or (None,):
             here = ctx if family is None else with_fields(ctx, family=family, first=families[0])
+            start = time.perf_counter()
             found = [item for view in self.views for item in view(here, settings)]
+            if family is not None:
+                ctx.log(f"{self.id} [{family}]: {time.perf_counter() - start:.0f} s")
             found = holm_adjusted(found, [part.quantity for part in self.parts])
             evidence += [
                 with_fields(
@@ -625,8 +630,9 @@ class ClaimSpec:
             ]
         return evidence
 
-    def claim(self, evidence: list[Evidence], seconds: float) -> Claim:
-        """The result of this design on ``evidence``."""
+    def claim(self, evidence: list[Evidence], seconds: float, scale: str = "default") -> Claim:
+        """The result of this design on ``evidence`` gathered at ``scale`` (its families are
+        those run there)."""
         from dataclasses import asdict
 
         return Claim(
@@ -639,7 +645,7 @@ class ClaimSpec:
             [{"statement": p.statement, "quantity": p.quantity} for p in self.parts],
             self.design_hash(),
             [asdict(a) for a in self.amendments],
-            list(self.families),
+            list(self.families_at(scale)),
         )
 
 
@@ -649,6 +655,6 @@ def plotter(name: str) -> Callable[[dict, Path], None]:
     def draw(data: dict, path: Path) -> None:
         from threefactors import plotting
 
-        getattr(plotting, f"plot_{name.replace('-', '_')}")(data, path)
+        plotting.draw(name, data, path)
 
     return draw

@@ -16,6 +16,13 @@ from threefactors.claims.base import Context, Evidence, Settings, from_test, not
 Records = list[dict[str, Any]]
 
 SEED_UNIT = "seed (runs of one seed share initial weights and data order)"
+RATIO_REPLICATES = "mlp: 5 seeds × 15 (η, S) cells; cnn: 3 seeds × the same 15 cells"
+RATIO_CNN_DESIGN = (
+    "the SimpleCNN on the 5,000 MNIST digits over the same 15 (η, S) cells, 3 seeds, each "
+    "run stopped at 95 % train accuracy, where the top-5 spectrum is measured once on 500 "
+    "examples with 20 Lanczos steps (no loss-level spectra, Tr H or Tr C; ratio grid's "
+    "FamilyDesign), sized on pilot seeds 1000–1002"
+)
 
 
 def replicates(experiment: str) -> Callable[[str, int], set[int]]:
