@@ -200,6 +200,37 @@ def test_compare_two_reports_per_claim_and_part(
     assert main(["reproduce", "--compare", reports[0], str(tmp_path / "absent")]) == 2
 
 
+def test_compare_shows_each_model_family_of_a_part() -> None:
+    """A part on two families compares per family too: a cnn-only change of label is seen
+    and counted, where the combined label alone would hide which family moved."""
+    from threefactors.compare import compare_reports, render
+
+    def report(seed: int, cnn: str) -> dict:
+        test = {"effect": 0.5, "interval": [0.2, 0.8]}
+        families = {
+            "mlp": {"verdict": "reproduced", "primary": test},
+            "cnn": {"verdict": cnn, "primary": {"effect": -0.1, "interval": [-0.3, 0.1]}},
+        }
+        combined = "reproduced" if cnn == "reproduced" else cnn
+        part = {"statement": "λ falls", "verdict": combined, "primary": test}
+        claim = {"id": "c", "verdict": combined, "parts": [{**part, "families": families}]}
+        return {"claims": [claim], "provenance": {"seed": seed}}
+
+    same = compare_reports(report(1, "reproduced"), report(2, "reproduced"))
+    assert [p["statement"] for p in same["claims"][0]["parts"]] == [
+        "λ falls",
+        "λ falls [mlp]",
+        "λ falls [cnn]",
+    ]
+    assert same["same"] == 1
+    moved = compare_reports(report(1, "reproduced"), report(2, "inconclusive"))
+    assert [p["same"] for p in moved["claims"][0]["parts"]] == [False, True, False]
+    assert moved["same"] == 0
+    assert "| λ falls [cnn] | reproduced -0.1 [-0.3, +0.1] | inconclusive -0.1" in render(
+        moved, ("a", "b")
+    )
+
+
 def test_quick_runs_write_their_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``reproduce --quick`` (the README's first command) never replaces figures/."""
     from threefactors import reproduce

@@ -47,9 +47,19 @@ def _effect(part: dict[str, Any]) -> str:
     return text
 
 
+def _rows(part: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A part as compared: itself (key "") and, on a claim of several model families, each
+    family's label and test (key: the family)."""
+    if part is None:
+        return {}
+    families = part.get("families") if isinstance(part.get("families"), dict) else {}
+    return {"": part, **{f: v for f, v in families.items() if isinstance(v, dict)}}
+
+
 def compare_reports(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Per claim id in either report: both verdicts, and per part both verdicts and effects;
-    ``same`` counts the claims whose verdict and every part's verdict agree."""
+    """Per claim id in either report: both verdicts, and per part (and, on several model
+    families, per part and family) both verdicts and effects; ``same`` counts the claims
+    whose verdict and every part's verdict agree."""
     first = {c["id"]: c for c in a["claims"]}
     second = {c["id"]: c for c in b["claims"]}
     rows = []
@@ -59,14 +69,18 @@ def compare_reports(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         for k in range(max(len((x or {}).get("parts", [])), len((y or {}).get("parts", [])))):
             px = x["parts"][k] if x and k < len(x["parts"]) else None
             py = y["parts"][k] if y and k < len(y["parts"]) else None
-            parts.append(
-                {
-                    "statement": (px or py)["statement"],
-                    "verdicts": [p and p["verdict"] for p in (px, py)],
-                    "effects": [_effect(p) if p else "—" for p in (px, py)],
-                    "same": bool(px and py and px["verdict"] == py["verdict"]),
-                }
-            )
+            rx, ry = _rows(px), _rows(py)
+            for family in [*rx, *(f for f in ry if f not in rx)]:
+                fx, fy = rx.get(family), ry.get(family)
+                statement = (px or py)["statement"] + (f" [{family}]" if family else "")
+                parts.append(
+                    {
+                        "statement": statement,
+                        "verdicts": [p and p.get("verdict") for p in (fx, fy)],
+                        "effects": [_effect(p) if p else "—" for p in (fx, fy)],
+                        "same": bool(fx and fy and fx.get("verdict") == fy.get("verdict")),
+                    }
+                )
         same = bool(x and y and x["verdict"] == y["verdict"] and all(p["same"] for p in parts))
         rows.append(
             {

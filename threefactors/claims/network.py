@@ -41,9 +41,13 @@ def run_grid(ctx: Context, name: str, settings: Settings) -> dict[str, Any]:
     hold ``overrides``; the context's ``overrides``, from ``reproduce --set``, are applied
     over them); a later family's runs live in ``runs/<name>-<family>``."""
     from threefactors.empirical.experiments import run_experiment
+    from threefactors.progress import Progress
+
+    bar = Progress(f"  {name}{ctx.marker}: run", 0, 0.0, ctx.progress)  # total: from the grid
 
     def on_run(done: int, total: int, record: dict[str, Any]) -> None:
-        ctx.log(f"  {name}{ctx.marker}: run {done}/{total}")
+        bar.total = total
+        bar.update(done, force=True)
 
     return run_experiment(
         name,
