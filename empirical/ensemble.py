@@ -90,10 +90,10 @@ SHARED_FIELDS = (
 MemberCallback = Callable[[int, Run], None]
 #: Models whose runs a grid stacks into ensembles on a CPU. An MLP step is small matrix
 #: products plus a fixed per-step cost that stacking shares; a convolutional step is
-#: arithmetic-bound on a CPU, so stacking gains nothing: the SimpleCNN on MNIST digits ran
-#: as an ensemble of 4 at 1.04× its sequential runs on one thread and 0.95× on two cores
-#: (``bench --empirical --quick``, 2 cores under load 11; the members are batched by ``vmap``,
-#: whose convolutions are grouped convolutions over the member axis).
+#: arithmetic-bound on a CPU, so stacking gains nothing: the SimpleCNN on MNIST digits
+#: (channels-last) ran as an ensemble of 4 at 0.74× the speed of its sequential runs and at
+#: 0.93× on two cores (``bench --empirical``, 4,000 digits, S = 64, idle 2 cores; the members
+#: are batched by ``vmap``, whose convolutions are grouped convolutions over the member axis).
 CPU_STACKED = ("mlp", "deep-mlp")
 
 
