@@ -56,6 +56,18 @@ def test_a_family_design_sets_its_fields_and_seeds_over_the_grid(name, seeds):
     assert {c.epochs for c in forced} == {2}
 
 
+def test_the_registered_replicates_say_what_the_family_designs_run():
+    """The designs' replicate texts (part of their hash) name the seeds the grids run."""
+    from threefactors.claims import network, schedules
+
+    for name, text in (("ratio", network.RATIO_REPLICATES), ("schedules", schedules.REPLICATES)):
+        mlp = len(experiments.seeds_for(name, "default"))
+        cnn = len(experiments.seeds_for(name, "default", family="cnn"))
+        assert f"mlp: {mlp} seeds" in text and f"cnn: {cnn} seeds" in text
+    epochs = {c.epochs for c in experiments.configs_for("schedules", "default", family="cnn")}
+    assert f"cnn {epochs.pop()} epochs" in schedules.READOUT
+
+
 def test_rescaling_spans_both_ends_from_a_stable_base():
     betas = {
         c.lr / experiments.RESCALING_BASE[0]

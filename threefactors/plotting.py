@@ -22,7 +22,7 @@ Data = dict[str, Any]
 # per-family figure); the families are ``threefactors.empirical.experiments.FAMILIES``.
 _FAMILY: ContextVar[str | None] = ContextVar("family", default=None)
 FAMILY_TITLES = {
-    "mlp": "MLP (2 × 256 ReLU units; MNIST-1D, or MNIST digits where the grid says)",
+    "mlp": "MLP (2 hidden layers of 256 units; MNIST-1D, or MNIST digits where the grid says)",
     "cnn": "SimpleCNN (2 conv–max-pool stages, 16 / 32 channels; 5,000 MNIST digits)",
 }
 
